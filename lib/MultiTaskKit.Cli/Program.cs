@@ -1,0 +1,8 @@
+using System.CommandLine;
+using MultiTaskKit.Cli;
+using MultiTaskKit.Cli.Commands;
+
+var root = new RootCommand("mtk: multi-task learning with shared-trunk networks (MultiTask Kit).");
+CommonOptions.AddTo(root);
+root.Subcommands.Add(DoctorCommand.Create());
+return root.Parse(args).Invoke();

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Reflection;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Runtime;
+
+/// <summary>
+/// The one entry point that gets TorchSharp ready: applies <see cref="LibStdCxxCompat"/>, picks the device and sets
+/// the thread count. Every kit API that makes tensors calls <see cref="EnsureInitialized"/>; users rarely need to.
+/// </summary>
+public static class TorchRuntime
+{
+    static readonly object Gate = new();
+    static bool initialized;
+
+    /// <summary>What the compatibility fix did, once initialised.</summary>
+    public static NativeFixReport? NativeFix { get; private set; }
+
+    /// <summary>The device tensors go to: <c>MTK_DEVICE</c> (cpu, cuda, cuda:1), else CUDA when available, else CPU.</summary>
+    public static Device Device
+    {
+        get { EnsureInitialized(); return device!; }
+    }
+
+    // Not initialised inline: touching any torch static before the native fix runs would load libLibTorchSharp too early.
+    static Device? device;
+
+    /// <summary>Initialises once; later calls return at once. <paramref name="threads"/> overrides <c>MTK_THREADS</c> and the core count.</summary>
+    public static void EnsureInitialized(int? threads = null)
+    {
+        lock (Gate)
+        {
+            if (!initialized)
+            {
+                NativeFix = LibStdCxxCompat.Apply();
+                // The first call into LibTorchSharp; fails loudly here rather than deep in user code.
+                torch.InitializeDeviceType(DeviceType.CPU);
+                device = ChooseDevice(Environment.GetEnvironmentVariable("MTK_DEVICE"));
+                initialized = true;
+                threads ??= ThreadsFromEnvironment();
+            }
+            if (threads is { } n) SetThreads(n);
+        }
+    }
+
+    /// <summary>Sets libtorch's intra-op thread count.</summary>
+    public static void SetThreads(int threads)
+    {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "expected a thread count of at least 1");
+        torch.set_num_threads(threads);
+    }
+
+    public static int Threads => torch.get_num_threads();
+
+    static int ThreadsFromEnvironment()
+    {
+        var env = Environment.GetEnvironmentVariable("MTK_THREADS");
+        if (string.IsNullOrEmpty(env)) return Environment.ProcessorCount;
+        return int.TryParse(env, out var n) && n >= 1
+            ? n
+            : throw new ArgumentException($"MTK_THREADS: expected a positive integer, found '{env}'.");
+    }
+
+    static Device ChooseDevice(string? requested)
+    {
+        if (string.IsNullOrEmpty(requested) || requested == "auto")
+            return torch.cuda.is_available() ? CUDA : CPU;
+        if (requested.StartsWith("cuda", StringComparison.OrdinalIgnoreCase) && !torch.cuda.is_available())
+            throw new InvalidOperationException($"MTK_DEVICE: '{requested}' was asked for, but CUDA is not available (build with -p:MtkDevice=cuda on a machine with a GPU).");
+        return torch.device(requested);
+    }
+
+    /// <summary>The TorchSharp package version, from its assembly.</summary>
+    public static string TorchSharpVersion =>
+        typeof(torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "unknown";
+
+    /// <summary>The libtorch version, read from the native package folder that holds libtorch_cpu.</summary>
+    public static string LibTorchVersion
+    {
+        get
+        {
+            // .../libtorch-cpu-linux-x64/2.10.0/runtimes/linux-x64/native
+            foreach (var dir in NativeSearch.Candidates().Where(d => File.Exists(Path.Combine(d, "libtorch_cpu.so"))))
+                if (new DirectoryInfo(dir).Parent?.Parent?.Parent is { Parent.Name: var pkg } versionDir
+                    && pkg.StartsWith("libtorch", StringComparison.OrdinalIgnoreCase))
+                    return $"{versionDir.Name} ({pkg})";
+            return "unknown (no libtorch NuGet package folder found)";
+        }
+    }
+
+    /// <summary>Measures fp32 matrix-multiply throughput in GFLOP/s for [m×k]·[k×n], best of <paramref name="repeats"/>.</summary>
+    public static double MeasureGemmGflops(int m = 2048, int k = 2048, int n = 2048, int repeats = 5)
+    {
+        EnsureInitialized();
+        using var scope = NewDisposeScope();
+        var a = randn(m, k, device: Device);
+        var b = randn(k, n, device: Device);
+        mm(a, b); // warm-up
+        double best = double.MaxValue;
+        for (int i = 0; i < repeats; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            using (var c = mm(a, b)) { if (Device.type == DeviceType.CUDA) torch.cuda.synchronize(); }
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        return 2.0 * m * k * n / best / 1e9;
+    }
+}

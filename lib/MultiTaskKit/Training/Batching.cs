@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace MultiTaskKit.Training;
 
 /// <summary>One example after tokenisation: its token ids (special tokens included, already truncated) and its label or target.</summary>
-public sealed record EncodedExample(int Index, int[] Ids, int Label, float Target)
+public sealed record EncodedExample(int Index, long[] Ids, int Label, float Target)
 {
     public int Length => Ids.Length;
 }

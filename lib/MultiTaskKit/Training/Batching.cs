@@ -1,5 +1,6 @@
 using MultiTaskKit.Data;
 using MultiTaskKit.Models;
+using TaskKind = MultiTaskKit.Data.TaskKind;
 using MultiTaskKit.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -117,7 +117,26 @@ public static class PlotlyEntry
             foreach (var trace in figure["data"]!.AsArray().Where(t => t!["type"]?.GetValue<string>() is "heatmap" or "contour"))
                 trace!["colorbar"] = new JsonObject { ["title"] = new JsonObject { ["text"] = spec.ZTitle ?? "value" } };
         if (spec.Kind == "bars") figure["layout"]!["barmode"] = "group";
+        if (spec.Kind is "lines" or "grid-lines" or "bars")
+        {
+            // One colour per series name across panels, and one legend entry per name, so "train" means one thing.
+            var colours = new Dictionary<string, string>();
+            foreach (var trace in figure["data"]!.AsArray())
+            {
+                var name = trace!["name"]?.GetValue<string>() ?? "";
+                bool seen = colours.ContainsKey(name);
+                if (!seen) colours[name] = Palette[colours.Count % Palette.Length];
+                var colour = colours[name];
+                if (spec.Kind == "bars") trace["marker"] = new JsonObject { ["color"] = colour };
+                else trace["line"] = new JsonObject { ["color"] = colour };
+                if (trace["marker"] is JsonObject m && spec.Kind != "bars") m["color"] = colour;
+                trace["legendgroup"] = name;
+                trace["showlegend"] = !seen;
+            }
+        }
     }
+
+    static readonly string[] Palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
     static T Need<T>(T? value, string field) where T : class =>
         value ?? throw new ArgumentException($"chart spec: field {field} is required for this kind of chart, found none");

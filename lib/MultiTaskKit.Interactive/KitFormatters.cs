@@ -27,6 +27,15 @@ public static class KitFormatters
     }
 
     /// <summary>
+    /// Starts a new page: the next chart carries plotly.js again. Hosts that run several notebooks in one process
+    /// (mtk notebook run) call it per notebook.
+    /// </summary>
+    public static void NewPage()
+    {
+        lock (Gate) plotlyEmitted = false;
+    }
+
+    /// <summary>
     /// The chart's HTML for a notebook output. The first chart of the kernel session carries plotly.js (inline, so it
     /// renders offline); later charts draw with the page's <c>window.Plotly</c>, so plotly.js is in the notebook once.
     /// </summary>

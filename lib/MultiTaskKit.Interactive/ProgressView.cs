@@ -18,7 +18,7 @@ public sealed class ProgressView : IProgress<TrainingSnapshot>
     readonly DisplayedValue? display;
     readonly Stopwatch clock = Stopwatch.StartNew();
     readonly TimeSpan minInterval;
-    TimeSpan lastUpdate = TimeSpan.MinValue;
+    TimeSpan? lastUpdate;
     TrainingSnapshot? last;
 
     /// <summary>Updates pushed to the notebook (for tests and for the curious).</summary>
@@ -39,7 +39,7 @@ public sealed class ProgressView : IProgress<TrainingSnapshot>
     {
         last = value;
         var now = clock.Elapsed;
-        if (now - lastUpdate < minInterval && value.Step < value.TotalSteps) return;
+        if (lastUpdate is { } prev && now - prev < minInterval && value.Step < value.TotalSteps) return;
         lastUpdate = now;
         Updates++;
         display?.Update(this);

@@ -13,12 +13,10 @@ namespace MultiTaskKit.Charts.Plotly;
 /// </summary>
 public static class PlotlyEntry
 {
-    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>Builds the figure for <paramref name="specJson"/> with Plotly.NET and returns it as JSON.</summary>
     public static string Build(string specJson)
     {
-        var spec = JsonSerializer.Deserialize<ChartSpec>(specJson, Json)
+        var spec = JsonSerializer.Deserialize(specJson, ChartSpecJson.Default.ChartSpec)
             ?? throw new ArgumentException("chart spec: expected a JSON object, found null");
         GenericChart chart = spec.Kind switch
         {

@@ -29,10 +29,10 @@ nb01 = [
 One network, several tasks. In **hard parameter sharing** the lower part of the network, the *trunk*, is shared by
 every task, and each task has its own small *head* on top. Training minimises one scalar,
 
-$$L = w_1 L_1 + w_2 L_2,$$
+**L = w₁·L₁ + w₂·L₂**,
 
 a weighted sum of the task losses. This notebook builds the smallest such network on a synthetic problem and looks
-at what that sum does to the gradients, then at what changing $w_1, w_2$ does to the result."""),
+at what that sum does to the gradients, then at what changing w₁, w₂ does to the result."""),
     ("md", "First, load the kit. The kernel extension it brings also prepares TorchSharp, formats tables and draws charts."),
     LOAD,
     SIZE_MD,
@@ -41,18 +41,18 @@ var settings = WhyMultitask.Settings.For(TutorialSizes.FromEnvironment());
 settings"""),
     ("md", """## The data: two related regression tasks
 
-Both targets are read out of the same hidden non-linear features of the input $x$, along two directions whose
+Both targets are read out of the same hidden non-linear features of the input *x*, along two directions whose
 cosine is the *relatedness* (here 0.8). A shared trunk can learn those features once for both tasks."""),
     ("cs", """var data = ToyData.Make(settings.Inputs, settings.TrainRows, settings.ValRows, relatedness: 0.8, seed: settings.Seed);
 $"train x: [{string.Join(", ", data.TrainX.shape)}], validation x: [{string.Join(", ", data.ValX.shape)}]\""""),
     ("md", """## The gradient of the total loss
 
-One backward pass of $L$ gives every parameter its gradient. Because the heads only appear in their own task's loss,
-head 1 receives $w_1\\nabla L_1$ and nothing from task 2. The trunk appears in both, so it receives
-$w_1\\nabla L_1 + w_2\\nabla L_2$. The table checks this numerically on one batch: the last column is the largest
-difference between the gradient of $L$ and the weighted sum of the separate task gradients."""),
+One backward pass of L gives every parameter its gradient. Because the heads only appear in their own task's loss,
+head 1 receives w₁∇L₁ and nothing from task 2. The trunk appears in both, so it receives
+w₁∇L₁ + w₂∇L₂. The table checks this numerically on one batch: the last column is the largest
+difference between the gradient of L and the weighted sum of the separate task gradients."""),
     ("cs", "WhyMultitask.GradientSplit(data, settings, w1: 1.0, w2: 1.0)"),
-    ("md", """Now shrink $w_2$ to 0.1. The heads' gradients scale with their own weight; the trunk's gradient is pulled
+    ("md", """Now shrink w₂ to 0.1. The heads' gradients scale with their own weight; the trunk's gradient is pulled
 towards task 1, because task 2 now contributes a tenth as much to the shared update."""),
     ("cs", "WhyMultitask.GradientSplit(data, settings, w1: 1.0, w2: 0.1)"),
     ("md", """## Training with equal weights
@@ -63,7 +63,7 @@ equal.Elapsed"""),
     ("md", """Training and validation loss per task, against the optimiser step (the kind of plot the article's
 section 5.4 shows). Validation loss is measured on held-out rows ten times per run."""),
     ("cs", """MtlCharts.LossCurves(equal.History, new Dictionary<string, string> { ["task1"] = "MSE", ["task2"] = "MSE" })"""),
-    ("md", """## What changing $w_1, w_2$ does
+    ("md", """## What changing w₁, w₂ does
 
 Train the same network twice more, favouring one task each time, and compare the final validation MSE."""),
     ("cs", """var runs = new[]
@@ -96,7 +96,7 @@ settings"""),
     ("md", """## Measure
 
 For each trunk width, time one training step covering both tasks: two single-task models (each its own trunk and
-head, each its own Adam step) against one multi-task model (one trunk, two heads, one Adam step on $L_1 + L_2$).
+head, each its own Adam step) against one multi-task model (one trunk, two heads, one Adam step on L₁ + L₂).
 Training state counts fp32 weights, gradients and Adam's two moment buffers: 16 bytes per parameter."""),
     ("cs", """var measurements = CostOfMtl.Measure(settings, ProgressView.Show("measuring"));
 CostOfMtl.Table(measurements)"""),

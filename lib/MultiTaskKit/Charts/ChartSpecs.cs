@@ -62,3 +62,11 @@ public sealed record ChartSpec
     /// <summary>For <c>surface</c>.</summary>
     public SurfaceSpec? Surface { get; init; }
 }
+
+/// <summary>
+/// Source-generated JSON for the specs: file-based apps (<c>dotnet run app.cs</c>) turn reflection-based
+/// System.Text.Json off by default, and the specs must cross the load-context boundary there too.
+/// </summary>
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(ChartSpec))]
+internal sealed partial class ChartSpecJson : System.Text.Json.Serialization.JsonSerializerContext;

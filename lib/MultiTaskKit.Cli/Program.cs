@@ -9,4 +9,5 @@ root.Subcommands.Add(CaseStudyCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
+root.Subcommands.Add(NotebookCommand.Create());
 return root.Parse(args).Invoke();

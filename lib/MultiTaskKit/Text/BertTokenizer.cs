@@ -224,6 +224,7 @@ public sealed class BertTokenizer
     internal static List<(int Start, int Length)> FindOverlongWords(string text)
     {
         var result = new List<(int, int)>();
+        if (!MayHoldOverlongWord(text)) return result;
         int i = 0;
         while (i < text.Length)
         {
@@ -236,6 +237,22 @@ public sealed class BertTokenizer
                 result.Add((start, i - start));
         }
         return result;
+    }
+
+    /// <summary>
+    /// A cheap conservative filter: runs between ASCII white space and ASCII punctuation are at least as long as the
+    /// real words, and NFD at most triples a word (Hangul syllables become three jamo), so a text without a run over
+    /// a quarter of the limit holds no overlong word. Almost all text takes this path.
+    /// </summary>
+    static bool MayHoldOverlongWord(string text)
+    {
+        int run = 0;
+        foreach (char c in text)
+        {
+            if (c <= ' ' || (c < '\u0080' && !char.IsAsciiLetterOrDigit(c))) run = 0;
+            else if (++run > MaxInputCharsPerWord / 4) return true;
+        }
+        return false;
     }
 
     static int CodePointsAfterNormalisation(ReadOnlySpan<char> word)

@@ -17,8 +17,11 @@ namespace MultiTaskKit.Synthetic;
 /// <param name="StepsPerEpoch">Steps between <see cref="LossHistory.EndEpoch"/> calls (DWA's period).</param>
 /// <param name="Seed">Seeds the model initialisation and the batch order.</param>
 /// <param name="MaxGradNorm">Optional global clipping.</param>
+/// <param name="TiedHeadInit">Start every task head from the same weights, so that at initialisation the tasks differ only
+/// in their targets and the problem's Conflict sets how much their gradients disagree (identical targets: cosine ≈ 1;
+/// opposite targets: ≈ −1). With independent random heads the initial cosine is mostly set by the heads' signs.</param>
 public sealed record SyntheticTrainingOptions(int Steps = 60, int BatchSize = 64, double LearningRate = 1e-2, long HiddenSize = 16,
-    int Layers = 2, int StepsPerEpoch = 10, long Seed = 0, double? MaxGradNorm = null);
+    int Layers = 2, int StepsPerEpoch = 10, long Seed = 0, double? MaxGradNorm = null, bool TiedHeadInit = false);
 
 /// <summary>One training run: full-data loss per task before and after, every step's diagnostics, and time per step.</summary>
 public sealed record SyntheticRun(
@@ -43,6 +46,9 @@ public static class SyntheticTraining
         manual_seed(options.Seed);
         var trunk = new MlpTrunk(new MlpTrunkOptions(problem.Options.InputSize, options.HiddenSize, options.Layers));
         var model = new MultiTaskModel(trunk, problem.TaskNames.Select(t => new KeyValuePair<string, TaskHead>(t, new RegressionHead(options.HiddenSize))), plan);
+        if (options.TiedHeadInit)
+            foreach (var t in problem.TaskNames.Skip(1))
+                model.Head(t).load_state_dict(model.Head(problem.TaskNames[0]).state_dict());
         model.AttachStrategy(method.Weighting, "weighting");
         model.AttachStrategy(method.Aggregator, "aggregator");
         model.to(device);

@@ -11,17 +11,18 @@ namespace MultiTaskKit.Cli.Commands;
 /// <summary>
 /// <c>mtk bench methods</c>: the time per training step of every weighting/aggregation method as a ratio to equal
 /// weighting, for 2 and 5 tasks, on the synthetic regression problem with a 2-layer MLP trunk (hard sharing), all
-/// measured side by side in one run. Each method's figure is the best of several interleaved rounds, which damps the
-/// noise of a shared machine.
+/// measured side by side in one run. Each method's figure is the median of its per-step times over several
+/// interleaved rounds (methods alternate, so a burst of load elsewhere hits them alike), which damps the noise of a
+/// shared machine.
 /// </summary>
 static class BenchMethodsCommand
 {
     public static Command Create()
     {
         var steps = new Option<int>("--steps") { Description = "Timed steps per method and round.", DefaultValueFactory = _ => 40 };
-        var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds; the best round counts.", DefaultValueFactory = _ => 3 };
-        var hidden = new Option<int>("--hidden") { Description = "MLP trunk width.", DefaultValueFactory = _ => 64 };
-        var batch = new Option<int>("--batch") { Description = "Rows per step.", DefaultValueFactory = _ => 64 };
+        var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds; the median step over all rounds counts.", DefaultValueFactory = _ => 3 };
+        var hidden = new Option<int>("--hidden") { Description = "MLP trunk width.", DefaultValueFactory = _ => 256 };
+        var batch = new Option<int>("--batch") { Description = "Rows per step.", DefaultValueFactory = _ => 128 };
         var tasks = new Option<string>("--tasks") { Description = "Comma-separated task counts.", DefaultValueFactory = _ => "2,5" };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file." };
         var command = new Command("methods", "Time per step of each weighting/aggregation method relative to equal weighting (synthetic problem, 2-layer MLP trunk).")
@@ -53,7 +54,7 @@ static class BenchMethodsCommand
         {
             var problem = new SyntheticRegression(new SyntheticRegressionOptions(Tasks: t, InputSize: 16, Samples: 1024, Conflict: 0.5, Seed: 1));
             var options = new SyntheticTrainingOptions(Steps: steps, BatchSize: batch, HiddenSize: hidden, Layers: 2, Seed: 1);
-            var best = MethodCatalog.Names.ToDictionary(n => n, _ => double.MaxValue);
+            var times = MethodCatalog.Names.ToDictionary(n => n, _ => new List<double>());
             var passes = new Dictionary<string, int>();
             var descriptions = new Dictionary<string, string>();
             // warm-up: JIT and allocator, every method once
@@ -64,21 +65,28 @@ static class BenchMethodsCommand
                 {
                     var method = MethodCatalog.Create(name, problem.TaskNames);
                     var run = SyntheticTraining.Train(problem, SharingPlan.Hard, method, options);
-                    best[name] = Math.Min(best[name], run.SecondsPerStep);
+                    times[name].AddRange(run.StepSeconds);
                     passes[name] = run.Steps[^1].BackwardPasses;
                     descriptions[name] = method.ToString();
                 }
-            double equal = best["ew"];
-            timings.AddRange(MethodCatalog.Names.Select(n => new MethodTiming(n, descriptions[n], t, best[n], best[n] / equal, passes[n])));
+            var median = times.ToDictionary(kv => kv.Key, kv => Median(kv.Value));
+            double equal = median["ew"];
+            timings.AddRange(MethodCatalog.Names.Select(n => new MethodTiming(n, descriptions[n], t, median[n], median[n] / equal, passes[n])));
         }
         return new BenchResult(TorchRuntime.Device.ToString(), TorchRuntime.Threads, steps, rounds, hidden, batch, timings);
+    }
+
+    static double Median(List<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
     }
 
     static void Print(BenchResult result)
     {
         var counts = result.Timings.Select(x => x.Tasks).Distinct().ToArray();
         var table = new Table().AddColumn("method");
-        foreach (var t in counts) table.AddColumn($"{t} tasks: ms/step").AddColumn($"{t} tasks: × EW").AddColumn($"{t} tasks: backwards");
+        foreach (var t in counts) table.AddColumn($"T={t} ms").AddColumn($"T={t} ×EW").AddColumn($"T={t} bw");
         foreach (var name in MethodCatalog.Names)
         {
             var row = new List<string> { name };
@@ -92,7 +100,7 @@ static class BenchMethodsCommand
             table.AddRow(row.Select(Markup.Escape).ToArray());
         }
         AnsiConsole.MarkupLine(Markup.Escape($"Synthetic regression, 2-layer MLP trunk (hidden {result.Hidden}), hard sharing, batch {result.Batch}, " +
-                                             $"{result.Steps} timed steps × best of {result.Rounds} rounds, device {result.Device}, {result.Threads} threads"));
+                                             $"median of {result.Steps} steps × {result.Rounds} rounds, device {result.Device}, {result.Threads} threads; bw = backward passes per step"));
         AnsiConsole.Write(table);
     }
 }

@@ -59,6 +59,25 @@ public class StrategyStateTests
     }
 
     [Fact]
+    public void StrategyStateFollowsTheModelWhenItMoves()
+    {
+        var model = Model(6);
+        var uw = new UncertaintyWeighting(model.Tasks);
+        model.AttachStrategy(uw);
+        model.to(ScalarType.Float64);
+        var optimizer = optim.SGD(model.parameters(), 0.1);
+        var (x, y) = Batch(0);
+        var x64 = TrunkInput.FromFeatures(x.Features!.to_type(ScalarType.Float64));
+        var y64 = y.ToDictionary(kv => kv.Key, kv => kv.Value.to_type(ScalarType.Float64));
+        MultiTaskStep.Backward(model, model.Losses(model.forward(x64), y64), uw, options: new StepOptions { AccumulateGradients = true });
+        optimizer.step();
+        var saved = model.state_dict()["strategy.weighting.log_variances"];
+        Assert.Equal(ScalarType.Float64, saved.dtype);
+        Assert.True(saved.abs().sum().item<double>() > 0, "the moved log-variances received the gradient");
+        Assert.Equal(saved[0].item<double>(), uw.LogVariances["a"], 9);
+    }
+
+    [Fact]
     public void GradNormTrainsItsWeightsThroughTheModelOptimiser()
     {
         var model = Model(3);

@@ -10,4 +10,5 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(NotebookCommand.Create());
+root.Subcommands.Add(new Command("bench", "Benchmarks, measured side by side in one run.") { BenchMethodsCommand.Create() });
 return root.Parse(args).Invoke();

@@ -10,8 +10,7 @@ from make_notebook import make
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-LOAD = ("cs", """// Load MultiTask Kit from the local package feed that `dotnet pack` wrote (see notebooks/README.md).
-#i "nuget: ../artifacts/feed"
+LOAD = ("cs", """// Load MultiTask Kit from the local package feed that notebooks/pack-kit.sh made (see notebooks/README.md).
 #r "nuget: MultiTaskKit.Interactive, *-*"
 """)
 
@@ -19,6 +18,8 @@ USINGS = """using MultiTaskKit.Charts;
 using MultiTaskKit.Interactive;
 using MultiTaskKit.Tutorials;
 """
+
+LOAD_MD = ("md", "Load the kit: its kernel extension prepares TorchSharp, formats tables and draws charts.")
 
 SIZE_MD = ("md", """Runs are sized by the environment variable `MTK_NOTEBOOK_SIZE`: unset (or `default`) gives the real,
 teaching-sized runs; `small` gives a run of a few seconds, which is what the tests use.""")
@@ -73,6 +74,7 @@ Train the same network twice more, favouring one task each time, and compare the
     WhyMultitask.Train(data, settings, w1: 0.1, w2: 1, ProgressView.Show("w1 = 0.1")),
 };
 WhyMultitask.Summary(runs)"""),
+    ("md", "The same numbers as bars: each pair of bars is one weighting."),
     ("cs", "WhyMultitask.WeightsChart(runs)"),
     ("md", """## What to take away
 
@@ -88,6 +90,7 @@ nb07 = [
 The article's FAQ asks about resources. With a shared trunk, one multi-task model replaces several single-task
 models: fewer parameters, less memory for weights, gradients and optimiser state, and one forward/backward through
 the trunk per step instead of one per task. This notebook measures all three on this machine."""),
+    LOAD_MD,
     LOAD,
     SIZE_MD,
     ("cs", USINGS + """
@@ -103,6 +106,7 @@ CostOfMtl.Table(measurements)"""),
     ("md", "Parameters and step time side by side:"),
     ("cs", """var charts = CostOfMtl.Charts(measurements);
 charts[0]"""),
+    ("md", "And the time per step:"),
     ("cs", "charts[1]"),
     ("md", """## What to take away
 
@@ -128,6 +132,7 @@ With hard sharing, the total loss L = Σ wᵢLᵢ needs weights. Two families of
 
 This notebook trains every method the kit offers on one synthetic problem, from the same initial weights and the same
 batches, and compares their weight trajectories and their final Δm against single-task models."""),
+    LOAD_MD,
     LOAD,
     SIZE_MD,
     LAB_SETUP,
@@ -156,6 +161,7 @@ over training. Fixed and equal weights are flat lines; adaptive methods move."""
     ("cs", "MtlLab.WeightTrajectories(results)"),
     ("md", "## Final Δm"),
     ("cs", "MtlCharts.DeltaM(MtlLab.ForCharts(results, baseline))"),
+    ("md", "The per-task validation MSE behind those Δm values, single-task models first:"),
     ("cs", "MtlCharts.Comparison(MtlLab.ForCharts(results.Prepend(baseline), baseline), yTitle: \"validation MSE (squared target units)\")"),
     ("md", """## Reading the results
 
@@ -175,6 +181,7 @@ below zero, the tasks pull the shared weights apart.
 The FAQ's remedies are **task weights**, **gradient clipping** and **task isolation**. The MTL literature added
 gradient-surgery methods such as PCGrad (Yu et al., NeurIPS 2020). This notebook measures conflict during training
 and then tries each remedy on the same problem."""),
+    LOAD_MD,
     LOAD,
     SIZE_MD,
     LAB_SETUP,
@@ -203,6 +210,7 @@ MtlCharts.GradientCosine(baselineRun.History)"""),
 All start from the same weights and see the same batches; the single-task models are the baseline for Δm."""),
     ("cs", """var (single, remedies) = Lineups.RunAll(data, settings, Lineups.ConflictRemedies(), name => ProgressView.Show(name));
 MtlLab.Table("Remedies for task conflict", remedies.Prepend(single), single)"""),
+    ("md", "Δm of each remedy against the single-task models:"),
     ("cs", "MtlCharts.DeltaM(MtlLab.ForCharts(remedies, single))"),
     ("md", """## Reading the results
 
@@ -219,6 +227,7 @@ nb06 = [
 Hard sharing assumes the tasks need similar features. The MMoE paper (Ma et al., KDD 2018) built a synthetic
 problem whose task relatedness is a dial: the cosine p between the two tasks' weight vectors. This notebook turns the
 dial and measures, at each setting, hard sharing against two single-task models with the same budget."""),
+    LOAD_MD,
     LOAD,
     SIZE_MD,
     LAB_SETUP,
@@ -228,9 +237,10 @@ At p = 1 the tasks are the same function up to noise; at p = 0 they depend on or
 below zero they are anti-related. The label correlation shows what the dial does to the targets."""),
     ("cs", """var correlations = Lineups.Correlations(TutorialSizes.FromEnvironment());
 correlations"""),
-    ("md", "## The sweep: for each p, new data, single-task models and one hard-shared model"),
+    ("md", "## The sweep: for each p, new data, single-task models and one hard-shared model, same seed and budget"),
     ("cs", """var sweep = Lineups.RelatednessSweep(settings, correlations, name => ProgressView.Show(name));
 Lineups.SweepTable(sweep)"""),
+    ("md", "Δm against the dial:"),
     ("cs", "Lineups.SweepChart(sweep)"),
     ("md", """## Reading the results
 

@@ -76,7 +76,7 @@ public static class MtlLab
     public sealed record Settings(int Inputs, int Hidden, int Layers, int TrainRows, int ValRows, int Steps, int BatchSize, double LearningRate, long Seed)
     {
         public static Settings For(TutorialSize size) => size == TutorialSize.Small
-            ? new(Inputs: 16, Hidden: 16, Layers: 2, TrainRows: 512, ValRows: 256, Steps: 40, BatchSize: 64, LearningRate: 3e-3, Seed: 1)
+            ? new(Inputs: 16, Hidden: 16, Layers: 2, TrainRows: 256, ValRows: 256, Steps: 24, BatchSize: 64, LearningRate: 3e-3, Seed: 1)
             : new(Inputs: 100, Hidden: 16, Layers: 2, TrainRows: 8192, ValRows: 2048, Steps: 1500, BatchSize: 128, LearningRate: 3e-3, Seed: 1);
     }
 

@@ -5,4 +5,5 @@ using MultiTaskKit.Cli.Commands;
 var root = new RootCommand("mtk: multi-task learning with shared-trunk networks (MultiTask Kit).");
 CommonOptions.AddTo(root);
 root.Subcommands.Add(DoctorCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return root.Parse(args).Invoke();

@@ -19,8 +19,9 @@ public interface ILossWeighting
     /// takes one backward per task instead of one in total.</summary>
     bool NeedsTaskGradients { get; }
 
-    /// <summary>Applied to the stacked raw losses [T] before weighting. Must keep the graph.</summary>
-    Tensor TransformLosses(Tensor losses) => losses;
+    /// <summary>Applied to the stacked raw losses [T] of <paramref name="tasks"/> (the present tasks, model order) before
+    /// weighting. Must keep the graph.</summary>
+    Tensor TransformLosses(Tensor losses, IReadOnlyList<string> tasks) => losses;
 
     /// <summary>The weights of the present tasks, in the order of <see cref="WeightingInput.Tasks"/>.</summary>
     WeightingResult Weigh(WeightingInput input);

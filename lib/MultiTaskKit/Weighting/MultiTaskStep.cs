@@ -81,7 +81,7 @@ public static class MultiTaskStep
         }
 
         var context = new StepContext(options.Step, options.Epoch, options.History);
-        var losses = weighting.TransformLosses(stacked);
+        var losses = weighting.TransformLosses(stacked, present);
         if (losses.dim() != 1 || losses.shape[0] != present.Length)
             throw new InvalidOperationException($"{weighting.Name}: TransformLosses must keep shape [{present.Length}], found [{string.Join(", ", losses.shape)}]");
 

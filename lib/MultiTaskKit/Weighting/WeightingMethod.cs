@@ -23,7 +23,7 @@ public abstract class WeightingMethod : nn.Module, ILossWeighting
 
     public abstract string Name { get; }
     public virtual bool NeedsTaskGradients => false;
-    public virtual Tensor TransformLosses(Tensor losses) => losses;
+    public virtual Tensor TransformLosses(Tensor losses, IReadOnlyList<string> tasks) => losses;
     public abstract WeightingResult Weigh(WeightingInput input);
 
     /// <summary>Index of each present task in <see cref="AllTasks"/>, as an int64 tensor on <paramref name="device"/>.</summary>

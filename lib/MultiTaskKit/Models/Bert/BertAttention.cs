@@ -1,0 +1,88 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Models.Bert;
+
+/// <summary>
+/// Multi-head self-attention (Hugging Face <c>BertSelfAttention</c>) on torch's fused
+/// <c>scaled_dot_product_attention</c>, which never materialises the softmax input as a separate tensor on the
+/// fused paths. Query, key and value stay three <c>Linear</c> modules so the checkpoint keys are unchanged.
+/// </summary>
+public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>
+{
+    readonly Linear query;
+    readonly Linear key;
+    readonly Linear value;
+    readonly int heads, headSize;
+    readonly double attentionDropout;
+
+    public BertSelfAttention(BertConfig config) : base("self")
+    {
+        heads = config.NumAttentionHeads;
+        headSize = config.HeadSize;
+        attentionDropout = config.AttentionProbsDropoutProb;
+        query = nn.Linear(config.HiddenSize, config.HiddenSize);
+        key = nn.Linear(config.HiddenSize, config.HiddenSize);
+        value = nn.Linear(config.HiddenSize, config.HiddenSize);
+        RegisterComponents();
+    }
+
+    /// <param name="hidden">[batch, tokens, hidden].</param>
+    /// <param name="keyMask">Boolean [batch, 1, 1, tokens], true where a key may be attended to; null attends everywhere.</param>
+    public override Tensor forward(Tensor hidden, Tensor? keyMask)
+    {
+        using var scope = NewDisposeScope();
+        long b = hidden.shape[0], t = hidden.shape[1];
+        // [B, T, H·d] -> [B, H, T, d] as views; SDPA reads strided inputs, so no contiguous copy is made here.
+        var q = query.forward(hidden).view(b, t, heads, headSize).transpose(1, 2);
+        var k = key.forward(hidden).view(b, t, heads, headSize).transpose(1, 2);
+        var v = value.forward(hidden).view(b, t, heads, headSize).transpose(1, 2);
+        var context = nn.functional.scaled_dot_product_attention(q, k, v, keyMask, training ? attentionDropout : 0.0);
+        return context.transpose(1, 2).reshape(b, t, heads * headSize).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Projection, dropout and residual LayerNorm after self-attention (Hugging Face <c>BertSelfOutput</c>).</summary>
+public sealed class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
+{
+    readonly Linear dense;
+    // Capitalised to match the checkpoint key ...attention.output.LayerNorm.weight.
+    readonly LayerNorm LayerNorm;
+    readonly Dropout dropout;
+
+    public BertSelfOutput(BertConfig config) : base("output")
+    {
+        dense = nn.Linear(config.HiddenSize, config.HiddenSize);
+        LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        dropout = nn.Dropout(config.HiddenDropoutProb);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor context, Tensor residual)
+    {
+        using var scope = NewDisposeScope();
+        return LayerNorm.forward(dropout.forward(dense.forward(context)) + residual).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Self-attention plus its output block (Hugging Face <c>BertAttention</c>).</summary>
+public sealed class BertAttention : nn.Module<Tensor, Tensor?, Tensor>
+{
+    // "self" is the checkpoint's name (encoder.layer.N.attention.self.query.weight); not a C# keyword.
+    readonly BertSelfAttention self;
+    readonly BertSelfOutput output;
+
+    public BertAttention(BertConfig config) : base("attention")
+    {
+        self = new BertSelfAttention(config);
+        output = new BertSelfOutput(config);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor hidden, Tensor? keyMask)
+    {
+        using var scope = NewDisposeScope();
+        return output.forward(self.forward(hidden, keyMask), hidden).MoveToOuterDisposeScope();
+    }
+}

@@ -74,12 +74,13 @@ static class BenchCommand
         if (r.Steps.Count > 0)
         {
             var t = new Table().Title("training step (forward, backward, AdamW)")
-                .AddColumn("implementation").AddColumn("tokens").AddColumn(new TableColumn("s/step").RightAligned())
+                .AddColumn("implementation").AddColumn(new TableColumn("tokens").NoWrap()).AddColumn(new TableColumn("s/step").RightAligned())
                 .AddColumn(new TableColumn("tokens/s").RightAligned()).AddColumn(new TableColumn("GFLOP/s").RightAligned())
-                .AddColumn(new TableColumn("÷ model GEMM").RightAligned()).AddColumn(new TableColumn("÷ 2048³ GEMM").RightAligned());
+                .AddColumn(new TableColumn("÷ model GEMM").RightAligned()).AddColumn(new TableColumn("÷ 2048³ GEMM").RightAligned())
+                .AddColumn(new TableColumn("CPU s/step").RightAligned());
             foreach (var s in r.Steps)
                 t.AddRow(Markup.Escape(s.Implementation), s.Shape, $"{s.SecondsPerStep:F3}", $"{s.TokensPerSecond:F0}", $"{s.AchievedGflops:F1}",
-                    $"{s.FractionOfModelGemm:P0}", $"{s.FractionOfGemm2048:P0}");
+                    $"{s.FractionOfModelGemm:P0}", $"{s.FractionOfGemm2048:P0}", $"{s.CpuSecondsPerStep:F2}");
             AnsiConsole.Write(t);
         }
         if (r.Ratios.Count > 0)

@@ -7,7 +7,7 @@ namespace MultiTaskKit.Benchmarks;
 /// <summary>A training step's timing and what it achieved, against the GEMM ceiling of the same run.</summary>
 public sealed record StepResult(string Implementation, string Shape, double SecondsPerStep, double SecondsPerStepMin,
     IReadOnlyList<double> SecondsAll, long TokensPerStep, double TokensPerSecond, double StepGflop, double AchievedGflops,
-    double FractionOfModelGemm, double FractionOfGemm2048, string Note = "");
+    double FractionOfModelGemm, double FractionOfGemm2048, string Note = "", double CpuSecondsPerStep = double.NaN);
 
 /// <summary>Throughput of one implementation of something (encoder inference, tokenizer).</summary>
 public sealed record ThroughputResult(string What, string Implementation, double PerSecond, string Unit, string Note = "");

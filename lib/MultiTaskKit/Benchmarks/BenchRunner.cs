@@ -182,7 +182,7 @@ public static class BenchRunner
         var achieved = flops / t.Median / 1e9;
         return new StepResult(implementation, Describe(step.Tasks), t.Median, t.Min, t.Seconds, step.TokensPerStep,
             step.TokensPerStep / t.Median, flops / 1e9, achieved, achieved / report.ModelGemmGflops, achieved / report.Gemm2048Gflops,
-            step.Name);
+            step.Name, t.CpuMedian);
     }
 
     public static string Describe(IReadOnlyList<TaskBatch> tasks) => string.Join("+", tasks);

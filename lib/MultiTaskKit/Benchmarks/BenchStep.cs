@@ -44,9 +44,15 @@ public abstract class BenchStep : IDisposable
     public void Step()
     {
         using var scope = NewDisposeScope();
-        Optimizer.zero_grad();
-        Loss().backward();
+        Backward();
         Optimizer.step();
+    }
+
+    /// <summary>Clears the gradients and fills them from one forward pass. The kit's step runs its step engine here.</summary>
+    protected virtual void Backward()
+    {
+        Model.zero_grad(); // set to none: no pass over the gradient memory
+        Loss().backward();
     }
 
     /// <summary>The forward pass alone, building the graph as training does.</summary>
@@ -68,8 +74,7 @@ public abstract class BenchStep : IDisposable
     public void ForwardBackward()
     {
         using var scope = NewDisposeScope();
-        Optimizer.zero_grad();
-        Loss().backward();
+        Backward();
     }
 
     /// <summary>The optimiser's step alone (on whatever gradients the last backward left).</summary>

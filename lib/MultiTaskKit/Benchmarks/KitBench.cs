@@ -6,5 +6,8 @@ namespace MultiTaskKit.Benchmarks;
 /// </summary>
 public static class KitBench
 {
-    public static KitParts Parts(string? dataDir = null) => new();
+    public static KitParts Parts(string? dataDir = null) => new()
+    {
+        TrainingStep = (shape, tasks) => new KitTrainingStep(shape, tasks),
+    };
 }

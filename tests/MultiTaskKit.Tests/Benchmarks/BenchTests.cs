@@ -62,7 +62,7 @@ public class BenchTests
         };
         var kit = new KitParts
         {
-            TrainingStep = (shape, tasks) => new NaiveTransformerStep(shape, tasks), // stands in for the kit's step here
+            TrainingStep = (shape, tasks) => new KitTrainingStep(shape, tasks),
         };
         var r = BenchRunner.Run(o, kit);
 

@@ -1,0 +1,141 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Plotly.NET;
+using Plotly.NET.LayoutObjects;
+using CS = Plotly.NET.CSharp;
+using static Plotly.NET.CSharp.GenericChartExtensions;
+
+namespace MultiTaskKit.Charts.Plotly;
+
+/// <summary>
+/// The entry point MultiTaskKit calls by reflection from inside the isolated load context. Only strings cross the
+/// boundary: a <see cref="ChartSpec"/> as JSON in, a Plotly figure (<c>{"data":[…],"layout":{…}}</c>) as JSON out.
+/// </summary>
+public static class PlotlyEntry
+{
+    /// <summary>Builds the figure for <paramref name="specJson"/> with Plotly.NET and returns it as JSON.</summary>
+    public static string Build(string specJson)
+    {
+        var spec = JsonSerializer.Deserialize(specJson, ChartSpecJson.Default.ChartSpec)
+            ?? throw new ArgumentException("chart spec: expected a JSON object, found null");
+        GenericChart chart = spec.Kind switch
+        {
+            "lines" => Lines(spec),
+            "grid-lines" => GridLines(spec),
+            "bars" => Bars(spec),
+            "heatmap" => Heatmap(spec),
+            "surface" => Surface(spec),
+            _ => throw new ArgumentException($"chart spec: unknown kind '{spec.Kind}' (expected lines, grid-lines, bars, heatmap or surface)"),
+        };
+        chart = Chart.withTitle(spec.Title, null).Invoke(chart);
+        chart = chart.WithSize(spec.Width, spec.Height);
+        var figure = JsonNode.Parse(GenericChart.toFigureJson(chart))!.AsObject();
+        Patch(figure, spec);
+        return figure.ToJsonString();
+    }
+
+    /// <summary>plotly.js as shipped inside Plotly.NET, so that pages render offline.</summary>
+    public static string PlotlyJs()
+    {
+        var asm = typeof(GenericChart).Assembly;
+        var name = asm.GetManifestResourceNames().Single(n => n.StartsWith("Plotly.NET.plotly-") && n.EndsWith(".min.js"));
+        using var stream = asm.GetManifestResourceStream(name)!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>The plotly.js version embedded in Plotly.NET.</summary>
+    public static string PlotlyJsVersion()
+    {
+        var name = typeof(GenericChart).Assembly.GetManifestResourceNames().Single(n => n.StartsWith("Plotly.NET.plotly-") && n.EndsWith(".min.js"));
+        return name["Plotly.NET.plotly-".Length..^".min.js".Length];
+    }
+
+    static GenericChart Axes(GenericChart chart, string x, string y) =>
+        chart.WithXAxisStyle<double, double, string>(TitleText: x).WithYAxisStyle<double, double, string>(TitleText: y);
+
+    static GenericChart LinePanel(Series[] series, bool markers) =>
+        CS.Chart.Combine(series.Select(s => CS.Chart.Line<double, double, string>(s.X, s.Y, ShowMarkers: markers, Name: s.Name)));
+
+    static GenericChart Lines(ChartSpec spec)
+    {
+        var panels = Need(spec.Panels, "Panels");
+        return Axes(LinePanel(panels.SelectMany(p => p).ToArray(), spec.Markers), spec.XTitle, spec.YTitle);
+    }
+
+    static GenericChart GridLines(ChartSpec spec)
+    {
+        var panels = Need(spec.Panels, "Panels");
+        int cols = Math.Min(panels.Length, 2), rows = (panels.Length + cols - 1) / cols;
+        var charts = panels.Select(p => Axes(LinePanel(p, spec.Markers), spec.XTitle, spec.YTitle));
+        return CS.Chart.Grid(charts, rows, cols,
+            SubPlotTitles: spec.PanelTitles ?? panels.Select((_, i) => $"panel {i + 1}").ToArray(),
+            XGap: 0.12, YGap: 0.25);
+    }
+
+    static GenericChart Bars(ChartSpec spec)
+    {
+        var categories = Need(spec.Categories, "Categories");
+        var bars = Need(spec.Groups, "Groups").Select(g =>
+            CS.Chart.Column<double, string, string>(g.Values, Keys: categories, Name: g.Name,
+                MultiText: g.Values.Select(v => v.ToString("G4")).ToArray(), TextPosition: StyleParam.TextPosition.Outside));
+        return Axes(CS.Chart.Combine(bars), spec.XTitle, spec.YTitle);
+    }
+
+    static GenericChart Heatmap(ChartSpec spec)
+    {
+        var cells = Need(spec.Cells, "Cells");
+        var scale = spec.Diverging ? StyleParam.Colorscale.RdBu : StyleParam.Colorscale.Viridis;
+        GenericChart chart = spec.CellText is { } text
+            ? CS.Chart.AnnotatedHeatmap<double, string, string, string>(cells, text, X: Need(spec.ColumnLabels, "ColumnLabels"),
+                Y: Need(spec.RowLabels, "RowLabels"), ColorScale: scale, ReverseYAxis: true)
+            : CS.Chart.Heatmap<double, string, string, string>(cells, X: Need(spec.ColumnLabels, "ColumnLabels"),
+                Y: Need(spec.RowLabels, "RowLabels"), ColorScale: scale, ReverseYAxis: true);
+        return Axes(chart, spec.XTitle, spec.YTitle);
+    }
+
+    static GenericChart Surface(ChartSpec spec)
+    {
+        var s = Need(spec.Surface, "Surface");
+        var contour = CS.Chart.Contour<double, double, double, string>(s.Z, X: s.X, Y: s.Y, ColorScale: StyleParam.Colorscale.Viridis, Name: "surface");
+        var paths = s.Paths.Select(p => CS.Chart.Line<double, double, string>(p.X, p.Y, ShowMarkers: true, Name: p.Name));
+        return Axes(CS.Chart.Combine(new[] { contour }.Concat(paths)), spec.XTitle, spec.YTitle);
+    }
+
+    // Settings that the C# façade does not expose; set on the figure Plotly.NET produced.
+    static void Patch(JsonObject figure, ChartSpec spec)
+    {
+        if (spec.Kind == "heatmap" && spec.Diverging)
+            foreach (var trace in figure["data"]!.AsArray())
+            {
+                trace!["zmid"] = 0.0; trace["zmin"] = -1.0; trace["zmax"] = 1.0;
+                trace["reversescale"] = true; // RdBu runs red→blue; red must mean negative (conflict)
+            }
+        if (spec.Kind is "heatmap" or "surface")
+            foreach (var trace in figure["data"]!.AsArray().Where(t => t!["type"]?.GetValue<string>() is "heatmap" or "contour"))
+                trace!["colorbar"] = new JsonObject { ["title"] = new JsonObject { ["text"] = spec.ZTitle ?? "value" } };
+        if (spec.Kind == "bars") figure["layout"]!["barmode"] = "group";
+        if (spec.Kind is "lines" or "grid-lines" or "bars")
+        {
+            // One colour per series name across panels, and one legend entry per name, so "train" means one thing.
+            var colours = new Dictionary<string, string>();
+            foreach (var trace in figure["data"]!.AsArray())
+            {
+                var name = trace!["name"]?.GetValue<string>() ?? "";
+                bool seen = colours.ContainsKey(name);
+                if (!seen) colours[name] = Palette[colours.Count % Palette.Length];
+                var colour = colours[name];
+                if (spec.Kind == "bars") trace["marker"] = new JsonObject { ["color"] = colour };
+                else trace["line"] = new JsonObject { ["color"] = colour };
+                if (trace["marker"] is JsonObject m && spec.Kind != "bars") m["color"] = colour;
+                trace["legendgroup"] = name;
+                trace["showlegend"] = !seen;
+            }
+        }
+    }
+
+    static readonly string[] Palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+    static T Need<T>(T? value, string field) where T : class =>
+        value ?? throw new ArgumentException($"chart spec: field {field} is required for this kind of chart, found none");
+}

@@ -1,0 +1,63 @@
+using System.CommandLine;
+using System.Text.Json;
+using MultiTaskKit.Data;
+using MultiTaskKit.Evaluation;
+using Spectre.Console;
+
+namespace MultiTaskKit.Cli.Commands;
+
+static class PredictCommand
+{
+    public static Command Create()
+    {
+        var run = new Option<string>("--run") { Description = "A run folder written by mtk train or mtk casestudy.", Required = true };
+        var text = new Option<string[]>("--text") { Description = "Text to predict (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var file = new Option<string?>("--file") { Description = "A file of texts: one per line, or a CSV/TSV with --text-column." };
+        var textColumn = new Option<string?>("--text-column") { Description = "With a CSV/TSV --file: the column holding the text." };
+        var json = new Option<bool>("--json") { Description = "Print JSON lines instead of a table." };
+        var command = new Command("predict", "Print every task's prediction for new text: label and probabilities, or the regression value.");
+        foreach (var o in new Option[] { run, text, file, textColumn, json }) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            CommonOptions.Apply(parse);
+            var texts = new List<string>(parse.GetValue(text) ?? []);
+            if (parse.GetValue(file) is { } path)
+            {
+                if (!File.Exists(path)) throw new FileNotFoundException($"--file: expected a file of texts at '{path}', found none.", path);
+                if (parse.GetValue(textColumn) is { } col)
+                {
+                    var frame = CsvTaskReader.LoadFrame(path);
+                    if (!frame.Columns.Select(c => c.Name).Contains(col))
+                        throw new InvalidDataException($"{path}: no column '{col}'; found {string.Join(", ", frame.Columns.Select(c => $"'{c.Name}'"))}.");
+                    for (long r = 0; r < frame.Rows.Count; r++) texts.Add(frame.Columns[col][r]?.ToString() ?? "");
+                }
+                else texts.AddRange(File.ReadAllLines(path).Where(l => l.Trim().Length > 0));
+            }
+            if (texts.Count == 0) throw new ArgumentException("predict: give --text \"...\" or --file F.");
+            using var predictor = RunPredictor.Load(parse.GetValue(run)!);
+            var predictions = predictor.Predict(texts);
+            if (parse.GetValue(json))
+            {
+                for (int i = 0; i < texts.Count; i++)
+                    Console.WriteLine(JsonSerializer.Serialize(new
+                    {
+                        text = texts[i],
+                        predictions = predictions[i].ToDictionary(p => p.Task, p => (object?)(p.Label is null ? new { value = p.Value } : new { label = p.Label, probabilities = p.Probabilities })),
+                    }));
+                return 0;
+            }
+            var table = new Table().AddColumn("text");
+            foreach (var t in predictor.Tasks) table.AddColumn(t);
+            for (int i = 0; i < texts.Count; i++)
+            {
+                var shown = texts[i].Length > 60 ? texts[i][..57] + "..." : texts[i];
+                table.AddRow([Markup.Escape(shown), .. predictions[i].Select(p => Markup.Escape(p.Label is null
+                    ? $"{p.Value:F3}"
+                    : $"{p.Label} ({string.Join(" ", p.Probabilities!.Select(kv => $"{kv.Key} {kv.Value:F2}"))})"))]);
+            }
+            AnsiConsole.Write(table);
+            return 0;
+        });
+        return command;
+    }
+}

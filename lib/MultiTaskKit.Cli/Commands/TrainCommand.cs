@@ -1,0 +1,39 @@
+using System.CommandLine;
+using MultiTaskKit.Data;
+using MultiTaskKit.Training;
+using Spectre.Console;
+
+namespace MultiTaskKit.Cli.Commands;
+
+static class TrainCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string>("--config") { Description = "Run configuration (JSON, snake_case keys; see RunConfig).", Required = true };
+        var output = new Option<string?>("--out") { Description = "Run folder (default: runs/<name>)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
+        var command = new Command("train", "Train any set of tasks (built-in datasets or CSV/TSV files) with any trunk, sharing plan and method.");
+        command.Options.Add(config);
+        command.Options.Add(output);
+        command.Options.Add(resume);
+        command.SetAction(parse =>
+        {
+            CommonOptions.Apply(parse);
+            var cfg = RunConfig.Load(parse.GetValue(config)!);
+            var dir = parse.GetValue(output) ?? Path.Combine("runs", cfg.Name);
+            var sources = DatasetSources.Default(parse.GetValue(CommonOptions.DataDir));
+            var result = TrainingConsole.Run(p =>
+            {
+                using var trainer = new Trainer(cfg, dir, sources)
+                {
+                    Progress = p, Log = m => AnsiConsole.MarkupLine(Markup.Escape(m)), WriteCharts = RunCharts.Writer,
+                };
+                return trainer.Run(parse.GetValue(resume));
+            });
+            TrainingConsole.PrintReport(result.Test, $"{cfg.Name}: test metrics");
+            TrainingConsole.PrintRun(result);
+            return 0;
+        });
+        return command;
+    }
+}

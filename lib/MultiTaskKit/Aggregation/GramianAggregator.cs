@@ -1,0 +1,37 @@
+using MultiTaskKit.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Aggregation;
+
+/// <summary>
+/// Base of aggregators whose update is a linear combination d = Σᵢ wᵢ·gᵢ with weights that depend on the gradients
+/// only through the Gramian K = G·Gᵀ (true of every aggregator in the kit, PCGrad and GradVac included: their
+/// projections act on coefficients). The weights are solved on the host on a T×T problem; G stays on the device and is
+/// read once more for the product wᵀG. Being an <c>nn.Module</c>, stateful aggregators (GradVac's targets) can be
+/// attached to the model.
+/// </summary>
+public abstract class GramianAggregator : nn.Module, IGradientAggregator
+{
+    protected GramianAggregator(string name) : base(name) => TorchRuntime.EnsureInitialized();
+
+    public abstract string Name { get; }
+    public virtual bool SupportsRepresentationGradients => true;
+
+    public AggregationResult Aggregate(Tensor taskGradients, AggregationInput input)
+    {
+        int t = input.Gramian.GetLength(0);
+        if (taskGradients.dim() != 2 || taskGradients.shape[0] != t)
+            throw new ArgumentException($"{Name}: expected a [{t}, P] gradient matrix, found shape [{string.Join(", ", taskGradients.shape)}]", nameof(taskGradients));
+        var w = Weights(input.Gramian, input);
+        if (w.Length != t) throw new InvalidOperationException($"{Name}: produced {w.Length} weights for {t} tasks");
+        for (int i = 0; i < t; i++)
+            if (!double.IsFinite(w[i])) throw new InvalidOperationException($"{Name}: weight of task '{input.Tasks[i]}' is {w[i]} (Gramian diagonal {input.Gramian[i, i]})");
+        return new AggregationResult(GradientMatrix.Combine(taskGradients, w), w);
+    }
+
+    /// <summary>The combination weights from the Gramian [T, T].</summary>
+    public abstract double[] Weights(double[,] gramian, AggregationInput input);
+
+    protected static string Format(double x) => x.ToString("G4", System.Globalization.CultureInfo.InvariantCulture);
+}

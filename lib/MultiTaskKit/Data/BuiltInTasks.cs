@@ -1,0 +1,63 @@
+namespace MultiTaskKit.Data;
+
+/// <summary>
+/// The built-in datasets with seeded, stable train/validation/test splits. Where upstream has no validation split it
+/// is carved from train; the VADER tweets come as one file and are split 80/10/10. Every carve is recorded in
+/// <see cref="TaskSplits.Note"/>.
+/// </summary>
+public static class BuiltInTasks
+{
+    /// <summary>Names accepted by <see cref="Load"/>: <c>imdb</c>, <c>vader</c>, <c>tweeteval/&lt;task&gt;</c>.</summary>
+    public static bool IsBuiltIn(string name) =>
+        name is "imdb" or "vader" or "vader-tweets" || name.StartsWith("tweeteval/", StringComparison.Ordinal);
+
+    public static TaskSplits Load(string name, DatasetSources sources, ulong seed, double validationFraction = 0.1) => name switch
+    {
+        "imdb" => Imdb(sources, seed, validationFraction),
+        "vader" or "vader-tweets" => Vader(sources, seed),
+        _ when name.StartsWith("tweeteval/", StringComparison.Ordinal) => TweetEval(name["tweeteval/".Length..], sources, seed, validationFraction),
+        _ => throw new ArgumentException($"dataset: expected imdb, vader or tweeteval/<task>, found '{name}'.", nameof(name)),
+    };
+
+    /// <summary>IMDB: upstream train and test; validation carved (stratified) from train.</summary>
+    public static TaskSplits Imdb(DatasetSources sources, ulong seed, double validationFraction = 0.1)
+    {
+        var (train, test) = ImdbReader.Read(sources.ImdbPath());
+        var (rest, val) = Splits.Carve(train, validationFraction, seed, "train", "val");
+        return new TaskSplits(rest, val, test, $"imdb: validation = seeded {validationFraction:P0} of upstream train (seed {seed}); test = upstream test");
+    }
+
+    /// <summary>VADER tweets: one file, split 80/10/10 by a seeded shuffle.</summary>
+    public static TaskSplits Vader(DatasetSources sources, ulong seed)
+    {
+        var all = VaderReader.Read(sources.VaderPath());
+        var (rest, test) = Splits.Carve(all, 0.1, seed, "train+val", "test");
+        var (train, val) = Splits.Carve(rest, 1.0 / 9, seed, "train", "val");
+        return new TaskSplits(train, val, test, $"vader-tweets: seeded 80/10/10 split of the {all.Count} tweets (seed {seed})");
+    }
+
+    /// <summary>
+    /// TweetEval: upstream splits. When train is missing (the sentiment task in shared/data lacks <c>train_text.txt</c>),
+    /// the model trains on a seeded 90% of upstream test, stops early on the other 10%, and is reported on upstream val;
+    /// the note says so and must travel with every figure.
+    /// </summary>
+    public static TaskSplits TweetEval(string task, DatasetSources sources, ulong seed, double validationFraction = 0.1)
+    {
+        var dir = sources.TweetEvalPath(task);
+        var splits = TweetEvalReader.ReadSplits(dir);
+        var (train, val, test) = (splits["train"], splits["val"], splits["test"]);
+        if (train != null && val != null && test != null) return new TaskSplits(train, val, test);
+        if (train == null && val != null && test != null)
+        {
+            var (t, v) = Splits.Carve(test, validationFraction, seed, "train (from upstream test)", "val (from upstream test)");
+            return new TaskSplits(t, v, val.With("test (upstream val)", val.Examples),
+                $"tweeteval/{task}: upstream train is absent here, so the model trains on a seeded {1 - validationFraction:P0} of upstream test, stops early on the other {validationFraction:P0}, and is reported on upstream val (seed {seed})");
+        }
+        if (train != null && test != null)
+        {
+            var (t, v) = Splits.Carve(train, validationFraction, seed, "train", "val");
+            return new TaskSplits(t, v, test, $"tweeteval/{task}: validation = seeded {validationFraction:P0} of upstream train (seed {seed})");
+        }
+        throw new FileNotFoundException($"TweetEval {task}: expected at least two of train/val/test in '{dir}', found {string.Join(", ", splits.Where(kv => kv.Value != null).Select(kv => kv.Key).DefaultIfEmpty("none"))}.");
+    }
+}

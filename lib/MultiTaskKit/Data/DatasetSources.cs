@@ -1,0 +1,90 @@
+using MultiTaskKit.Runtime;
+
+namespace MultiTaskKit.Data;
+
+/// <summary>
+/// Where the built-in datasets come from (the upstream URLs and checksums in <c>data/*.json</c>) and where they are
+/// found on this machine: a local data folder (<c>--data-dir</c>, <c>MTK_DATA_DIR</c>, laid out like
+/// <c>shared/data</c>) needs no network; otherwise files are downloaded once into <see cref="CacheDir"/>.
+/// </summary>
+public sealed class DatasetSources
+{
+    public const string ImdbUrl = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz";
+    public static readonly Checksum ImdbChecksum = Checksum.Md5("7c2ac02c03563afcf9b574c7e56c153a");
+    public const string VaderArchiveUrl = "https://raw.githubusercontent.com/cjhutto/vaderSentiment/master/additional_resources/hutto_ICWSM_2014.tar.gz";
+    public static readonly Checksum VaderArchiveChecksum = Checksum.Sha256("d5bb07d87474b3eb8d30b4deccbc23f19d742a6c5718fbacc65485b70b95c5fa");
+    public const string VaderEntry = "hutto_ICWSM_2014/tweets_GroundTruth.txt";
+    public const string TweetEvalBaseUrl = "https://raw.githubusercontent.com/cardiffnlp/tweeteval/main/datasets/";
+
+    /// <summary>Local copies; null means download into the cache.</summary>
+    public string? DataDir { get; init; }
+
+    public string CacheDir { get; init; } = KitPaths.DataCache;
+
+    /// <summary>Overridable so that tests can serve the files from a loopback server.</summary>
+    public Uri Imdb { get; init; } = new(ImdbUrl);
+    public Checksum? ImdbSum { get; init; } = ImdbChecksum;
+    public Uri VaderArchive { get; init; } = new(VaderArchiveUrl);
+    public Checksum? VaderSum { get; init; } = VaderArchiveChecksum;
+    public Uri TweetEvalBase { get; init; } = new(TweetEvalBaseUrl);
+
+    public Downloader Downloader { get; init; } = new();
+    public IProgress<DownloadProgress>? Progress { get; init; }
+
+    /// <summary>Local data folder from <paramref name="dataDir"/>/<c>MTK_DATA_DIR</c>/nearby <c>shared/data</c>, else the cache.</summary>
+    public static DatasetSources Default(string? dataDir = null) => new() { DataDir = KitPaths.FindDataDir(dataDir) };
+
+    /// <summary>The IMDB archive or folder.</summary>
+    public string ImdbPath()
+    {
+        if (DataDir is { } d)
+        {
+            foreach (var candidate in new[] { Path.Combine(d, "imdb"), d })
+            {
+                if (!Directory.Exists(candidate)) continue;
+                var archive = Directory.EnumerateFiles(candidate, "*.tar.gz").Concat(Directory.EnumerateFiles(candidate, "*.tgz"))
+                    .Where(f => Path.GetFileName(f).StartsWith("aclImdb", StringComparison.OrdinalIgnoreCase)).OrderBy(f => f).FirstOrDefault();
+                if (archive != null) return archive;
+                if (Directory.Exists(Path.Combine(candidate, "aclImdb"))) return candidate;
+            }
+            throw new FileNotFoundException($"IMDB: expected imdb/aclImdb*.tar.gz or imdb/aclImdb/ under the data folder '{d}', found neither.");
+        }
+        return Downloader.Download(Imdb, Path.Combine(CacheDir, "imdb", "aclImdb_v1.tar.gz"), ImdbSum, Progress);
+    }
+
+    /// <summary>The VADER tweets file.</summary>
+    public string VaderPath()
+    {
+        if (DataDir is { } d)
+        {
+            foreach (var candidate in new[] { Path.Combine(d, "vader", VaderReader.FileName), Path.Combine(d, VaderReader.FileName) })
+                if (File.Exists(candidate)) return candidate;
+            throw new FileNotFoundException($"VADER tweets: expected vader/{VaderReader.FileName} under the data folder '{d}', found none.");
+        }
+        var folder = Path.Combine(CacheDir, "vader");
+        var file = Path.Combine(folder, "extracted", VaderEntry);
+        if (File.Exists(file)) return file;
+        var archive = Downloader.Download(VaderArchive, Path.Combine(folder, "hutto_ICWSM_2014.tar.gz"), VaderSum, Progress);
+        var extracted = Path.Combine(folder, "extracted");
+        if (Directory.Exists(extracted)) Directory.Delete(extracted, recursive: true); // complete folders only appear by rename, but may lack the file
+        SafeArchive.Extract(archive, extracted, name => name.TrimStart('.', '/') == VaderEntry);
+        return File.Exists(file) ? file : throw new InvalidDataException($"VADER: '{archive}' holds no '{VaderEntry}'.");
+    }
+
+    /// <summary>The folder of TweetEval task <paramref name="task"/> (emotion, hate, irony, offensive, sentiment, ...).</summary>
+    public string TweetEvalPath(string task)
+    {
+        if (task.Length == 0 || task.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '_' or '-')))
+            throw new ArgumentException($"TweetEval task: expected a name such as 'sentiment' or 'stance_climate', found '{task}'.", nameof(task));
+        if (DataDir is { } d)
+        {
+            var dir = Path.Combine(d, "tweeteval", task);
+            return Directory.Exists(dir) ? dir : throw new DirectoryNotFoundException($"TweetEval: expected the folder tweeteval/{task} under the data folder '{d}', found none.");
+        }
+        var target = Path.Combine(CacheDir, "tweeteval", task);
+        // Upstream publishes no checksums for these files; the reader's line-count checks are what verifies them.
+        foreach (var name in new[] { "mapping.txt" }.Concat(TweetEvalReader.SplitNames.SelectMany(s => new[] { $"{s}_text.txt", $"{s}_labels.txt" })))
+            Downloader.Download(new Uri(TweetEvalBase, $"{task}/{name}"), Path.Combine(target, name), null, Progress);
+        return target;
+    }
+}

@@ -1,0 +1,50 @@
+namespace MultiTaskKit.Data;
+
+/// <summary>What a task predicts: a class (cross-entropy) or a real value (mean squared error).</summary>
+public enum TaskKind { Classification, Regression }
+
+/// <summary>
+/// One example of a text task. Classification examples carry <see cref="Label"/> (an index into the dataset's label
+/// names) and leave <see cref="Target"/> as NaN; regression examples carry <see cref="Target"/> and a label of -1.
+/// </summary>
+public sealed record TextExample(string Id, string Text, int Label = -1, float Target = float.NaN)
+{
+    /// <summary>Side information some datasets carry (IMDB: the 1-10 star rating from the file name).</summary>
+    public int? Rating { get; init; }
+}
+
+/// <summary>An ordered, read-only set of examples of one task and split, with where it came from.</summary>
+public sealed record TextDataset(
+    string Dataset,
+    string Split,
+    TaskKind Kind,
+    IReadOnlyList<string> LabelNames,
+    IReadOnlyList<TextExample> Examples,
+    string Source)
+{
+    public int Count => Examples.Count;
+
+    /// <summary>The same dataset holding only <paramref name="examples"/>, under the split name <paramref name="split"/>.</summary>
+    public TextDataset With(string split, IReadOnlyList<TextExample> examples) => this with { Split = split, Examples = examples };
+
+    public override string ToString() => $"{Dataset}/{Split}: {Count} examples ({Kind})";
+}
+
+/// <summary>
+/// A task's three splits. <see cref="Note"/> says how they were made when they are not the upstream ones
+/// (for example a validation split carved from train), so that every reported figure can say so.
+/// </summary>
+public sealed record TaskSplits(TextDataset Train, TextDataset Validation, TextDataset Test, string? Note = null)
+{
+    public TaskKind Kind => Train.Kind;
+    public IReadOnlyList<string> LabelNames => Train.LabelNames;
+    public string Dataset => Train.Dataset;
+
+    public TextDataset this[string split] => split.ToLowerInvariant() switch
+    {
+        "train" => Train,
+        "val" or "validation" or "dev" => Validation,
+        "test" => Test,
+        _ => throw new ArgumentException($"split: expected train, val or test, found '{split}'.", nameof(split)),
+    };
+}

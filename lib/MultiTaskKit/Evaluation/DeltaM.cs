@@ -1,0 +1,60 @@
+namespace MultiTaskKit.Evaluation;
+
+/// <summary>
+/// Δm, the multi-task performance measure of LibMTL (Maninis et al. 2019; Vandenhende et al. 2021; Lin &amp; Zhang,
+/// LibMTL, JMLR 2023): the mean over tasks of the mean over each task's metrics of the relative change against the
+/// single-task baseline, signed so that an improvement is positive:
+/// Δm = (100/T) Σₜ (1/Nₜ) Σₘ (−1)^{sₜ,ₘ} (Mₜ,ₘ − Bₜ,ₘ) / Bₜ,ₘ, with sₜ,ₘ = 1 when lower is better, 0 when higher is better.
+/// Result in percent.
+/// </summary>
+public static class DeltaM
+{
+    static readonly HashSet<string> Higher = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "accuracy", "macro_f1", "micro_f1", "f1", "precision", "recall", "macro_precision", "macro_recall",
+        "pearson", "spearman", "polarity_accuracy", "r2", "auc", "map",
+    };
+
+    static readonly HashSet<string> Lower = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "mse", "mae", "rmse", "loss", "error", "cross_entropy",
+    };
+
+    /// <summary>Whether a larger value of the (snake_case) metric is better; throws for unknown metrics, naming them.</summary>
+    public static bool HigherIsBetter(string metric) =>
+        Higher.Contains(metric) ? true
+        : Lower.Contains(metric) ? false
+        : throw new ArgumentException($"Δm: unknown metric '{metric}'; pass its direction explicitly (known: {string.Join(", ", Higher.Concat(Lower))})", nameof(metric));
+
+    /// <summary>Δm in percent of <paramref name="multiTask"/> against <paramref name="singleTask"/>, both task → metric → value.
+    /// Every metric of the multi-task result needs a baseline value; directions come from <paramref name="higherIsBetter"/>
+    /// (metric → bool) or else <see cref="HigherIsBetter"/>.</summary>
+    public static double Compute(
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> multiTask,
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> singleTask,
+        IReadOnlyDictionary<string, bool>? higherIsBetter = null)
+    {
+        ArgumentNullException.ThrowIfNull(multiTask);
+        ArgumentNullException.ThrowIfNull(singleTask);
+        if (multiTask.Count == 0) throw new ArgumentException("Δm: expected results for at least one task, found none", nameof(multiTask));
+        double total = 0;
+        foreach (var (task, metrics) in multiTask)
+        {
+            if (!singleTask.TryGetValue(task, out var baseline))
+                throw new ArgumentException($"Δm: no single-task baseline for task '{task}' (baselines: {string.Join(", ", singleTask.Keys)})", nameof(singleTask));
+            if (metrics.Count == 0) throw new ArgumentException($"Δm: task '{task}' has no metrics", nameof(multiTask));
+            double sum = 0;
+            foreach (var (metric, value) in metrics)
+            {
+                if (!baseline.TryGetValue(metric, out var b))
+                    throw new ArgumentException($"Δm: the baseline of task '{task}' has no metric '{metric}' (it has: {string.Join(", ", baseline.Keys)})", nameof(singleTask));
+                if (b == 0 || !double.IsFinite(b))
+                    throw new ArgumentException($"Δm: the baseline {metric} of task '{task}' is {b}; a relative change needs a finite non-zero baseline", nameof(singleTask));
+                bool higher = higherIsBetter is not null && higherIsBetter.TryGetValue(metric, out var h) ? h : HigherIsBetter(metric);
+                sum += (higher ? 1 : -1) * (value - b) / b;
+            }
+            total += sum / metrics.Count;
+        }
+        return 100 * total / multiTask.Count;
+    }
+}

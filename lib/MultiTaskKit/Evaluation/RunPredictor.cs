@@ -1,0 +1,132 @@
+using System.Text.Json.Nodes;
+using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using MultiTaskKit.Text;
+using MultiTaskKit.Training;
+using DataTaskKind = MultiTaskKit.Data.TaskKind;
+
+namespace MultiTaskKit.Evaluation;
+
+/// <summary>One task's prediction for one text: the label and class probabilities, or the regression value.</summary>
+public sealed record TaskPrediction(string Task, DataTaskKind Kind, string? Label, IReadOnlyDictionary<string, double>? Probabilities, double? Value)
+{
+    public override string ToString() => Kind == DataTaskKind.Classification
+        ? $"{Task}: {Label} ({string.Join(", ", Probabilities!.Select(p => $"{p.Key} {p.Value:F3}"))})"
+        : $"{Task}: {Value:F4}";
+}
+
+/// <summary>
+/// A trained run loaded for prediction and scoring: the model rebuilt from <c>config.json</c> with the best (else the
+/// latest) weights, the run's own <c>vocab.txt</c>, and each task's normaliser, token budget and truncation from
+/// <c>tasks.json</c>, so new text goes through exactly what the training text went through. <c>mtk predict</c>,
+/// <c>mtk evaluate</c> and the notebooks all use this class.
+/// </summary>
+public sealed class RunPredictor : IDisposable
+{
+    readonly BuiltModel built;
+    readonly BertTokenizer tokenizer;
+    readonly Dictionary<string, (TaskSignature Signature, string Normalizer, int MaxTokens, Truncation Truncation)> tasks = new();
+
+    public RunConfig Config { get; }
+    public string RunDir { get; }
+    public string WeightsPath { get; }
+    public MultiTaskModel Model => built.Model;
+    public IReadOnlyList<string> Tasks => Config.Tasks.Select(t => t.Name).ToList();
+
+    RunPredictor(string runDir)
+    {
+        RunDir = Path.GetFullPath(runDir);
+        var configPath = Path.Combine(RunDir, Trainer.ConfigFile);
+        var tasksPath = Path.Combine(RunDir, Trainer.TasksFile);
+        if (!File.Exists(tasksPath))
+            throw new FileNotFoundException($"--run: expected a run folder with {Trainer.ConfigFile}, {Trainer.TasksFile} and trained weights at '{RunDir}', found no {Trainer.TasksFile}.", tasksPath);
+        Config = RunConfig.Load(configPath);
+        var described = JsonNode.Parse(File.ReadAllText(tasksPath))!.AsObject();
+        foreach (var t in Config.Tasks)
+        {
+            var d = described[t.Name] ?? throw new InvalidDataException($"{tasksPath}: task '{t.Name}' of config.json is missing.");
+            var kind = d["kind"]!.GetValue<string>() == "classification" ? DataTaskKind.Classification : DataTaskKind.Regression;
+            var labels = d["labels"]!.AsArray().Select(x => x!.GetValue<string>()).ToList();
+            tasks[t.Name] = (new TaskSignature(t.Name, kind, labels), d["normalizer"]!.GetValue<string>(), t.MaxTokens, ModelFactory.ToTruncation(t.Truncation));
+        }
+        built = ModelFactory.Build(Config, Config.Tasks.Select(t => tasks[t.Name].Signature).ToList());
+        var names = Tasks;
+        var method = MethodFactory.Create(Config.Method, names);
+        built.Model.AttachStrategy(method.Weighting, "weighting");
+        if (method.Aggregator is { } agg) built.Model.AttachStrategy(agg, "aggregator");
+        tokenizer = BertTokenizer.FromVocabFile(Path.Combine(RunDir, Trainer.VocabFile));
+        WeightsPath = new[] { Checkpoint.BestFolder, Checkpoint.LatestFolder }
+            .Select(f => Path.Combine(RunDir, f, Checkpoint.WeightsFile)).FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException($"--run: '{RunDir}' has no trained weights (best/ or checkpoint/{Checkpoint.WeightsFile}); did the run finish its first evaluation?");
+        Checkpoint.LoadWeights(built.Model, WeightsPath);
+        built.Model.eval();
+    }
+
+    public static RunPredictor Load(string runDir) => new(runDir);
+
+    public TaskSignature Signature(string task) => tasks.TryGetValue(task, out var t)
+        ? t.Signature
+        : throw new ArgumentException($"task: expected one of {string.Join(", ", Tasks)}, found '{task}'.", nameof(task));
+
+    /// <summary>Every task's prediction for each text.</summary>
+    public IReadOnlyList<IReadOnlyList<TaskPrediction>> Predict(IReadOnlyList<string> texts)
+    {
+        if (texts.Count == 0) return [];
+        for (int i = 0; i < texts.Count; i++)
+            if (string.IsNullOrWhiteSpace(texts[i])) throw new ArgumentException($"text {i + 1}: expected non-empty text, found an empty one.", nameof(texts));
+        var perText = texts.Select(_ => new List<TaskPrediction>()).ToList();
+        foreach (var name in Tasks)
+        {
+            var (sig, normalizer, maxTokens, truncation) = tasks[name];
+            var encoded = texts.Select((t, i) => new EncodedExample(i, tokenizer.Encode(TextNormalizer.Apply(normalizer, t), maxTokens, truncation), -1, float.NaN)).ToList();
+            foreach (var (ex, output) in TaskEvaluator.Predict(built.Model, sig, encoded, tokenizer.PadId))
+            {
+                perText[ex.Index].Add(sig.Kind == DataTaskKind.Classification
+                    ? new TaskPrediction(name, sig.Kind, sig.LabelNames[ClassificationAccumulator.ArgMax(output)],
+                        sig.LabelNames.Select((l, j) => (l, (double)output[j])).ToDictionary(x => x.l, x => x.Item2), null)
+                    : new TaskPrediction(name, sig.Kind, null, null, output[0]));
+            }
+        }
+        return perText;
+    }
+
+    public IReadOnlyList<TaskPrediction> Predict(string text) => Predict([text])[0];
+
+    /// <summary>Scores <paramref name="task"/> on a dataset already read (texts as read; the task's normaliser is applied here only for CSV files read raw).</summary>
+    public IMetricResult Evaluate(string task, TextDataset data, bool normalize = false)
+    {
+        var (sig, normalizer, maxTokens, truncation) = tasks[Signature(task).Name];
+        if (data.Kind != sig.Kind) throw new InvalidDataException($"{data.Source}: task '{task}' is {sig.Kind}, the data is {data.Kind}.");
+        var encoded = data.Examples.Select((e, i) => new EncodedExample(i,
+            tokenizer.Encode(normalize ? TextNormalizer.Apply(normalizer, e.Text) : e.Text, maxTokens, truncation), e.Label, e.Target)).ToList();
+        return TaskEvaluator.Evaluate(built.Model, sig, encoded, tokenizer.PadId, Config.Training.EvalBatchSize);
+    }
+
+    /// <summary>Re-scores every task on a split (<c>val</c> or <c>test</c>) of its configured data, with the run's seed and subsets.</summary>
+    public MetricsReport EvaluateSplit(string split, DatasetSources sources)
+    {
+        var evaluations = Config.Tasks.Select(t =>
+        {
+            var splits = TaskData.Load(t, sources, Config.Seed);
+            var data = splits[split];
+            return new TaskEvaluation(t.Name, splits.Dataset, data.Split, Evaluate(t.Name, data), splits.Note);
+        }).ToList();
+        return new MetricsReport(evaluations);
+    }
+
+    /// <summary>Label names in the order the model learnt them, for CSV files with label names.</summary>
+    public CsvTaskOptions CsvOptionsFor(string task, string? textColumn = null, string? labelColumn = null)
+    {
+        var cfg = Config.Tasks.First(t => t.Name == Signature(task).Name);
+        var sig = tasks[task].Signature;
+        return new CsvTaskOptions
+        {
+            TextColumn = textColumn ?? cfg.TextColumn ?? "text",
+            LabelColumn = labelColumn ?? cfg.LabelColumn ?? (sig.Kind == DataTaskKind.Classification ? "label" : "target"),
+            Kind = sig.Kind,
+            LabelNames = sig.Kind == DataTaskKind.Classification ? sig.LabelNames : null,
+        };
+    }
+
+    public void Dispose() => built.Dispose();
+}

@@ -1,0 +1,57 @@
+using MultiTaskKit.Models;
+using MultiTaskKit.Runtime;
+using MultiTaskKit.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+using DataTaskKind = MultiTaskKit.Data.TaskKind;
+
+namespace MultiTaskKit.Evaluation;
+
+/// <summary>
+/// Scores one task of a <see cref="MultiTaskModel"/> on encoded examples: evaluation mode, no gradients, one dispose
+/// scope per batch, metrics accumulated on the host as scalars. The model's training mode is restored afterwards.
+/// </summary>
+public static class TaskEvaluator
+{
+    public static IMetricResult Evaluate(MultiTaskModel model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize = 64)
+    {
+        TorchRuntime.EnsureInitialized();
+        if (examples.Count == 0) throw new ArgumentException($"task '{task.Name}': expected examples to evaluate, found none.", nameof(examples));
+        var classification = task.Kind == DataTaskKind.Classification ? new ClassificationAccumulator(task.LabelNames) : null;
+        var regression = task.Kind == DataTaskKind.Regression ? new RegressionAccumulator() : null;
+        foreach (var (ex, output) in Predict(model, task, examples, padId, batchSize))
+        {
+            if (classification != null) classification.Update(ClassificationAccumulator.ArgMax(output), ex.Label);
+            else regression!.Update(output[0], ex.Target);
+        }
+        return classification != null ? classification.Compute() : regression!.Compute();
+    }
+
+    /// <summary>
+    /// Raw outputs per example: class probabilities (softmax of the logits) for classification, the predicted value for
+    /// regression. Examples come back in batches sorted by length, each paired with its output.
+    /// </summary>
+    public static IEnumerable<(EncodedExample Example, float[] Output)> Predict(MultiTaskModel model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize = 64)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            foreach (var chunk in EvaluationBatches.Of(examples, batchSize))
+            {
+                float[] values;
+                using (var scope = NewDisposeScope())
+                using (no_grad())
+                {
+                    using var batch = TaskBatch.Build(task.Name, task.Kind, chunk, padId, TorchRuntime.Device);
+                    var output = model.Forward(new Dictionary<string, TrunkInput> { [task.Name] = batch.Input })[task.Name];
+                    if (task.Kind == DataTaskKind.Classification) output = nn.functional.softmax(output, -1);
+                    values = output.to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+                }
+                int width = values.Length / chunk.Count;
+                for (int i = 0; i < chunk.Count; i++) yield return (chunk[i], values[(i * width)..((i + 1) * width)]);
+            }
+        }
+        finally { if (wasTraining) model.train(); }
+    }
+}

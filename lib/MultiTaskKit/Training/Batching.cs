@@ -1,0 +1,147 @@
+using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using TaskKind = MultiTaskKit.Data.TaskKind;
+using MultiTaskKit.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Training;
+
+/// <summary>One example after tokenisation: its token ids (special tokens included, already truncated) and its label or target.</summary>
+public sealed record EncodedExample(int Index, long[] Ids, int Label, float Target)
+{
+    public int Length => Ids.Length;
+}
+
+/// <summary>
+/// A padded batch of one task: token ids and attention mask as [rows, longest] int64 tensors (dynamic padding: the
+/// batch is as wide as its longest row, not the task's maximum), and labels ([rows] int64) or targets ([rows] float32).
+/// </summary>
+public sealed class TaskBatch : IDisposable
+{
+    public required string Task { get; init; }
+    public required TrunkInput Input { get; init; }
+    /// <summary>Class indices (classification) or real targets (regression).</summary>
+    public required Tensor Targets { get; init; }
+    public required IReadOnlyList<EncodedExample> Examples { get; init; }
+    /// <summary>Real (unpadded) tokens in the batch.</summary>
+    public long Tokens => Examples.Sum(e => (long)e.Length);
+    public int Rows => Examples.Count;
+
+    /// <summary>Pads <paramref name="examples"/> to the longest one and moves the tensors to <paramref name="device"/>.</summary>
+    public static TaskBatch Build(string task, TaskKind kind, IReadOnlyList<EncodedExample> examples, long padId, Device device)
+    {
+        if (examples.Count == 0) throw new ArgumentException($"task '{task}': expected at least one example in a batch, found none.", nameof(examples));
+        TorchRuntime.EnsureInitialized();
+        int width = examples.Max(e => e.Length);
+        var ids = new long[examples.Count * width];
+        var mask = new long[examples.Count * width];
+        for (int r = 0; r < examples.Count; r++)
+        {
+            var row = examples[r].Ids;
+            for (int c = 0; c < width; c++)
+            {
+                bool real = c < row.Length;
+                ids[r * width + c] = real ? row[c] : padId;
+                mask[r * width + c] = real ? 1 : 0;
+            }
+        }
+        var idsT = tensor(ids, [examples.Count, width], dtype: int64, device: device);
+        var maskT = tensor(mask, [examples.Count, width], dtype: int64, device: device);
+        var targets = kind == TaskKind.Classification
+            ? tensor(examples.Select(e => (long)e.Label).ToArray(), dtype: int64, device: device)
+            : tensor(examples.Select(e => e.Target).ToArray(), dtype: float32, device: device);
+        return new TaskBatch { Task = task, Input = TrunkInput.FromTokens(idsT, maskT), Targets = targets, Examples = examples };
+    }
+
+    public void Dispose()
+    {
+        Input.InputIds?.Dispose();
+        Input.AttentionMask?.Dispose();
+        Targets.Dispose();
+    }
+}
+
+/// <summary>
+/// An endless, seeded stream of batches over one task's training examples. Each epoch is a fresh permutation derived
+/// from (seed, task, epoch), so the stream's whole state is two integers (<see cref="Epoch"/>, <see cref="Position"/>)
+/// and a resumed run continues exactly where a killed one stopped. With length bucketing, each window of
+/// <see cref="BucketWindow"/> batches is sorted by length before it is cut into batches, and the batches are shuffled
+/// again, so that rows of similar length share a batch (less padding) while the order stays random.
+/// </summary>
+public sealed class TaskStream
+{
+    readonly IReadOnlyList<EncodedExample> examples;
+    readonly ulong seed;
+    List<int[]> epochBatches = [];
+
+    public TaskStream(string task, IReadOnlyList<EncodedExample> examples, int batchSize, ulong seed, bool lengthBucketing = false, int bucketWindow = 50)
+    {
+        if (examples.Count == 0) throw new ArgumentException($"task '{task}': expected training examples, found none.", nameof(examples));
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"task '{task}': expected a batch size of at least 1");
+        Task = task;
+        this.examples = examples;
+        BatchSize = batchSize;
+        this.seed = seed;
+        LengthBucketing = lengthBucketing;
+        BucketWindow = bucketWindow;
+        Restore(0, 0);
+    }
+
+    public string Task { get; }
+    public int BatchSize { get; }
+    public bool LengthBucketing { get; }
+    public int BucketWindow { get; }
+    public int Epoch { get; private set; }
+    /// <summary>Batches already taken in the current epoch.</summary>
+    public int Position { get; private set; }
+    public int BatchesPerEpoch => (examples.Count + BatchSize - 1) / BatchSize;
+    public int Count => examples.Count;
+
+    /// <summary>Continues from a saved (<paramref name="epoch"/>, <paramref name="position"/>).</summary>
+    public void Restore(int epoch, int position)
+    {
+        Epoch = epoch;
+        epochBatches = Plan(epoch);
+        Position = Math.Clamp(position, 0, epochBatches.Count);
+    }
+
+    /// <summary>The next batch's examples; a new epoch starts when the current one is used up.</summary>
+    public IReadOnlyList<EncodedExample> Next()
+    {
+        if (Position >= epochBatches.Count) Restore(Epoch + 1, 0);
+        return epochBatches[Position++].Select(i => examples[i]).ToList();
+    }
+
+    List<int[]> Plan(int epoch)
+    {
+        var rng = new SeededRandom(SeededRandom.Derive(seed, $"stream:{Task}:{epoch}"));
+        var order = Splits.Permutation(examples.Count, rng);
+        var batches = new List<int[]>();
+        if (!LengthBucketing)
+        {
+            for (int i = 0; i < order.Length; i += BatchSize) batches.Add(order[i..Math.Min(order.Length, i + BatchSize)]);
+            return batches;
+        }
+        int window = BatchSize * Math.Max(1, BucketWindow);
+        for (int w = 0; w < order.Length; w += window)
+        {
+            // Stable sort by length keeps ties in permutation order, so the result is deterministic.
+            var chunk = order[w..Math.Min(order.Length, w + window)].OrderBy(i => examples[i].Length).ToArray();
+            for (int i = 0; i < chunk.Length; i += BatchSize) batches.Add(chunk[i..Math.Min(chunk.Length, i + BatchSize)]);
+        }
+        rng.Shuffle(batches);
+        return batches;
+    }
+}
+
+/// <summary>Batches over a fixed evaluation set in order, longest-first within the set so that padding is small.</summary>
+public static class EvaluationBatches
+{
+    public static IEnumerable<IReadOnlyList<EncodedExample>> Of(IReadOnlyList<EncodedExample> examples, int batchSize)
+    {
+        // Sorting by length only changes the batching, not the metrics, which are order-free.
+        var sorted = examples.OrderByDescending(e => e.Length).ThenBy(e => e.Index).ToList();
+        for (int i = 0; i < sorted.Count; i += batchSize) yield return sorted.GetRange(i, Math.Min(batchSize, sorted.Count - i));
+    }
+}

@@ -1,0 +1,109 @@
+using MultiTaskKit.Models;
+using MultiTaskKit.Models.Bert;
+using MultiTaskKit.Runtime;
+using MultiTaskKit.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+using DataTaskKind = MultiTaskKit.Data.TaskKind;
+
+namespace MultiTaskKit.Training;
+
+/// <summary>A task as the model sees it: name, kind and (classification) its label names.</summary>
+public sealed record TaskSignature(string Name, DataTaskKind Kind, IReadOnlyList<string> LabelNames)
+{
+    public int Outputs => Kind == DataTaskKind.Classification ? LabelNames.Count : 1;
+}
+
+/// <summary>A built multi-task model with its tokenizer and where its trunk came from.</summary>
+public sealed class BuiltModel : IDisposable
+{
+    public required MultiTaskModel Model { get; init; }
+    public required BertTokenizer Tokenizer { get; init; }
+    /// <summary>The vocabulary's text, copied into run folders so that a run is self-describing.</summary>
+    public required string VocabText { get; init; }
+    public required string TrunkDescription { get; init; }
+    public required BertConfig TrunkConfig { get; init; }
+    public void Dispose() => Model.Dispose();
+}
+
+/// <summary>
+/// Builds the multi-task model of a configuration: a BERT trunk (the embedded MiniLM, a Hugging Face folder or id, or
+/// a freshly initialised <c>random</c> one with MiniLM's vocabulary), cut by the sharing plan, with one head per task.
+/// Initialisation is seeded, so the same configuration builds the same model.
+/// </summary>
+public static class ModelFactory
+{
+    public static BuiltModel Build(RunConfig config, IReadOnlyList<TaskSignature> tasks)
+    {
+        TorchRuntime.EnsureInitialized();
+        torch.manual_seed((long)(Data.SeededRandom.Derive(config.Seed, "init") >> 1));
+        var m = config.Model;
+        BertModel bert;
+        BertTokenizer tokenizer;
+        string vocabText;
+        string description;
+        if (m.Trunk.Equals("random", StringComparison.OrdinalIgnoreCase))
+        {
+            using (var reader = new StreamReader(EmbeddedMiniLm.OpenVocab())) vocabText = reader.ReadToEnd();
+            tokenizer = BertTokenizer.FromVocab(new StringReader(vocabText), "embedded MiniLM vocab.txt");
+            var bc = new BertConfig
+            {
+                VocabSize = tokenizer.VocabSize, HiddenSize = m.Hidden, NumHiddenLayers = m.Layers, NumAttentionHeads = m.Heads,
+                IntermediateSize = m.Intermediate, MaxPositionEmbeddings = 512,
+                HiddenDropoutProb = m.Dropout ?? 0.1, AttentionProbsDropoutProb = m.Dropout ?? 0.1,
+            };
+            bert = new BertModel(bc, addPoolingLayer: false);
+            description = $"random BERT (hidden {m.Hidden}, {m.Layers} layers, {m.Heads} heads, seed {config.Seed})";
+        }
+        else
+        {
+            var pre = PretrainedBert.Load(m.Trunk);
+            tokenizer = pre.Tokenizer;
+            vocabText = File.ReadAllText(Path.Combine(pre.Folder, BertCheckpoint.VocabFile));
+            description = $"{m.Trunk} ({pre.Folder})";
+            if (m.Dropout is { } d)
+            {
+                // The checkpoint's config fixes dropout; rebuild with the override and load the same weights.
+                var bc = pre.Config with { HiddenDropoutProb = d, AttentionProbsDropoutProb = d };
+                var raw = BertCheckpoint.ReadStateDict(pre.Folder);
+                try
+                {
+                    var normalized = BertCheckpoint.NormalizeKeys(raw);
+                    bert = new BertModel(bc, addPoolingLayer: BertCheckpoint.HasPooler(normalized));
+                    BertCheckpoint.LoadInto(bert, normalized, pre.Folder);
+                }
+                finally { foreach (var t in raw.Values) t.Dispose(); }
+                pre.Dispose();
+            }
+            else bert = pre.Model;
+        }
+        var pooling = m.Pooling.ToLowerInvariant() switch
+        {
+            "mean" => BertPooling.Mean,
+            "cls" => BertPooling.Cls,
+            "pooler" => BertPooling.Pooler,
+            _ => throw new InvalidDataException($"model.pooling: expected mean or cls, found '{m.Pooling}'."),
+        };
+        var trunk = new BertTrunk(bert, pooling);
+        var heads = tasks.Select(t => new KeyValuePair<string, TaskHead>(t.Name, t.Kind == DataTaskKind.Classification
+            ? new ClassificationHead(trunk.OutputSize, t.LabelNames.Count, new ClassificationHeadOptions(Dropout: m.HeadDropout))
+            : new RegressionHead(trunk.OutputSize, 1, m.HeadDropout))).ToList();
+        var plan = config.Sharing.Plan switch
+        {
+            SharingPlanKind.Hard => SharingPlan.Hard,
+            SharingPlanKind.Isolated => SharingPlan.Isolated,
+            _ => SharingPlan.SplitAt(Math.Min(config.Sharing.SharedLayers, trunk.Layers.Count)),
+        };
+        var model = new MultiTaskModel(trunk, heads, plan);
+        model.to(TorchRuntime.Device);
+        return new BuiltModel { Model = model, Tokenizer = tokenizer, VocabText = vocabText, TrunkDescription = description, TrunkConfig = bert.Config };
+    }
+
+    /// <summary>The tokenizer's truncation for a task's configured mode.</summary>
+    public static Truncation ToTruncation(TruncationMode mode) => mode switch
+    {
+        TruncationMode.Head => Truncation.Head,
+        TruncationMode.Tail => Truncation.Tail,
+        _ => Truncation.HeadAndTail,
+    };
+}

@@ -1,0 +1,44 @@
+using MultiTaskKit.Data;
+using MultiTaskKit.Text;
+
+namespace MultiTaskKit.Training;
+
+/// <summary>A task ready to train: its configuration, splits, signature and token ids of every split.</summary>
+public sealed class PreparedTask
+{
+    public required TaskConfig Config { get; init; }
+    public required TaskSplits Splits { get; init; }
+    public required TaskSignature Signature { get; init; }
+    public required IReadOnlyList<EncodedExample> Train { get; init; }
+    public required IReadOnlyList<EncodedExample> Validation { get; init; }
+    public required IReadOnlyList<EncodedExample> Test { get; init; }
+    /// <summary>The normaliser that new text must pass through before prediction (the one the training text passed through).</summary>
+    public required string Normalizer { get; init; }
+    public string Name => Config.Name;
+
+    /// <summary>The normaliser a dataset's reader applied: tweets for VADER and TweetEval, IMDB's cleaning for IMDB.</summary>
+    public static string NormalizerOf(TaskConfig task) => task.Dataset switch
+    {
+        "imdb" => TextNormalizer.Imdb,
+        "vader" or "vader-tweets" => TextNormalizer.Tweet,
+        _ when task.Dataset.StartsWith("tweeteval/", StringComparison.Ordinal) => TextNormalizer.Tweet,
+        _ => task.Normalizer ?? TextNormalizer.None,
+    };
+
+    public static PreparedTask Prepare(TaskConfig task, TaskSplits splits, BertTokenizer tokenizer)
+    {
+        var truncation = ModelFactory.ToTruncation(task.Truncation);
+        IReadOnlyList<EncodedExample> Encode(TextDataset d) =>
+            d.Examples.Select((e, i) => new EncodedExample(i, tokenizer.Encode(e.Text, task.MaxTokens, truncation), e.Label, e.Target)).ToList();
+        return new PreparedTask
+        {
+            Config = task,
+            Splits = splits,
+            Signature = new TaskSignature(task.Name, splits.Kind, splits.LabelNames),
+            Train = Encode(splits.Train),
+            Validation = Encode(splits.Validation),
+            Test = Encode(splits.Test),
+            Normalizer = NormalizerOf(task),
+        };
+    }
+}

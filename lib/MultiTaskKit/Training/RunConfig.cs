@@ -1,0 +1,192 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MultiTaskKit.Data;
+
+namespace MultiTaskKit.Training;
+
+/// <summary>
+/// A whole training run as JSON (<c>mtk train --config run.json</c>; saved as <c>config.json</c> in the run folder).
+/// Keys are snake_case. A new task needs no code: a built-in dataset (<c>imdb</c>, <c>vader</c>,
+/// <c>tweeteval/&lt;task&gt;</c>) or <c>csv</c> with its files and columns.
+/// </summary>
+public sealed record RunConfig
+{
+    public string Name { get; init; } = "run";
+    public ulong Seed { get; init; } = 42;
+    public ModelConfig Model { get; init; } = new();
+    public SharingConfig Sharing { get; init; } = new();
+    public MethodConfig Method { get; init; } = new();
+    public OptimizerConfig Optimizer { get; init; } = new();
+    public TrainingConfig Training { get; init; } = new();
+    public IReadOnlyList<TaskConfig> Tasks { get; init; } = [];
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads and checks a configuration file; relative CSV paths are taken relative to the file's folder.</summary>
+    public static RunConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"--config: expected a JSON run configuration at '{path}', found no such file.", path);
+        RunConfig? config;
+        try { config = JsonSerializer.Deserialize<RunConfig>(File.ReadAllText(path), Json); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid run configuration ({e.Message}).", e); }
+        if (config is null) throw new InvalidDataException($"{path}: expected a JSON object, found null.");
+        var baseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        config = config with { Tasks = config.Tasks.Select(t => t.ResolvePaths(baseDir)).ToList() };
+        config.Validate(path);
+        return config;
+    }
+
+    /// <summary>Checks the configuration, naming <paramref name="source"/> and the offending key.</summary>
+    public void Validate(string source = "config")
+    {
+        if (Tasks.Count == 0) throw new InvalidDataException($"{source}: 'tasks' must list at least one task, found none.");
+        var dup = Tasks.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
+        if (dup != null) throw new InvalidDataException($"{source}: task names must be unique, found '{dup.Key}' {dup.Count()} times.");
+        foreach (var t in Tasks) t.Validate(source);
+        if (Sharing.Plan == SharingPlanKind.Split && Sharing.SharedLayers < 0)
+            throw new InvalidDataException($"{source}: sharing.shared_layers must be at least 0, found {Sharing.SharedLayers}.");
+        if (!(Optimizer.Lr > 0)) throw new InvalidDataException($"{source}: optimizer.lr must be positive, found {Optimizer.Lr}.");
+        if (Training.Steps is null && !(Training.Epochs > 0)) throw new InvalidDataException($"{source}: set training.steps or a positive training.epochs.");
+        if (Training.GradAccumulation < 1) throw new InvalidDataException($"{source}: training.grad_accumulation must be at least 1, found {Training.GradAccumulation}.");
+    }
+}
+
+/// <summary>The trunk: <c>minilm</c> (the embedded all-MiniLM-L6-v2), a Hugging Face folder or model id, or <c>random</c> (a freshly initialised BERT of the given size, for tests).</summary>
+public sealed record ModelConfig
+{
+    public string Trunk { get; init; } = "minilm";
+    /// <summary>For <c>random</c>: hidden size, layers, heads, feed-forward size. The vocabulary is MiniLM's.</summary>
+    public int Hidden { get; init; } = 32;
+    public int Layers { get; init; } = 2;
+    public int Heads { get; init; } = 2;
+    public int Intermediate { get; init; } = 64;
+    /// <summary>Pooling of the last hidden state: <c>mean</c> (under the attention mask) or <c>cls</c>.</summary>
+    public string Pooling { get; init; } = "mean";
+    /// <summary>Dropout override for the trunk (null keeps the checkpoint's).</summary>
+    public double? Dropout { get; init; }
+    /// <summary>Dropout before each task head.</summary>
+    public double HeadDropout { get; init; } = 0.1;
+}
+
+public enum SharingPlanKind { Hard, Split, Isolated }
+
+/// <summary>The sharing plan: all trunk layers shared, the lower <see cref="SharedLayers"/> shared, or nothing shared.</summary>
+public sealed record SharingConfig
+{
+    public SharingPlanKind Plan { get; init; } = SharingPlanKind.Split;
+    public int SharedLayers { get; init; } = 2;
+}
+
+/// <summary>Loss weighting and gradient aggregation by name (see the weighting and aggregation folders), with fixed weights for <c>fixed</c>.</summary>
+public sealed record MethodConfig
+{
+    public string Weighting { get; init; } = "ew";
+    public string? Aggregation { get; init; }
+    public IReadOnlyList<double>? Weights { get; init; }
+}
+
+public enum OptimizerKind { Adamw, Adam, Sgd }
+
+public sealed record OptimizerConfig
+{
+    public OptimizerKind Name { get; init; } = OptimizerKind.Adamw;
+    public double Lr { get; init; } = 5e-5;
+    /// <summary>Learning rate of the task heads (null: same as <see cref="Lr"/>). Fresh heads learn faster than pretrained layers.</summary>
+    public double? HeadLr { get; init; }
+    public double WeightDecay { get; init; } = 0.01;
+    public double Momentum { get; init; } = 0.9;
+    /// <summary>Share of the total steps spent warming up linearly; then linear decay to zero.</summary>
+    public double WarmupFraction { get; init; } = 0.1;
+    /// <summary>Global gradient-norm clip (null: none).</summary>
+    public double? ClipNorm { get; init; } = 1.0;
+}
+
+public sealed record TrainingConfig
+{
+    /// <summary>Optimizer steps; when null, <see cref="Epochs"/> over the largest task.</summary>
+    public long? Steps { get; init; }
+    public double Epochs { get; init; } = 1;
+    public SamplingMode Sampling { get; init; } = SamplingMode.AllTasks;
+    public double Temperature { get; init; } = 2.0;
+    public bool LengthBucketing { get; init; } = true;
+    public int GradAccumulation { get; init; } = 1;
+    /// <summary>Evaluate on validation every N optimizer steps (0: only per epoch / at the end).</summary>
+    public long EvalEverySteps { get; init; }
+    public bool EvalPerEpoch { get; init; } = true;
+    /// <summary><c>task/metric</c> (e.g. <c>imdb/accuracy</c>) or <c>mean</c> (mean of each task's main metric, direction-aware). Used for early stopping and the best checkpoint.</summary>
+    public string SelectionMetric { get; init; } = "mean";
+    /// <summary>Evaluations without improvement before stopping (0: never stop early).</summary>
+    public int EarlyStoppingPatience { get; init; }
+    /// <summary>Save a resumable checkpoint every N optimizer steps (0: only at evaluations and the end).</summary>
+    public long CheckpointEverySteps { get; init; } = 50;
+    public int EvalBatchSize { get; init; } = 64;
+    /// <summary>
+    /// Take each task's gradient separately even for weighting-only methods, so that history.csv gets gradient norms,
+    /// cosines and conflicts. With per-task batches the graphs are disjoint, so this costs little more than one backward.
+    /// </summary>
+    public bool GradientDiagnostics { get; init; } = true;
+}
+
+public enum TruncationMode { Head, Tail, HeadTail }
+
+/// <summary>One task: where its data comes from, what it predicts, and how its text becomes tokens.</summary>
+public sealed record TaskConfig
+{
+    public required string Name { get; init; }
+    /// <summary><c>imdb</c>, <c>vader</c>, <c>tweeteval/&lt;task&gt;</c>, or <c>csv</c>.</summary>
+    public required string Dataset { get; init; }
+    /// <summary>For <c>csv</c>: classification or regression. Built-in datasets know their kind.</summary>
+    public TaskKind? Kind { get; init; }
+    /// <summary>For <c>csv</c>: the training file, and optional validation and test files (carved from train when absent).</summary>
+    public string? Train { get; init; }
+    public string? Val { get; init; }
+    public string? Test { get; init; }
+    public string? TextColumn { get; init; }
+    public string? LabelColumn { get; init; }
+    public IReadOnlyList<string>? Labels { get; init; }
+    /// <summary>Text normaliser (<c>none</c>, <c>tweet</c>, <c>imdb</c>); CSV tasks default to none, built-ins apply their own when read.</summary>
+    public string? Normalizer { get; init; }
+    public int MaxTokens { get; init; } = 128;
+    public TruncationMode Truncation { get; init; } = TruncationMode.HeadTail;
+    public int BatchSize { get; init; } = 16;
+    /// <summary>Seeded training subset size (null: all).</summary>
+    public int? TrainSubset { get; init; }
+    /// <summary>Seeded validation subset size (null: all).</summary>
+    public int? ValSubset { get; init; }
+    /// <summary>Seeded test subset size (null: all); reported with the figures.</summary>
+    public int? TestSubset { get; init; }
+    public double ValidationFraction { get; init; } = 0.1;
+
+    internal TaskConfig ResolvePaths(string baseDir)
+    {
+        string? R(string? p) => p is null || Path.IsPathRooted(p) ? p : Path.GetFullPath(Path.Combine(baseDir, p));
+        return this with { Train = R(Train), Val = R(Val), Test = R(Test) };
+    }
+
+    internal void Validate(string source)
+    {
+        if (string.IsNullOrWhiteSpace(Name) || Name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '_' or '-')))
+            throw new InvalidDataException($"{source}: task name must be letters, digits, '_' or '-', found '{Name}'.");
+        if (MaxTokens < 3) throw new InvalidDataException($"{source}: task '{Name}': max_tokens must be at least 3, found {MaxTokens}.");
+        if (BatchSize < 1) throw new InvalidDataException($"{source}: task '{Name}': batch_size must be at least 1, found {BatchSize}.");
+        if (Dataset == "csv")
+        {
+            if (Train is null) throw new InvalidDataException($"{source}: task '{Name}': a csv task needs 'train' (a CSV/TSV file).");
+            if (TextColumn is null || LabelColumn is null) throw new InvalidDataException($"{source}: task '{Name}': a csv task needs 'text_column' and 'label_column'.");
+            if (Kind is null) throw new InvalidDataException($"{source}: task '{Name}': a csv task needs 'kind' (classification or regression).");
+        }
+        else if (!BuiltInTasks.IsBuiltIn(Dataset))
+            throw new InvalidDataException($"{source}: task '{Name}': dataset must be imdb, vader, tweeteval/<task> or csv, found '{Dataset}'.");
+    }
+}

@@ -1,0 +1,57 @@
+using MultiTaskKit.Data;
+
+namespace MultiTaskKit.Training;
+
+/// <summary>Turns a <see cref="TaskConfig"/> into its three splits, with the configured seeded subsets applied and noted.</summary>
+public static class TaskData
+{
+    public static TaskSplits Load(TaskConfig task, DatasetSources sources, ulong seed)
+    {
+        TaskSplits splits;
+        if (task.Dataset == "csv")
+        {
+            var options = new CsvTaskOptions
+            {
+                TextColumn = task.TextColumn!, LabelColumn = task.LabelColumn!, Kind = task.Kind!.Value,
+                LabelNames = task.Labels, Normalizer = task.Normalizer,
+            };
+            var train = CsvTaskReader.Read(task.Train!, options, "train", task.Name);
+            if (options.Kind == TaskKind.Classification && options.LabelNames is null)
+                options = options with { LabelNames = train.LabelNames }; // other splits use train's label order
+            var notes = new List<string>();
+            TextDataset? val = task.Val is { } v ? CsvTaskReader.Read(v, options, "val", task.Name) : null;
+            TextDataset? test = task.Test is { } t ? CsvTaskReader.Read(t, options, "test", task.Name) : null;
+            if (test is null)
+            {
+                (train, test) = Splits.Carve(train, task.ValidationFraction, seed, "train", "test");
+                notes.Add($"test = seeded {task.ValidationFraction:P0} of the train file");
+            }
+            if (val is null)
+            {
+                (train, val) = Splits.Carve(train, task.ValidationFraction, seed, "train", "val");
+                notes.Add($"val = seeded {task.ValidationFraction:P0} of the train file");
+            }
+            splits = new TaskSplits(train, val, test, notes.Count == 0 ? null : $"{task.Name}: {string.Join("; ", notes)} (seed {seed})");
+        }
+        else
+        {
+            splits = BuiltInTasks.Load(task.Dataset, sources, seed, task.ValidationFraction);
+        }
+
+        var subsetNotes = new List<string>();
+        TextDataset Sub(TextDataset d, int? n, string what)
+        {
+            var s = Splits.Subset(d, n, SeededRandom.Derive(seed, $"subset:{task.Name}:{what}"));
+            if (s.Count < d.Count) subsetNotes.Add($"{what}: seeded subset of {s.Count} of {d.Count}");
+            return s;
+        }
+        splits = new TaskSplits(
+            Sub(splits.Train, task.TrainSubset, "train"),
+            Sub(splits.Validation, task.ValSubset, "val"),
+            Sub(splits.Test, task.TestSubset, "test"),
+            string.Join("; ", new[] { splits.Note }.Concat(subsetNotes).Where(s => !string.IsNullOrEmpty(s))) is { Length: > 0 } note ? note : null);
+        foreach (var d in new[] { splits.Train, splits.Validation, splits.Test })
+            if (d.Count == 0) throw new InvalidDataException($"task '{task.Name}': the {d.Split} split is empty; expected at least one example.");
+        return splits;
+    }
+}

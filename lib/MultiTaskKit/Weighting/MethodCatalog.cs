@@ -1,0 +1,48 @@
+using MultiTaskKit.Aggregation;
+
+namespace MultiTaskKit.Weighting;
+
+/// <summary>A ready-to-use method: a loss weighting, an optional aggregator, and the gradient mode it runs in.</summary>
+public sealed record MethodSpec(string Name, ILossWeighting Weighting, IGradientAggregator? Aggregator, GradientMode Mode)
+{
+    public override string ToString() => Aggregator is null ? Weighting.ToString()! : $"{Weighting} + {Aggregator}";
+}
+
+/// <summary>
+/// Every method of the kit by its command-line name, with the papers' default hyperparameters (for configuration files,
+/// <c>mtk bench methods</c> and comparisons). A typed table, not reflection: an unknown name lists the known ones.
+/// </summary>
+public static class MethodCatalog
+{
+    static readonly (string Name, Func<IReadOnlyList<string>, MethodSpec> Create)[] Entries =
+    {
+        ("ew", t => new("ew", new EqualWeighting(t), null, GradientMode.Parameters)),
+        ("uw", t => new("uw", new UncertaintyWeighting(t), null, GradientMode.Parameters)),
+        ("dwa", t => new("dwa", new DWA(t), null, GradientMode.Parameters)),
+        ("rlw", t => new("rlw", new RLW(t), null, GradientMode.Parameters)),
+        ("famo", t => new("famo", new FAMO(t), null, GradientMode.Parameters)),
+        ("gradnorm", t => new("gradnorm", new GradNorm(t), null, GradientMode.Parameters)),
+        ("db-mtl", t => new("db-mtl", new DBMTL(t), null, GradientMode.Parameters)),
+        ("mgda", t => new("mgda", new EqualWeighting(t), new MGDA(), GradientMode.Parameters)),
+        ("mgda-ub", t => new("mgda-ub", new EqualWeighting(t), new MGDA(), GradientMode.Representation)),
+        ("pcgrad", t => new("pcgrad", new EqualWeighting(t), new PCGrad(), GradientMode.Parameters)),
+        ("cagrad", t => new("cagrad", new EqualWeighting(t), new CAGrad(), GradientMode.Parameters)),
+        ("gradvac", t => new("gradvac", new EqualWeighting(t), new GradVac(t), GradientMode.Parameters)),
+        ("imtl", t => new("imtl", new EqualWeighting(t), new IMTL(), GradientMode.Parameters)),
+        ("nash-mtl", t => new("nash-mtl", new EqualWeighting(t), new NashMTL(t.Count), GradientMode.Parameters)),
+        ("aligned-mtl", t => new("aligned-mtl", new EqualWeighting(t), new AlignedMTL(), GradientMode.Parameters)),
+        ("upgrad", t => new("upgrad", new EqualWeighting(t), new UPGrad(), GradientMode.Parameters)),
+    };
+
+    /// <summary>Known names, weighting-only methods first. Fixed weights are built directly with <see cref="FixedWeighting"/>.</summary>
+    public static IReadOnlyList<string> Names { get; } = Entries.Select(e => e.Name).ToArray();
+
+    /// <summary>Builds the method <paramref name="name"/> (case-insensitive) for <paramref name="tasks"/>.</summary>
+    public static MethodSpec Create(string name, IReadOnlyList<string> tasks)
+    {
+        var entry = Entries.FirstOrDefault(e => string.Equals(e.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase));
+        return entry.Create is null
+            ? throw new ArgumentException($"unknown method '{name}'; known methods: {string.Join(", ", Names)} (fixed weights: FixedWeighting)", nameof(name))
+            : entry.Create(tasks);
+    }
+}

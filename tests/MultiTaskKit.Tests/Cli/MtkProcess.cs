@@ -1,0 +1,34 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace MultiTaskKit.Tests.Cli;
+
+/// <summary>Runs the real <c>mtk</c> (built beside the tests) as a child process, one libtorch thread, in a private cache.</summary>
+static class MtkProcess
+{
+    public static string MtkDll => Path.Combine(AppContext.BaseDirectory, "mtk.dll");
+
+    public static ProcessStartInfo StartInfo(string workDir, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(MtkDll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        // One thread: the machine is shared, and thread counts must match between compared runs.
+        psi.Environment["MTK_THREADS"] = "1";
+        psi.Environment["NO_COLOR"] = "1";
+        return psi;
+    }
+
+    public static (int ExitCode, string Output) Run(string workDir, params string[] args)
+    {
+        using var p = Process.Start(StartInfo(workDir, args))!;
+        var output = new StringBuilder();
+        p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (output) output.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (output) output.AppendLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(4))) { p.Kill(entireProcessTree: true); throw new TimeoutException($"mtk {string.Join(' ', args)} ran over 4 minutes"); }
+        p.WaitForExit();
+        lock (output) return (p.ExitCode, output.ToString());
+    }
+}

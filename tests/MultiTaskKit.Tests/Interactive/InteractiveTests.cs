@@ -1,0 +1,59 @@
+using System.Text.RegularExpressions;
+using Microsoft.DotNet.Interactive.Formatting;
+using MultiTaskKit.Charts;
+using MultiTaskKit.Interactive;
+
+namespace MultiTaskKit.Tests.Interactive;
+
+public class InteractiveTests
+{
+    const string Attack = "<script>alert('x')</script><img src=x onerror=alert(1)>";
+
+    [Fact]
+    public void TablesEscapeDatasetText()
+    {
+        var html = new KitTable("tweets", ["text", "label"], [[Attack, "positive"]]).ToHtml();
+        Assert.DoesNotContain("<script>alert", html);
+        Assert.DoesNotContain("<img", html);
+        Assert.Contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;", html);
+    }
+
+    [Fact]
+    public void DatasetCardsEscapeExamplesAndNames()
+    {
+        var card = new DatasetCardView("tw<script>eets", "VADER <b>tweets</b>",
+            new Dictionary<string, int> { ["train"] = 3 }, new Dictionary<string, double> { ["<i>pos</i>"] = 1.0 },
+            new Dictionary<string, double> { ["p50"] = 12 }, [(Attack, "<script>1</script>")]);
+        var html = card.ToHtml();
+        Assert.DoesNotContain("<script", html);
+        Assert.DoesNotContain("<img", html);
+        Assert.DoesNotContain("<b>tweets", html);
+        Assert.DoesNotContain("<i>pos", html);
+        Assert.Contains("&lt;img src=x onerror=alert(1)&gt;", html);
+    }
+
+    [Fact]
+    public void ChartFormatterShipsPlotlyJsWithTheFirstChartOfAPageOnly()
+    {
+        KitFormatters.Register();
+        KitFormatters.NewPage();
+        var chart = MtlCharts.Lines("l", "x (steps)", "y (units)", [new Series("s", [1, 2], [3, 4])]);
+        var first = chart.ToDisplayString(HtmlFormatter.MimeType);
+        var second = chart.ToDisplayString(HtmlFormatter.MimeType);
+        Assert.Single(Regex.Matches(first, @"\* plotly\.js v\d"));
+        Assert.DoesNotMatch(@"\* plotly\.js v\d", second);
+        Assert.Contains($"id=\"{chart.Id}\"", second);
+    }
+
+    [Fact]
+    public void ProgressViewIsQuietOutsideAKernelAndEscapesItsText()
+    {
+        var view = ProgressView.Show("<b>run</b>", TimeSpan.Zero);
+        view.Report(new(1, 10, new Dictionary<string, double> { ["<script>"] = 0.5 }, 2.0, "<i>note</i>"));
+        var html = view.ToHtml();
+        Assert.Contains("step 1/10", html);
+        Assert.DoesNotContain("<b>run", html);
+        Assert.DoesNotContain("<script>", html);
+        Assert.DoesNotContain("<i>note", html);
+    }
+}

@@ -147,7 +147,7 @@ public static class MtlLab
         return new Result(recipe, Evaluate(model, data), history, measured == 0 ? double.NaN : conflicts / (double)measured, clock.Elapsed);
     }
 
-    static Dictionary<string, double> Evaluate(MultiTaskModel model, MmoeSynthetic data)
+    internal static Dictionary<string, double> Evaluate(MultiTaskModel model, MmoeSynthetic data)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();

@@ -144,10 +144,11 @@ function of a projection wᵢᵀx, and the cosine p between w₁ and w₂ sets h
 $"label correlation between the tasks: {data.LabelCorrelation:0.00}\""""),
     ("md", """## The line-up
 
-Every weighting method the kit provides (found by reflection, so new methods appear here automatically), a fixed
-weighting for reference, and every aggregation method on top of equal weights. Each entry shows its settings."""),
+A fixed weighting for reference, then every method in the kit's method catalogue with its paper's default
+settings: the loss weightings (EW, UW, DWA, RLW, FAMO, GradNorm, DB-MTL) and the gradient aggregators on equal
+weights (MGDA, MGDA-UB on the shared representation, PCGrad, CAGrad, GradVac, IMTL, Nash-MTL, Aligned-MTL, UPGrad)."""),
     ("cs", """var recipes = Lineups.WeightingMethods();
-new KitTable("recipes", ["name", "plan"], recipes.Select(r => (IReadOnlyList<string>)[r.Name, r.Plan.ToString()]))"""),
+new KitTable("recipes", ["method (settings)", "plan", "gradients"], recipes.Select(r => (IReadOnlyList<string>)[r.Name, r.Plan.ToString(), r.Gradients.ToString()]))"""),
     ("md", """## Train them all
 
 The single-task baselines (the isolated plan: nothing shared) come first; they are what Δm compares against.

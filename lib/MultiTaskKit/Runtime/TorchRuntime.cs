@@ -34,6 +34,7 @@ public static class TorchRuntime
             if (!initialized)
             {
                 NativeFix = LibStdCxxCompat.Apply();
+                NativeAllocator.Tune();
                 // The first call into LibTorchSharp; fails loudly here rather than deep in user code.
                 torch.InitializeDeviceType(DeviceType.CPU);
                 device = ChooseDevice(Environment.GetEnvironmentVariable("MTK_DEVICE"));

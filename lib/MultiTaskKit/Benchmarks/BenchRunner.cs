@@ -1,0 +1,267 @@
+using System.Diagnostics;
+using MultiTaskKit.Runtime;
+using TorchSharp;
+
+namespace MultiTaskKit.Benchmarks;
+
+/// <summary>What <c>mtk bench</c> measures and how long it may take.</summary>
+public sealed record BenchOptions
+{
+    /// <summary>Every section, in the order they run.</summary>
+    public static readonly IReadOnlyList<string> AllSections = ["gemm", "step", "naive", "pytorch", "inference", "tokenizer", "methods", "profile", "soak"];
+
+    /// <summary>Sections to run; empty means all.</summary>
+    public IReadOnlySet<string> Only { get; init; } = new HashSet<string>();
+    /// <summary>Timed training steps per measurement (after one warm-up step).</summary>
+    public int Steps { get; init; } = 5;
+    public int Warmup { get; init; } = 1;
+    /// <summary>Steps of the soak; the early memory reading is at step 100.</summary>
+    public int SoakSteps { get; init; } = 2000;
+    /// <summary>Batches of the soak: the case-study model at small batches, so 2,000 steps fit in minutes on 2 cores.</summary>
+    public IReadOnlyList<TaskBatch> SoakBatches { get; init; } = [new(2, 32), new(2, 16)];
+    /// <summary>The encoder shape; the case study's MiniLM unless a test shrinks it.</summary>
+    public TransformerShape Shape { get; init; } = TransformerShape.MiniLM;
+    /// <summary>The two step shapes (task 1 classification, task 2 regression).</summary>
+    public IReadOnlyList<IReadOnlyList<TaskBatch>> StepShapes { get; init; } =
+        [[new(16, 128), new(16, 64)], [new(16, 256), new(16, 64)]];
+    public int GemmRepeats { get; init; } = 10;
+    public string Python { get; init; } = PyTorchReference.DefaultPython;
+    /// <summary>Also time the naive step at the second shape (the issue's table has it; it costs a minute).</summary>
+    public bool NaiveAtEveryShape { get; init; } = true;
+
+    /// <summary>A fast pass: 2 timed steps, a 300-step soak, no second naive shape.</summary>
+    public static BenchOptions Quick(BenchOptions o) => o with { Steps = 2, SoakSteps = 300, GemmRepeats = 5, NaiveAtEveryShape = false };
+
+    public bool Runs(string section) => Only.Count == 0 || Only.Contains(section);
+
+    public void Validate()
+    {
+        foreach (var s in Only)
+            if (!AllSections.Contains(s))
+                throw new ArgumentException($"--only: unknown section '{s}'; expected some of {string.Join(", ", AllSections)}.");
+        if (Steps < 1) throw new ArgumentException($"--steps: expected at least 1, found {Steps}.");
+        if (SoakSteps < 100) throw new ArgumentException($"--soak-steps: expected at least 100 (memory is first read at step 100), found {SoakSteps}.");
+        Shape.Validate();
+    }
+}
+
+/// <summary>
+/// The parts of the kit a bench run exercises, supplied by their owners' code. A part left null is reported as
+/// unavailable with <see cref="KitParts"/>'s reason instead of being skipped silently.
+/// </summary>
+public sealed class KitParts
+{
+    /// <summary>The kit's own case-study step (BERT trunk split at layer k, two tasks).</summary>
+    public Func<TransformerShape, IReadOnlyList<TaskBatch>, BenchStep>? TrainingStep { get; init; }
+    public string TrainingStepMissing { get; init; } = "the kit's BERT trunk and multi-task model are not built into this binary";
+
+    /// <summary>Encoder inference, kit against ONNX Runtime: returns both throughputs.</summary>
+    public Func<BenchOptions, IReadOnlyList<ThroughputResult>>? Inference { get; init; }
+    public string InferenceMissing { get; init; } = "the kit's MiniLM and the ONNX Runtime comparison are not built into this binary";
+
+    public Func<BenchOptions, IReadOnlyList<ThroughputResult>>? Tokenizer { get; init; }
+    public string TokenizerMissing { get; init; } = "the kit's tokenizer is not built into this binary";
+
+    public Func<BenchOptions, IReadOnlyList<MethodOverhead>>? Methods { get; init; }
+    public string MethodsMissing { get; init; } = "the weighting and aggregation methods are not built into this binary";
+}
+
+/// <summary>Runs the sections of <c>mtk bench</c> in one process, so every figure is comparable with every other.</summary>
+public static class BenchRunner
+{
+    public static BenchReport Run(BenchOptions o, KitParts kit, Action<string>? log = null)
+    {
+        o.Validate();
+        TorchRuntime.EnsureInitialized();
+        log ??= _ => { };
+        var total = Stopwatch.StartNew();
+        var report = new BenchReport { Machine = MachineInfo(), Settings = Settings(o) };
+        var shapeA = o.StepShapes[0];
+
+        bool anyStep = o.Runs("step") || o.Runs("naive") || o.Runs("pytorch");
+        if (o.Runs("gemm") || anyStep)
+        {
+            log("GEMM at the model's shapes");
+            report.Gemm = GemmBench.Run(o.Shape, o.GemmRepeats, (int)shapeA[0].TokenCount).ToList();
+            report.ModelGemmGflops = GemmBench.ModelGemmGflops(report.Gemm, o.Shape);
+            report.Gemm2048Gflops = report.Gemm.FirstOrDefault(g => g.M == 2048 && g.K == 2048 && g.N == 2048)?.Gflops ?? double.NaN;
+        }
+
+        for (int i = 0; i < o.StepShapes.Count; i++)
+        {
+            var tasks = o.StepShapes[i];
+            if (o.Runs("step"))
+            {
+                if (kit.TrainingStep is null) report.Unavailable["step"] = kit.TrainingStepMissing;
+                else
+                {
+                    log($"kit training step {Describe(tasks)}");
+                    using var step = kit.TrainingStep(o.Shape, tasks);
+                    report.Steps.Add(TimeStep(step, "kit", o, report));
+                }
+            }
+            if (o.Runs("naive") && (i == 0 || o.NaiveAtEveryShape))
+            {
+                log($"naive nn.TransformerEncoder step {Describe(tasks)}");
+                using var naive = new NaiveTransformerStep(o.Shape, tasks);
+                report.Steps.Add(TimeStep(naive, "naive", o, report));
+            }
+        }
+
+        if (o.Runs("pytorch"))
+        {
+            log("PyTorch reference (subprocess)");
+            var py = PyTorchReference.Run(o.Shape, shapeA[0], shapeA[^1], TorchRuntime.Threads, o.Steps, o.Python);
+            report.PyTorch = py;
+            if (!py.Available) report.Unavailable["pytorch"] = py.Reason!;
+            else
+            {
+                var flops = StepFlops.Training(o.Shape, shapeA);
+                report.Steps.Add(new StepResult("pytorch", Describe(shapeA), py.SecondsPerStep, py.SecondsPerStep, [py.SecondsPerStep],
+                    shapeA.Sum(t => t.TokenCount), py.TokensPerSecond, flops / 1e9, py.AchievedGflops,
+                    py.AchievedGflops / report.ModelGemmGflops, py.AchievedGflops / report.Gemm2048Gflops,
+                    $"torch {py.TorchVersion}; its own 2048³ GEMM {py.GemmGflops:F0} GFLOP/s"));
+            }
+        }
+
+        Optional(report, "inference", o, kit.Inference, kit.InferenceMissing, log, r => report.Throughput.AddRange(r));
+        Optional(report, "tokenizer", o, kit.Tokenizer, kit.TokenizerMissing, log, r => report.Throughput.AddRange(r));
+        Optional(report, "methods", o, kit.Methods, kit.MethodsMissing, log, r => report.Methods.AddRange(r));
+
+        if (o.Runs("profile"))
+        {
+            if (kit.TrainingStep is not null)
+            {
+                log("profile: kit step");
+                using var step = kit.TrainingStep(o.Shape, shapeA);
+                report.Profile.AddRange(StepProfile.Run(step, Math.Max(2, Math.Min(o.Steps, 3))));
+            }
+            else report.Unavailable["profile (kit)"] = kit.TrainingStepMissing;
+            log("profile: naive step");
+            using var naive = new NaiveTransformerStep(o.Shape, shapeA);
+            report.Profile.AddRange(StepProfile.Run(naive, Math.Max(2, Math.Min(o.Steps, 3))));
+        }
+
+        if (o.Runs("soak"))
+        {
+            BenchStep? soakStep = kit.TrainingStep?.Invoke(o.Shape, o.SoakBatches);
+            if (soakStep is null) report.Unavailable["soak (kit)"] = kit.TrainingStepMissing + "; soaking the naive step instead";
+            soakStep ??= new NaiveTransformerStep(o.Shape, o.SoakBatches);
+            using (soakStep)
+            {
+                log($"soak: {o.SoakSteps} steps of {soakStep.Name} at {Describe(o.SoakBatches)}");
+                report.Soak.Add(Soak.Run(soakStep, o.SoakSteps, progress: new Progress<int>(i => { if (i % 500 == 0) log($"  soak step {i}"); })));
+            }
+        }
+
+        Ratios(report);
+        report.Targets = Targets(report);
+        report.TotalSeconds = total.Elapsed.TotalSeconds;
+        return report;
+    }
+
+    static void Optional<T>(BenchReport report, string section, BenchOptions o, Func<BenchOptions, IReadOnlyList<T>>? run,
+        string missing, Action<string> log, Action<IReadOnlyList<T>> add)
+    {
+        if (!o.Runs(section)) return;
+        if (run is null) { report.Unavailable[section] = missing; return; }
+        log(section);
+        try { add(run(o)); }
+        catch (Exception e) when (e is IOException or InvalidOperationException or FileNotFoundException or DirectoryNotFoundException or ArgumentException)
+        {
+            // A missing model file or data folder is a reason to report, not a reason to lose the rest of the run.
+            report.Unavailable[section] = e.Message;
+        }
+    }
+
+    public static StepResult TimeStep(BenchStep step, string implementation, BenchOptions o, BenchReport report)
+    {
+        step.SetTraining(true);
+        var t = StepTimer.Measure(step.Step, o.Steps, o.Warmup);
+        var flops = step.TrainingFlops;
+        var achieved = flops / t.Median / 1e9;
+        return new StepResult(implementation, Describe(step.Tasks), t.Median, t.Min, t.Seconds, step.TokensPerStep,
+            step.TokensPerStep / t.Median, flops / 1e9, achieved, achieved / report.ModelGemmGflops, achieved / report.Gemm2048Gflops,
+            step.Name, t.CpuMedian);
+    }
+
+    public static string Describe(IReadOnlyList<TaskBatch> tasks) => string.Join("+", tasks);
+
+    static void Ratios(BenchReport r)
+    {
+        StepResult? Find(string impl, int shape) => r.Steps.FirstOrDefault(s => s.Implementation == impl && s.Shape == r.Settings[$"shape{shape}"]);
+        for (int i = 0; i < 2; i++)
+        {
+            var kit = Find("kit", i);
+            if (kit is null) continue;
+            if (Find("naive", i) is { } naive) r.Ratios[$"kit_vs_naive_{kit.Shape}"] = naive.SecondsPerStep / kit.SecondsPerStep;
+            if (Find("pytorch", i) is { } py) r.Ratios[$"kit_vs_pytorch_{kit.Shape}"] = py.SecondsPerStep / kit.SecondsPerStep;
+        }
+        var kitInf = r.Throughput.FirstOrDefault(t => t.What == "encoder inference" && t.Implementation == "kit");
+        var ortInf = r.Throughput.FirstOrDefault(t => t.What == "encoder inference" && t.Implementation == "onnxruntime");
+        if (kitInf is not null && ortInf is not null) r.Ratios["inference_kit_vs_onnxruntime"] = kitInf.PerSecond / ortInf.PerSecond;
+    }
+
+    /// <summary>The issue's bars, checked against this run; absent figures are left out rather than counted as failures.</summary>
+    static List<TargetCheck> Targets(BenchReport r)
+    {
+        var list = new List<TargetCheck>();
+        StepResult? Kit(int shape) => r.Steps.FirstOrDefault(s => s.Implementation == "kit" && s.Shape == r.Settings[$"shape{shape}"]);
+        if (Kit(0) is { } a)
+        {
+            list.Add(new($"step {a.Shape}: fraction of the model-shape GEMM figure", a.FractionOfModelGemm, 0.75, a.FractionOfModelGemm >= 0.75));
+            list.Add(new($"step {a.Shape}: fraction of the 2048³ GEMM figure", a.FractionOfGemm2048, 0.75, a.FractionOfGemm2048 >= 0.75));
+            if (r.Ratios.TryGetValue($"kit_vs_naive_{a.Shape}", out var n)) list.Add(new($"step {a.Shape}: speed-up over naive", n, 1.15, n >= 1.15));
+            if (r.Ratios.TryGetValue($"kit_vs_pytorch_{a.Shape}", out var p)) list.Add(new($"step {a.Shape}: speed-up over PyTorch", p, 2.5, p >= 2.5));
+        }
+        if (Kit(1) is { } b)
+        {
+            list.Add(new($"step {b.Shape}: fraction of the model-shape GEMM figure", b.FractionOfModelGemm, 0.60, b.FractionOfModelGemm >= 0.60));
+            list.Add(new($"step {b.Shape}: fraction of the 2048³ GEMM figure", b.FractionOfGemm2048, 0.60, b.FractionOfGemm2048 >= 0.60));
+        }
+        if (r.Ratios.TryGetValue("inference_kit_vs_onnxruntime", out var inf)) list.Add(new("encoder inference vs ONNX Runtime", inf, 1.0, inf >= 1.0));
+        foreach (var s in r.Soak)
+        {
+            list.Add(new($"soak ({s.Model}): RSS growth step {s.EarlyStep}→{s.Steps}, %", s.GrowthPercent, 5, s.GrowthPercent < 5));
+            list.Add(new($"soak ({s.Model}): live tensors end − start", s.LiveTensorsAtEnd - s.LiveTensorsAtStart, 0, s.TensorCountReturned));
+        }
+        foreach (var m in r.Methods)
+            list.Add(new($"method {m.Method} ({m.Kind}) ÷ equal", m.RatioToEqual, m.Limit, m.WithinLimit));
+        return list;
+    }
+
+    static Dictionary<string, string> Settings(BenchOptions o)
+    {
+        var d = new Dictionary<string, string>
+        {
+            ["shape"] = o.Shape.ToString(),
+            ["steps"] = o.Steps.ToString(),
+            ["warmup"] = o.Warmup.ToString(),
+            ["soak_steps"] = o.SoakSteps.ToString(),
+            ["soak_batches"] = Describe(o.SoakBatches),
+            ["only"] = o.Only.Count == 0 ? "all" : string.Join(",", o.Only),
+        };
+        for (int i = 0; i < o.StepShapes.Count; i++) d[$"shape{i}"] = Describe(o.StepShapes[i]);
+        return d;
+    }
+
+    static Dictionary<string, string> MachineInfo()
+    {
+        var d = new Dictionary<string, string>
+        {
+            ["date_utc"] = DateTime.UtcNow.ToString("u"),
+            ["threads"] = TorchRuntime.Threads.ToString(),
+            ["interop_threads"] = torch.get_num_interop_threads().ToString(),
+            ["cores"] = Environment.ProcessorCount.ToString(),
+            ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+            ["dotnet"] = Environment.Version.ToString(),
+            ["torchsharp"] = TorchRuntime.TorchSharpVersion,
+            ["libtorch"] = TorchRuntime.LibTorchVersion,
+            ["device"] = TorchRuntime.Device.ToString(),
+        };
+        if (File.Exists("/proc/loadavg")) d["load_average_at_start"] = string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        if (File.Exists("/proc/cpuinfo"))
+            d["cpu"] = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? "unknown";
+        return d;
+    }
+}

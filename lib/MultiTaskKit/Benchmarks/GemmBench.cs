@@ -1,0 +1,40 @@
+using MultiTaskKit.Runtime;
+
+namespace MultiTaskKit.Benchmarks;
+
+/// <summary>One GEMM measurement: [M×K]·[K×N] in fp32, best of the repeats.</summary>
+public sealed record GemmResult(string Name, int M, int K, int N, double Gflops);
+
+/// <summary>
+/// fp32 matrix-multiply throughput at the shapes the model itself multiplies, the ceiling the training step's
+/// achieved GFLOP/s is compared with. Best-of-N because the ceiling is what the hardware can do, not the average.
+/// </summary>
+public static class GemmBench
+{
+    /// <summary>The model's own shapes for <paramref name="rows"/> token rows (2,048 = 16×128): FFN up, the h×h maps, and square.</summary>
+    public static IReadOnlyList<(string Name, int M, int K, int N)> ModelShapes(TransformerShape shape, int rows = 2048) =>
+    [
+        ($"[{rows}x{shape.Hidden}]·[{shape.Hidden}x{shape.Ffn}]", rows, shape.Hidden, shape.Ffn),
+        ($"[{rows}x{shape.Hidden}]·[{shape.Hidden}x{shape.Hidden}]", rows, shape.Hidden, shape.Hidden),
+        ("2048³", 2048, 2048, 2048),
+    ];
+
+    public static IReadOnlyList<GemmResult> Run(TransformerShape shape, int repeats = 10, int rows = 2048) =>
+        ModelShapes(shape, rows)
+            .Select(s => new GemmResult(s.Name, s.M, s.K, s.N, TorchRuntime.MeasureGemmGflops(s.M, s.K, s.N, repeats)))
+            .ToArray();
+
+    /// <summary>
+    /// The reference figure a training step is held against: the FLOP-weighted harmonic mean of the model shapes
+    /// (the time the step's linear maps would take at those speeds), which weights the FFN shape 2:1 over h×h as the
+    /// layer does. The 2048³ square is reported but not used: the model never multiplies it.
+    /// </summary>
+    public static double ModelGemmGflops(IReadOnlyList<GemmResult> results, TransformerShape shape)
+    {
+        var ffn = results.FirstOrDefault(r => r.K == shape.Hidden && r.N == shape.Ffn);
+        var hh = results.FirstOrDefault(r => r.K == shape.Hidden && r.N == shape.Hidden);
+        if (ffn is null || hh is null) return results.Count == 0 ? double.NaN : results.Max(r => r.Gflops);
+        double wFfn = 2.0 * shape.Hidden * shape.Ffn, wHh = 4.0 * shape.Hidden * shape.Hidden;
+        return (wFfn + wHh) / (wFfn / ffn.Gflops + wHh / hh.Gflops);
+    }
+}

@@ -1,0 +1,39 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Models.Bert;
+
+/// <summary>
+/// The attention product softmax(QKᵀ/√d + mask)·V with dropout on the probabilities, chosen per call for speed on CPU:
+/// <list type="bullet">
+/// <item>without dropout (evaluation, or p = 0): libtorch's fused <c>scaled_dot_product_attention</c>, which on CPU
+/// runs a flash-attention kernel and never materialises the [batch, heads, tokens, tokens] probabilities;</item>
+/// <item>with dropout on CPU: the explicit chain with a <see cref="FastDropout"/> mask. libtorch's fused entry point
+/// falls back to its unfused "math" path as soon as dropout is on, and that path draws its mask with the serial
+/// Bernoulli sampler and copies its strided inputs, which measured about twice the cost of this chain;</item>
+/// <item>elsewhere (CUDA): the fused entry point with dropout.</item>
+/// </list>
+/// All three compute the same function (up to float rounding); the masks differ from libtorch's own.
+/// </summary>
+public static class BertAttentionKernel
+{
+    /// <param name="q">[batch, heads, tokens, head size]; <paramref name="k"/> and <paramref name="v"/> likewise.</param>
+    /// <param name="keyMask">Boolean [batch, 1, 1, tokens], true where a key may be attended to; null attends everywhere.</param>
+    /// <param name="dropout">Dropout probability on the attention probabilities, already 0 outside training.</param>
+    public static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? keyMask, double dropout)
+    {
+        if (dropout == 0) return nn.functional.scaled_dot_product_attention(q, k, v, keyMask);
+        if (q.device_type != DeviceType.CPU || q.dtype != ScalarType.Float32)
+            return nn.functional.scaled_dot_product_attention(q, k, v, keyMask, dropout);
+
+        using var scope = NewDisposeScope();
+        // Scaling Q ([.., tokens, d]) is a quarter of the work of scaling the scores ([.., tokens, tokens]) at d = 32, T = 128.
+        var scores = matmul(q.mul(1.0 / Math.Sqrt(q.shape[^1])), k.transpose(-1, -2));
+        // In place on the product's output: its backward reads only Q and K. The most negative float, not −∞, so that a
+        // row with no visible key stays finite (uniform), as in Hugging Face's BERT.
+        if (keyMask is not null) scores.masked_fill_(keyMask.logical_not(), float.MinValue);
+        var probs = softmax(scores, -1);
+        using var mask = FastDropout.Mask(probs.shape, dropout);
+        return matmul(probs.mul(mask), v).MoveToOuterDisposeScope();
+    }
+}

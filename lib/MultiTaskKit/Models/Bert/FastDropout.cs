@@ -1,0 +1,103 @@
+using System.Runtime.CompilerServices;
+using MultiTaskKit.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Models.Bert;
+
+/// <summary>
+/// Dropout (Srivastava et al., JMLR 2014) with a cheaper mask: the same distribution as <c>nn.Dropout</c> (each
+/// element kept independently with probability 1 − p, kept elements scaled by 1/(1 − p)), drawn by a counter-based
+/// xoshiro256** generator on all threads instead of libtorch's serial Bernoulli sampler, which on CPU costs as much
+/// as the layer's largest matrix product for BERT's attention probabilities.
+/// <para>Reproducibility: each call draws one 64-bit seed from torch's default generator, so <c>torch.manual_seed</c>
+/// and a saved torch RNG state govern the masks exactly as they govern <c>nn.Dropout</c>; the masks themselves differ
+/// from libtorch's, so a run does not reproduce bit for bit a run made with <c>nn.Dropout</c>. The mask is the same
+/// for any thread count. p is honoured to 2⁻³².</para>
+/// <para>Off CPU, or for tensors that are not float32, it falls back to <c>nn.functional.dropout</c>.</para>
+/// </summary>
+public sealed class FastDropout : nn.Module<Tensor, Tensor>
+{
+    const long Chunk = 1 << 15;
+
+    public FastDropout(double p) : base("dropout")
+    {
+        if (p is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p), p, "dropout probability: expected a value in [0, 1)");
+        P = p;
+    }
+
+    public double P { get; }
+
+    public override Tensor forward(Tensor input) => Apply(input, P, training);
+
+    /// <summary>Dropout of <paramref name="input"/> when <paramref name="training"/>; otherwise the input itself (as a new handle).</summary>
+    public static Tensor Apply(Tensor input, double p, bool training)
+    {
+        if (!training || p == 0) return input.alias();
+        if (input.device_type != DeviceType.CPU || input.dtype != ScalarType.Float32)
+            return nn.functional.dropout(input, p, training: true);
+        using var mask = Mask(input.shape, p);
+        return input.mul(mask);
+    }
+
+    /// <summary>A float32 mask of zeros and 1/(1 − p), seeded from torch's default generator.</summary>
+    public static Tensor Mask(long[] shape, double p)
+    {
+        ulong seed;
+        using (var draw = randint(long.MaxValue, new long[] { 1 }, dtype: ScalarType.Int64)) seed = (ulong)draw.item<long>();
+        return Mask(shape, p, seed);
+    }
+
+    /// <summary>The mask for an explicit seed (tests, and callers that manage their own streams).</summary>
+    public static Tensor Mask(long[] shape, double p, ulong seed)
+    {
+        var mask = empty(shape, dtype: ScalarType.Float32);
+        long n = mask.numel();
+        if (n == 0) return mask;
+        // Drop when a uniform 32-bit draw falls below p·2³²: P(drop) = p to within 2⁻³².
+        uint threshold = (uint)Math.Min(uint.MaxValue, Math.Round(p * 4294967296.0));
+        float scale = (float)(1.0 / (1.0 - p));
+        long chunks = (n + Chunk - 1) / Chunk;
+        unsafe
+        {
+            fixed (byte* bytes = mask.bytes)
+            {
+                var address = (IntPtr)bytes;
+                if (chunks == 1) Fill((float*)address, 0, n, seed, threshold, scale);
+                else Parallel.For(0L, chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, TorchRuntime.Threads) },
+                    c => Fill((float*)address, c, n, seed, threshold, scale));
+            }
+        }
+        return mask;
+    }
+
+    // Each chunk seeds its own generator from (seed, chunk index), so the mask does not depend on how chunks meet threads.
+    static unsafe void Fill(float* f, long chunk, long n, ulong seed, uint threshold, float scale)
+    {
+        ulong s0 = SplitMix(seed ^ (0x9E3779B97F4A7C15UL * (ulong)(chunk + 1)));
+        ulong s1 = SplitMix(s0), s2 = SplitMix(s1), s3 = SplitMix(s2);
+        long i = chunk * Chunk, end = Math.Min(n, i + Chunk);
+        for (; i < end; i += 2)
+        {
+            // xoshiro256** (Blackman & Vigna 2018): two 32-bit draws per 64-bit output.
+            ulong r = Rotl(s1 * 5, 7) * 9;
+            ulong t = s1 << 17;
+            s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = Rotl(s3, 45);
+            f[i] = (uint)r >= threshold ? scale : 0f;
+            if (i + 1 < end) f[i + 1] = (uint)(r >> 32) >= threshold ? scale : 0f;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong Rotl(ulong x, int k) => (x << k) | (x >> (64 - k));
+
+    static ulong SplitMix(ulong x)
+    {
+        x += 0x9E3779B97F4A7C15UL;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return x ^ (x >> 31);
+    }
+
+    public override string ToString() => $"FastDropout(p={P})";
+}

@@ -1,0 +1,118 @@
+using MultiTaskKit.Benchmarks;
+using MultiTaskKit.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Tests.Benchmarks;
+
+/// <summary>Smoke tests of the bench code at tiny sizes. Nothing here asserts a time: timings belong to <c>mtk bench</c>.</summary>
+public class BenchTests
+{
+    static readonly TaskBatch[] TinyTasks = [new(2, 8), new(2, 4)];
+
+    public BenchTests() => TorchRuntime.EnsureInitialized();
+
+    [Fact]
+    public void StepFlopsMatchHandCount()
+    {
+        // Tiny: linear weights per layer 4·32² + 2·32·64 = 8,192. Task 2×8 (16 tokens), 3 layers:
+        // forward 2·8192·3·16 = 786,432 plus attention 2·(2·2·8·8·32)·3 = 49,152; training ×3.
+        Assert.Equal(3.0 * (786_432 + 49_152), StepFlops.Training(TransformerShape.Tiny, [new TaskBatch(2, 8)]));
+        // MiniLM at 16×128+16×64: 6 × 1,769,472 × 6 layers × 3,072 tokens = 195.7 GFLOP of linear maps (the issue's
+        // count), plus 9.06 GFLOP of attention products.
+        var linearOnly = 6.0 * 1_769_472 * 6 * 3072;
+        var total = StepFlops.Training(TransformerShape.MiniLM, [new(16, 128), new(16, 64)]);
+        Assert.Equal(linearOnly, total - StepFlops.AttentionTraining(TransformerShape.MiniLM, [new(16, 128), new(16, 64)]), 1e-3);
+        Assert.Equal(3.0 * 2 * (2.0 * 16 * 128 * 128 * 384 + 2.0 * 16 * 64 * 64 * 384) * 6,
+            StepFlops.AttentionTraining(TransformerShape.MiniLM, [new(16, 128), new(16, 64)]), 1e-3);
+    }
+
+    [Fact]
+    public void NaiveStepTrainsAndLeavesNoTensorsBehind()
+    {
+        using var step = new NaiveTransformerStep(TransformerShape.Tiny, TinyTasks, seed: 1);
+        using (var scope = NewDisposeScope())
+        {
+            var loss = step.Loss();
+            Assert.Empty(loss.shape);
+            Assert.True(double.IsFinite(loss.item<float>()));
+        }
+        var before = step.Model.parameters().Select(p => p.detach().clone()).ToArray();
+        step.Step(); // allocates AdamW's state
+        long live = Soak.LiveTensors;
+        for (int i = 0; i < 5; i++) step.Step();
+        Assert.Equal(live, Soak.LiveTensors);
+        var after = step.Model.parameters().ToArray();
+        Assert.Contains(Enumerable.Range(0, after.Length), i => !before[i].allclose(after[i]));
+        foreach (var t in before) t.Dispose();
+    }
+
+    [Fact]
+    public void RunnerFillsEverySectionItCanAndNamesTheOthers()
+    {
+        var o = new BenchOptions
+        {
+            Shape = TransformerShape.Tiny,
+            StepShapes = [TinyTasks, [new(2, 12), new(2, 4)]],
+            SoakBatches = TinyTasks,
+            Steps = 1,
+            SoakSteps = 120,
+            GemmRepeats = 1,
+            Only = new HashSet<string> { "naive", "step", "profile", "soak", "tokenizer" },
+        };
+        var kit = new KitParts
+        {
+            TrainingStep = (shape, tasks) => new KitTrainingStep(shape, tasks),
+        };
+        var r = BenchRunner.Run(o, kit);
+
+        Assert.Equal(3, r.Gemm.Count); // measured because steps need the ceiling
+        Assert.All(r.Gemm, g => Assert.True(g.Gflops > 0));
+        Assert.Equal(4, r.Steps.Count); // kit and naive at both shapes
+        Assert.All(r.Steps, s => Assert.True(s.SecondsPerStep > 0 && s.AchievedGflops > 0 && s.FractionOfModelGemm > 0));
+        Assert.Contains("kit_vs_naive_2x8+2x4", r.Ratios.Keys);
+        Assert.Contains(r.Profile, p => p.Part == "dropout");
+        Assert.Contains(r.Profile, p => p.Part.StartsWith("attention, fused"));
+        var soak = Assert.Single(r.Soak);
+        Assert.Equal(120, soak.Steps);
+        Assert.True(soak.TensorCountReturned, $"live tensors {soak.LiveTensorsAtStart} → {soak.LiveTensorsAtEnd}");
+        Assert.True(soak.RssMiBAtEarly > 0);
+        Assert.Contains("tokenizer", r.Unavailable.Keys); // asked for, not supplied: named, not skipped silently
+        Assert.DoesNotContain("pytorch", r.Unavailable.Keys); // not asked for
+
+        var back = BenchReport.FromJson(r.ToJson());
+        Assert.Equal(r.Steps.Count, back.Steps.Count);
+        Assert.Equal(r.Steps[0].SecondsPerStep, back.Steps[0].SecondsPerStep);
+        Assert.Equal(r.Targets.Count, back.Targets.Count);
+    }
+
+    [Fact]
+    public void UnknownSectionIsNamed()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new BenchOptions { Only = new HashSet<string> { "gemm", "warp" } }.Validate());
+        Assert.Contains("'warp'", e.Message);
+        Assert.Contains("gemm", e.Message);
+    }
+
+    [Fact]
+    public void PyTorchReferenceRunsOrSaysWhyNot()
+    {
+        var missing = PyTorchReference.Run(TransformerShape.Tiny, new(2, 8), new(2, 4), 1, 1, python: "/nonexistent/python3");
+        Assert.False(missing.Available);
+        Assert.Contains("/nonexistent/python3", missing.Reason);
+
+        Assert.NotNull(PyTorchReference.FindScript()); // the script ships in bench/ of the repository
+        var r = PyTorchReference.Run(TransformerShape.Tiny, new(2, 8), new(2, 4), 1, 1);
+        if (!File.Exists(PyTorchReference.DefaultPython))
+            Assert.False(r.Available);
+        else if (!r.Available)
+            // Debian's python without torch is a set-up gap the reason must name.
+            Assert.Contains("torch", r.Reason);
+        else
+        {
+            Assert.True(r.SecondsPerStep > 0);
+            // The script counts FLOPs as the kit does, so the two agree on the work of a step.
+            Assert.Equal(StepFlops.Training(TransformerShape.Tiny, [new(2, 8), new(2, 4)]) / 1e9, r.Raw!["step_gflop"]!.GetValue<double>(), 1e-9);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using MultiTaskKit.Models.Bert;
+using MultiTaskKit.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Tests.Models.Bert;
+
+public class FastDropoutTests
+{
+    public FastDropoutTests() => TorchRuntime.EnsureInitialized();
+
+    [Fact]
+    public void MaskKeepsOneMinusPScaled()
+    {
+        using var scope = NewDisposeScope();
+        const int n = 1_000_000;
+        var mask = FastDropout.Mask(new long[] { n }, 0.1, seed: 12345);
+        var values = mask.data<float>().ToArray();
+        Assert.All(values.Distinct(), v => Assert.True(v == 0f || Math.Abs(v - 1 / 0.9f) < 1e-6, $"unexpected mask value {v}"));
+        double kept = values.Count(v => v != 0) / (double)n;
+        // Binomial standard deviation √(0.09/n) = 3e-4: 6σ either side.
+        Assert.InRange(kept, 0.9 - 0.0018, 0.9 + 0.0018);
+        Assert.InRange(mask.mean().item<float>(), 1 - 0.002, 1 + 0.002); // unbiased: E[mask] = 1
+    }
+
+    [Fact]
+    public void SameSeedSameMaskAndNeighboursIndependent()
+    {
+        using var scope = NewDisposeScope();
+        var a = FastDropout.Mask(new long[] { 100_003 }, 0.5, seed: 7);
+        var b = FastDropout.Mask(new long[] { 100_003 }, 0.5, seed: 7);
+        var c = FastDropout.Mask(new long[] { 100_003 }, 0.5, seed: 8);
+        Assert.True(a.eq(b).all().item<bool>());
+        Assert.False(a.eq(c).all().item<bool>());
+        // Adjacent elements come from the two halves of one 64-bit draw: they must not agree more than chance (0.5).
+        var x = a.ne(0).to(ScalarType.Float32);
+        double agree = x.narrow(0, 0, 100_002).eq(x.narrow(0, 1, 100_002)).to(ScalarType.Float32).mean().item<float>();
+        Assert.InRange(agree, 0.49, 0.51);
+    }
+
+    [Fact]
+    public void FollowsTorchSeedAndTrainingMode()
+    {
+        using var scope = NewDisposeScope();
+        var drop = new FastDropout(0.25);
+        var x = ones(64, 64);
+        torch.manual_seed(3);
+        var first = drop.call(x);
+        torch.manual_seed(3);
+        var second = drop.call(x);
+        Assert.True(first.eq(second).all().item<bool>());
+        Assert.True(first.eq(0).any().item<bool>());
+
+        drop.eval();
+        Assert.True(drop.call(x).eq(x).all().item<bool>());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FastDropout(1.0));
+    }
+
+    [Fact]
+    public void GradientFlowsThroughKeptElementsOnly()
+    {
+        using var scope = NewDisposeScope();
+        var x = ones(1000, requires_grad: true);
+        var y = FastDropout.Apply(x, 0.3, training: true);
+        y.sum().backward();
+        Assert.True(x.grad!.eq(y.detach()).all().item<bool>()); // d(x·m)/dx = m, and y = m where x = 1
+    }
+}

@@ -49,7 +49,7 @@ public class InteractiveTests
     public void ProgressViewIsQuietOutsideAKernelAndEscapesItsText()
     {
         var view = ProgressView.Show("<b>run</b>", TimeSpan.Zero);
-        view.Report(new(1, 10, new Dictionary<string, double> { ["<script>"] = 0.5 }, 2.0, "<i>note</i>"));
+        view.Report(new MultiTaskKit.Tutorials.TrainingSnapshot(1, 10, new Dictionary<string, double> { ["<script>"] = 0.5 }, 2.0, "<i>note</i>"));
         var html = view.ToHtml();
         Assert.Contains("step 1/10", html);
         Assert.DoesNotContain("<b>run", html);

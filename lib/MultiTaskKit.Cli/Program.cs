@@ -10,5 +10,7 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(NotebookCommand.Create());
-root.Subcommands.Add(BenchCommand.Create());
+var bench = BenchCommand.Create();
+bench.Subcommands.Add(BenchMethodsCommand.Create());
+root.Subcommands.Add(bench);
 return root.Parse(args).Invoke();

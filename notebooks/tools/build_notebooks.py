@@ -10,8 +10,7 @@ from make_notebook import make
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-LOAD = ("cs", """// Load MultiTask Kit from the local package feed that `dotnet pack` wrote (see notebooks/README.md).
-#i "nuget: ../artifacts/feed"
+LOAD = ("cs", """// Load MultiTask Kit from the local package feed that notebooks/pack-kit.sh made (see notebooks/README.md).
 #r "nuget: MultiTaskKit.Interactive, *-*"
 """)
 
@@ -19,6 +18,8 @@ USINGS = """using MultiTaskKit.Charts;
 using MultiTaskKit.Interactive;
 using MultiTaskKit.Tutorials;
 """
+
+LOAD_MD = ("md", "Load the kit: its kernel extension prepares TorchSharp, formats tables and draws charts.")
 
 SIZE_MD = ("md", """Runs are sized by the environment variable `MTK_NOTEBOOK_SIZE`: unset (or `default`) gives the real,
 teaching-sized runs; `small` gives a run of a few seconds, which is what the tests use.""")
@@ -73,6 +74,7 @@ Train the same network twice more, favouring one task each time, and compare the
     WhyMultitask.Train(data, settings, w1: 0.1, w2: 1, ProgressView.Show("w1 = 0.1")),
 };
 WhyMultitask.Summary(runs)"""),
+    ("md", "The same numbers as bars: each pair of bars is one weighting."),
     ("cs", "WhyMultitask.WeightsChart(runs)"),
     ("md", """## What to take away
 
@@ -88,6 +90,7 @@ nb07 = [
 The article's FAQ asks about resources. With a shared trunk, one multi-task model replaces several single-task
 models: fewer parameters, less memory for weights, gradients and optimiser state, and one forward/backward through
 the trunk per step instead of one per task. This notebook measures all three on this machine."""),
+    LOAD_MD,
     LOAD,
     SIZE_MD,
     ("cs", USINGS + """
@@ -103,6 +106,7 @@ CostOfMtl.Table(measurements)"""),
     ("md", "Parameters and step time side by side:"),
     ("cs", """var charts = CostOfMtl.Charts(measurements);
 charts[0]"""),
+    ("md", "And the time per step:"),
     ("cs", "charts[1]"),
     ("md", """## What to take away
 
@@ -111,6 +115,144 @@ charts[0]"""),
   per-step overheads dominate and the gap narrows.
 - Gradient-aggregation methods (notebook 04) give some of this back: they need one backward pass per task."""),
 ]
+
+
+LAB_SETUP = ("cs", USINGS + """
+var settings = MtlLab.Settings.For(TutorialSizes.FromEnvironment());
+settings""")
+
+nb03 = [
+    ("md", """# 03 · Loss weighting and gradient aggregation, side by side
+
+With hard sharing, the total loss L = Σ wᵢLᵢ needs weights. Two families of methods choose them for you:
+
+- **loss weighting** changes the scalar loss (the weights wᵢ), at the cost of one backward pass;
+- **gradient aggregation** changes the update of the shared parameters, from the matrix of per-task gradients
+  (one backward pass per task).
+
+This notebook trains every method the kit offers on one synthetic problem, from the same initial weights and the same
+batches, and compares their weight trajectories and their final Δm against single-task models."""),
+    LOAD_MD,
+    LOAD,
+    SIZE_MD,
+    LAB_SETUP,
+    ("md", """## The problem
+
+The synthetic two-regression problem of the MMoE paper (Ma et al., KDD 2018): each target is a noisy non-linear
+function of a projection wᵢᵀx, and the cosine p between w₁ and w₂ sets how related the tasks are. Here p = 0.5."""),
+    ("cs", """var data = MmoeSynthetic.Make(settings.Inputs, settings.TrainRows, settings.ValRows, correlation: 0.5, seed: settings.Seed);
+$"label correlation between the tasks: {data.LabelCorrelation:0.00}\""""),
+    ("md", """## The line-up
+
+Every weighting method the kit provides (found by reflection, so new methods appear here automatically), a fixed
+weighting for reference, and every aggregation method on top of equal weights. Each entry shows its settings."""),
+    ("cs", """var recipes = Lineups.WeightingMethods();
+new KitTable("recipes", ["name", "plan"], recipes.Select(r => (IReadOnlyList<string>)[r.Name, r.Plan.ToString()]))"""),
+    ("md", """## Train them all
+
+The single-task baselines (the isolated plan: nothing shared) come first; they are what Δm compares against.
+Each run shows one progress line, updated in place."""),
+    ("cs", """var (baseline, results) = Lineups.RunAll(data, settings, recipes, name => ProgressView.Show(name));
+MtlLab.Table("Final validation MSE and Δm", results.Prepend(baseline), baseline)"""),
+    ("md", """## Weight trajectories
+
+How each method moved task 1's effective weight (its loss weight times, for aggregators, its aggregation weight)
+over training. Fixed and equal weights are flat lines; adaptive methods move."""),
+    ("cs", "MtlLab.WeightTrajectories(results)"),
+    ("md", "## Final Δm"),
+    ("cs", "MtlCharts.DeltaM(MtlLab.ForCharts(results, baseline))"),
+    ("md", "The per-task validation MSE behind those Δm values, single-task models first:"),
+    ("cs", "MtlCharts.Comparison(MtlLab.ForCharts(results.Prepend(baseline), baseline), yTitle: \"validation MSE (squared target units)\")"),
+    ("md", """## Reading the results
+
+- On a small synthetic problem, differences between methods are often within run-to-run noise: compare Δm with the
+  spread you get from a different seed before declaring a winner.
+- Adaptive weightings matter most when task losses have different scales or learn at different speeds; aggregators
+  matter most when task gradients conflict (notebook 04)."""),
+]
+
+nb04 = [
+    ("md", """# 04 · Task conflict: measure it, then remedy it
+
+The article's FAQ warns that tasks can *conflict*: their gradients on the shared parameters point in opposing
+directions, so a step that helps one task hurts the other. The cosine between the two task gradients measures it:
+below zero, the tasks pull the shared weights apart.
+
+The FAQ's remedies are **task weights**, **gradient clipping** and **task isolation**. The MTL literature added
+gradient-surgery methods such as PCGrad (Yu et al., NeurIPS 2020). This notebook measures conflict during training
+and then tries each remedy on the same problem."""),
+    LOAD_MD,
+    LOAD,
+    SIZE_MD,
+    LAB_SETUP,
+    ("md", """## A problem with weakly related tasks
+
+The MMoE synthetic problem with p = 0 (orthogonal task directions) and a narrow trunk, so the tasks must compete for
+the shared features."""),
+    ("cs", """var data = MmoeSynthetic.Make(settings.Inputs, settings.TrainRows, settings.ValRows, correlation: 0.0, seed: settings.Seed);
+$"label correlation between the tasks: {data.LabelCorrelation:0.00}\""""),
+    ("md", """## Measuring conflict
+
+Train with equal weights and record, at every step, the cosine between the two tasks' gradients on the shared
+parameters. The kit computes it from the per-task gradients it already has, without a second pass."""),
+    ("cs", """var baselineRun = MtlLab.Train(data, settings, Lineups.ConflictRemedies()[0], ProgressView.Show("equal weights"));
+MtlCharts.GradientCosine(baselineRun.History)"""),
+    ("md", "The same cosines as a heat map over windows of training steps: red windows are where the tasks conflict."),
+    ("cs", "MtlCharts.ConflictHeatmap(baselineRun.History)"),
+    ("md", """## The remedies
+
+- **task weights**: down-weight the task that dominates the shared update;
+- **per-task gradient clipping**: cap each task's gradient norm on the shared parameters, so neither can swamp the other;
+- **task isolation**: stop one task's gradient at the trunk (it trains only its own head);
+- **split sharing**: share only the lower layer, give each task its own upper layer;
+- and every gradient-aggregation method the kit has (PCGrad and friends), on equal weights.
+
+All start from the same weights and see the same batches; the single-task models are the baseline for Δm."""),
+    ("cs", """var (single, remedies) = Lineups.RunAll(data, settings, Lineups.ConflictRemedies(), name => ProgressView.Show(name));
+MtlLab.Table("Remedies for task conflict", remedies.Prepend(single), single)"""),
+    ("md", "Δm of each remedy against the single-task models:"),
+    ("cs", "MtlCharts.DeltaM(MtlLab.ForCharts(remedies, single))"),
+    ("md", """## Reading the results
+
+- The share of conflicting steps tells you whether conflict is the problem at all; if it is low, remedies for it
+  cannot help much.
+- Isolation removes conflict by construction but gives up what the isolated task could learn from sharing.
+- Clipping and weights change the balance between tasks, not the direction of their gradients; gradient surgery
+  changes the direction."""),
+]
+
+nb06 = [
+    ("md", """# 06 · When does sharing help?
+
+Hard sharing assumes the tasks need similar features. The MMoE paper (Ma et al., KDD 2018) built a synthetic
+problem whose task relatedness is a dial: the cosine p between the two tasks' weight vectors. This notebook turns the
+dial and measures, at each setting, hard sharing against two single-task models with the same budget."""),
+    LOAD_MD,
+    LOAD,
+    SIZE_MD,
+    LAB_SETUP,
+    ("md", """## The dial
+
+At p = 1 the tasks are the same function up to noise; at p = 0 they depend on orthogonal projections of the input;
+below zero they are anti-related. The label correlation shows what the dial does to the targets."""),
+    ("cs", """var correlations = Lineups.Correlations(TutorialSizes.FromEnvironment());
+correlations"""),
+    ("md", "## The sweep: for each p, new data, single-task models and one hard-shared model, same seed and budget"),
+    ("cs", """var sweep = Lineups.RelatednessSweep(settings, correlations, name => ProgressView.Show(name));
+Lineups.SweepTable(sweep)"""),
+    ("md", "Δm against the dial:"),
+    ("cs", "Lineups.SweepChart(sweep)"),
+    ("md", """## Reading the results
+
+- Where the tasks are closely related, sharing acts like more data for each task, and Δm is positive.
+- As p falls, the tasks compete for the trunk's capacity and Δm falls, possibly below zero: sharing hurts.
+- Where it hurts, split sharing (notebook 04) or gated mixtures of experts (the MMoE paper's answer) give each task
+  some capacity of its own."""),
+]
+
+make(os.path.join(HERE, "03-loss-weighting.ipynb"), nb03)
+make(os.path.join(HERE, "04-task-conflict.ipynb"), nb04)
+make(os.path.join(HERE, "06-when-sharing-helps.ipynb"), nb06)
 
 make(os.path.join(HERE, "01-why-multitask.ipynb"), nb01)
 make(os.path.join(HERE, "07-cost-of-mtl.ipynb"), nb07)

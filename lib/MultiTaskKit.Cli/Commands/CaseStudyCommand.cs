@@ -20,8 +20,9 @@ static class CaseStudyCommand
         var resume = new Option<bool>("--resume") { Description = "Continue a killed run in --out from its last checkpoint." };
         var imdbTrain = new Option<int?>("--imdb-train") { Description = "Override the preset's IMDB training subset size." };
         var imdbTest = new Option<int?>("--imdb-test") { Description = "Override the preset's IMDB test subset size (0: the full test set)." };
+        var steps = new Option<long?>("--steps") { Description = "Override the number of optimizer steps (default: one pass over the IMDB training subset)." };
         var command = new Command("casestudy", "The article's case study: BERT shared by IMDB (cross-entropy) and VADER tweets (MSE), lower 2 layers shared.");
-        foreach (var o in new Option[] { preset, model, output, seed, compare, resume, imdbTrain, imdbTest }) command.Options.Add(o);
+        foreach (var o in new Option[] { preset, model, output, seed, compare, resume, imdbTrain, imdbTest, steps }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             CommonOptions.Apply(parse);
@@ -35,6 +36,7 @@ static class CaseStudyCommand
                         TestSubset = parse.GetValue(imdbTest) is { } m ? (m == 0 ? null : m) : t.TestSubset,
                     }).ToList(),
                 };
+            if (parse.GetValue(steps) is { } st) config = config with { Training = config.Training with { Steps = st } };
             var dir = parse.GetValue(output) ?? Path.Combine("runs", config.Name);
             var sources = DatasetSources.Default(parse.GetValue(CommonOptions.DataDir));
             AnsiConsole.MarkupLine(Markup.Escape($"case study, preset {parse.GetValue(preset)}: {config.Model.Trunk}, split@{config.Sharing.SharedLayers}, {config.Optimizer.Name} lr {config.Optimizer.Lr}, {TorchRuntime.Threads} threads, data from {sources.DataDir ?? sources.CacheDir}"));
@@ -83,17 +85,11 @@ static class CaseStudyCommand
 
     static readonly string[] DeltaMMetrics = ["accuracy", "macro_f1", "pearson", "spearman", "mse"];
 
-    /// <summary>Δm (Maninis et al., CVPR 2019; LibMTL's definition) in percent over the headline metrics both reports have.</summary>
+    /// <summary>Δm in percent (Evaluation/DeltaM, LibMTL's definition) over the headline metrics both reports have.</summary>
     static double DeltaMPercent(MetricsReport multi, MetricsReport single)
     {
-        var perTask = new List<double>();
-        foreach (var t in multi.Tasks)
-        {
-            var b = single[t.Task].Metrics.Values;
-            var terms = t.Metrics.Values.Where(kv => DeltaMMetrics.Contains(kv.Key) && b.ContainsKey(kv.Key) && b[kv.Key] != 0)
-                .Select(kv => (MetricDirections.HigherIsBetter(kv.Key) ? 1 : -1) * (kv.Value - b[kv.Key]) / Math.Abs(b[kv.Key])).ToList();
-            if (terms.Count > 0) perTask.Add(terms.Average());
-        }
-        return 100 * perTask.Average();
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Pick(MetricsReport r) =>
+            r.Tasks.ToDictionary(t => t.Task, t => (IReadOnlyDictionary<string, double>)t.Metrics.Values.Where(kv => DeltaMMetrics.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value));
+        return DeltaM.Compute(Pick(multi), Pick(single));
     }
 }

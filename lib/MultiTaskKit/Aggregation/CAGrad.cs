@@ -70,8 +70,9 @@ public sealed class CAGrad : GramianAggregator
             } while (++tries < 40);
             if (fn > fx) break;
             double moved = x.Zip(next, (p, q) => Math.Abs(p - q)).Max();
+            double gain = fx - fn;
             x = next; fx = fn; step *= 1.5;
-            if (moved < 1e-12) break;
+            if (moved < 1e-12 || gain <= 1e-12 * Math.Abs(fx)) break;
         }
         double gwNorm = Math.Sqrt(Math.Max(SmallSolvers.Quadratic(gramian, x), 0));
         double lambda = sqrtPhi / (gwNorm + 1e-8);

@@ -22,7 +22,8 @@ public sealed record GradVacOptions(double Beta = 0.5, long Seed = 0);
 /// </summary>
 public sealed class GradVac : GramianAggregator
 {
-    readonly Tensor targets;
+    // looked up by name at use: Module.to() re-registers moved buffers, leaving a cached field behind
+    Tensor TargetBuffer => get_buffer("targets")!;
 
     public GradVacOptions Options { get; }
     public IReadOnlyList<string> AllTasks { get; }
@@ -32,8 +33,7 @@ public sealed class GradVac : GramianAggregator
         Options = options ?? new();
         if (Options.Beta is <= 0 or > 1 || double.IsNaN(Options.Beta)) throw new ArgumentOutOfRangeException(nameof(options), Options.Beta, "Beta: expected a value in (0, 1]");
         AllTasks = tasks.ToArray();
-        targets = zeros(new long[] { tasks.Count, tasks.Count }, dtype: ScalarType.Float64);
-        register_buffer("targets", targets);
+        register_buffer("targets", zeros(new long[] { tasks.Count, tasks.Count }, dtype: ScalarType.Float64));
     }
 
     public override string Name => "GradVac";
@@ -44,7 +44,7 @@ public sealed class GradVac : GramianAggregator
         get
         {
             int n = AllTasks.Count;
-            var flat = targets.cpu().data<double>().ToArray();
+            var flat = TargetBuffer.cpu().data<double>().ToArray();
             var r = new double[n, n];
             for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) r[i, j] = flat[i * n + j];
             return r;
@@ -82,7 +82,8 @@ public sealed class GradVac : GramianAggregator
         int n = AllTasks.Count;
         var flat = new double[n * n];
         for (int a = 0; a < n; a++) for (int b = 0; b < n; b++) flat[a * n + b] = phiHat[a, b];
-        using (no_grad()) targets.copy_(tensor(flat, new long[] { n, n }, dtype: ScalarType.Float64));
+        var buffer = TargetBuffer;
+        using (no_grad()) buffer.copy_(tensor(flat, new long[] { n, n }, dtype: ScalarType.Float64, device: buffer.device));
         return total;
     }
 

@@ -21,7 +21,8 @@ public sealed record NashMtlOptions(double MaxNorm = 1.0, int UpdateWeightsEvery
 /// </summary>
 public sealed class NashMTL : GramianAggregator
 {
-    readonly Tensor previous;
+    // looked up by name at use: Module.to() re-registers moved buffers, leaving a cached field behind
+    Tensor Previous => get_buffer("previous_alpha")!;
 
     public NashMtlOptions Options { get; }
 
@@ -30,8 +31,7 @@ public sealed class NashMTL : GramianAggregator
         Options = options ?? new();
         if (Options.UpdateWeightsEvery < 1) throw new ArgumentOutOfRangeException(nameof(options), Options.UpdateWeightsEvery, "UpdateWeightsEvery: expected at least 1");
         if (Options.MaxNorm < 0) throw new ArgumentOutOfRangeException(nameof(options), Options.MaxNorm, "MaxNorm: expected 0 (off) or a positive norm");
-        previous = ones(tasks, dtype: ScalarType.Float64);
-        register_buffer("previous_alpha", previous);
+        register_buffer("previous_alpha", ones(tasks, dtype: ScalarType.Float64));
     }
 
     public override string Name => "Nash-MTL";
@@ -39,13 +39,14 @@ public sealed class NashMTL : GramianAggregator
     public override double[] Weights(double[,] gramian, AggregationInput input)
     {
         int t = gramian.GetLength(0);
+        var previous = Previous;
         var last = previous.cpu().data<double>().ToArray();
         double[] alpha;
         if (last.Length == t && input.Context.Step % Options.UpdateWeightsEvery != 0 && input.Context.Step > 0) alpha = last;
         else
         {
             alpha = Solve(gramian, last.Length == t ? last : null, Options.Iterations);
-            if (last.Length == t) using (no_grad()) previous.copy_(tensor(alpha, dtype: ScalarType.Float64));
+            if (last.Length == t) using (no_grad()) previous.copy_(tensor(alpha, dtype: ScalarType.Float64, device: previous.device));
         }
         var w = (double[])alpha.Clone();
         if (Options.MaxNorm > 0)

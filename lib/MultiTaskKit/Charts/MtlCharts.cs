@@ -26,11 +26,16 @@ public static class MtlCharts
     {
         var rows = history.Where(p => p.Metric == "loss" && p.Task.Length > 0 && !p.Task.Contains('|')).ToList();
         var tasks = Tasks(rows, "no 'loss' rows for any task");
-        var panels = tasks.Select(t => new[]
+        // Validation loss: eval rows named "loss", else (the trainer's regression tasks) the validation MSE, which is
+        // the same quantity as an MSE task's training loss.
+        var all = history as IReadOnlyList<HistoryPoint> ?? history.ToList();
+        var panels = tasks.Select(t =>
         {
-            Line("train", rows.Where(p => p.Task == t && p.Kind == HistoryPoint.Train)),
-            Line("validation", rows.Where(p => p.Task == t && p.Kind == HistoryPoint.Eval)),
-        }.Where(s => s.X.Length > 0).ToArray()).ToArray();
+            var val = rows.Where(p => p.Task == t && p.Kind == HistoryPoint.Eval).ToList();
+            if (val.Count == 0) val = all.Where(p => p.Task == t && p.Kind == HistoryPoint.Eval && p.Metric == "mse").ToList();
+            return new[] { Line("train", rows.Where(p => p.Task == t && p.Kind == HistoryPoint.Train)), Line("validation", val) }
+                .Where(s => s.X.Length > 0).ToArray();
+        }).ToArray();
         var units = tasks.Select(t => lossUnits != null && lossUnits.TryGetValue(t, out var u) ? u : "loss").ToArray();
         return Build(new ChartSpec
         {

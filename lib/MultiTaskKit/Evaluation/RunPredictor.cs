@@ -51,8 +51,9 @@ public sealed class RunPredictor : IDisposable
         }
         built = ModelFactory.Build(Config, Config.Tasks.Select(t => tasks[t.Name].Signature).ToList());
         var names = Tasks;
-        built.Model.AttachStrategy(MethodFactory.Weighting(Config.Method, names), "weighting");
-        if (MethodFactory.Aggregator(Config.Method, names) is { } agg) built.Model.AttachStrategy(agg, "aggregator");
+        var method = MethodFactory.Create(Config.Method, names);
+        built.Model.AttachStrategy(method.Weighting, "weighting");
+        if (method.Aggregator is { } agg) built.Model.AttachStrategy(agg, "aggregator");
         tokenizer = BertTokenizer.FromVocabFile(Path.Combine(RunDir, Trainer.VocabFile));
         WeightsPath = new[] { Checkpoint.BestFolder, Checkpoint.LatestFolder }
             .Select(f => Path.Combine(RunDir, f, Checkpoint.WeightsFile)).FirstOrDefault(File.Exists)

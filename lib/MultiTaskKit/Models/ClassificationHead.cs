@@ -16,7 +16,8 @@ public sealed class ClassificationHead : TaskHead
 {
     readonly Dropout dropout;
     readonly Linear classifier;
-    readonly Tensor? classWeights;
+    // looked up by name at use: Module.to() re-registers moved buffers, leaving a cached field behind
+    Tensor? ClassWeights => has_buffer("class_weights") ? get_buffer("class_weights") : null;
 
     public int Classes { get; }
     public ClassificationHeadOptions Options { get; }
@@ -39,8 +40,7 @@ public sealed class ClassificationHead : TaskHead
                 throw new ArgumentException($"ClassWeights: expected {classes} weights (one per class), found {w.Count}", nameof(options));
             if (w.Any(x => !float.IsFinite(x) || x < 0))
                 throw new ArgumentException($"ClassWeights: expected finite non-negative weights, found [{string.Join(", ", w)}]", nameof(options));
-            classWeights = tensor(w.ToArray());
-            register_buffer("class_weights", classWeights);
+            register_buffer("class_weights", tensor(w.ToArray()));
         }
     }
 
@@ -49,5 +49,5 @@ public sealed class ClassificationHead : TaskHead
     public override Tensor forward(Tensor pooled) => classifier.call(dropout.call(pooled));
 
     public override Tensor Loss(Tensor prediction, Tensor target) =>
-        nn.functional.cross_entropy(prediction, target.to_type(ScalarType.Int64), weight: classWeights, label_smoothing: Options.LabelSmoothing);
+        nn.functional.cross_entropy(prediction, target.to_type(ScalarType.Int64), weight: ClassWeights, label_smoothing: Options.LabelSmoothing);
 }

@@ -10,7 +10,7 @@ public sealed class MultiLabelHead : TaskHead
 {
     readonly Dropout dropout;
     readonly Linear classifier;
-    readonly Tensor? positiveWeights;
+    Tensor? PositiveWeights => has_buffer("positive_weights") ? get_buffer("positive_weights") : null;
 
     public int Labels { get; }
 
@@ -27,8 +27,7 @@ public sealed class MultiLabelHead : TaskHead
         {
             if (positiveWeights.Count != labels)
                 throw new ArgumentException($"positiveWeights: expected {labels} weights (one per label), found {positiveWeights.Count}", nameof(positiveWeights));
-            this.positiveWeights = tensor(positiveWeights.ToArray());
-            register_buffer("positive_weights", this.positiveWeights);
+            register_buffer("positive_weights", tensor(positiveWeights.ToArray()));
         }
     }
 
@@ -37,5 +36,5 @@ public sealed class MultiLabelHead : TaskHead
     public override Tensor forward(Tensor pooled) => classifier.call(dropout.call(pooled));
 
     public override Tensor Loss(Tensor prediction, Tensor target) =>
-        nn.functional.binary_cross_entropy_with_logits(prediction, target.to_type(prediction.dtype), pos_weights: positiveWeights);
+        nn.functional.binary_cross_entropy_with_logits(prediction, target.to_type(prediction.dtype), pos_weights: PositiveWeights);
 }

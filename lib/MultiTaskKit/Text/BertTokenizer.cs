@@ -96,18 +96,19 @@ public sealed class BertTokenizer
     /// <paramref name="maxLength"/>), and the attention mask marks real tokens with 1. Longer texts are truncated as
     /// <paramref name="truncation"/> says, and <see cref="TokenBatch.Truncated"/> records which ones were.
     /// </summary>
-    public TokenBatch EncodeBatch(IReadOnlyList<string> texts, int maxLength = 512, Truncation truncation = Truncation.Head)
+    public TokenBatch EncodeBatch(IReadOnlyList<string> texts, int? maxLength = null, Truncation truncation = Truncation.Head)
     {
         ArgumentNullException.ThrowIfNull(texts);
         if (texts.Count == 0) throw new ArgumentException("EncodeBatch: expected at least one text, found an empty list.", nameof(texts));
-        CheckMaxLength(maxLength);
+        int max = maxLength ?? ModelMaxLength;
+        CheckMaxLength(max);
         var rows = new long[texts.Count][];
         var truncated = new bool[texts.Count];
         for (int i = 0; i < rows.Length; i++)
         {
             var full = EncodeFull(texts[i], $"texts[{i}]");
-            truncated[i] = full.Length > maxLength;
-            rows[i] = Truncate(full, maxLength, truncation);
+            truncated[i] = full.Length > max;
+            rows[i] = Truncate(full, max, truncation);
         }
         return TokenBatch.Pad(rows, truncated, PadId);
     }
@@ -148,6 +149,9 @@ public sealed class BertTokenizer
         if (text is null) throw new ArgumentNullException(what, $"{what} is null; expected a string to tokenize.");
         if (string.IsNullOrWhiteSpace(text))
             throw new ArgumentException($"{what} is empty or only whitespace; it would encode to [CLS] [SEP] alone. Drop or fill such rows before tokenizing.", what);
+        text = DeleteIgnoredCharacters(text, Lowercase);
+        if (text.Length == 0 || string.IsNullOrWhiteSpace(text))
+            throw new ArgumentException($"{what} holds only control characters; it would encode to [CLS] [SEP] alone.", what);
         var overlong = FindOverlongWords(text);
         if (overlong.Count == 0) return EncodeInner(text);
         // Rare path: encode the spans between overlong words and put one [UNK] for each such word, as Hugging Face does.
@@ -162,6 +166,32 @@ public sealed class BertTokenizer
         AppendContent(ids, text[start..]);
         ids.Add(SepId);
         return ids.ToArray();
+    }
+
+    /// <summary>
+    /// Deletes what Hugging Face deletes but FastBertTokenizer would keep as a separator or a token:
+    /// control characters (category Cc other than tab, newline and carriage return; _clean_text deletes them, while
+    /// .NET counts U+000B, U+000C and U+0085 as white space, so "Umm\u0085I" would split where Hugging Face gives
+    /// "umm ##i"), and, for uncased vocabularies, non-spacing marks (category Mn; _run_strip_accents deletes them,
+    /// while FastBertTokenizer turns a mark with no base letter, such as a lone U+FE0F, into [UNK]).
+    /// </summary>
+    internal static string DeleteIgnoredCharacters(string text, bool stripMarks)
+    {
+        int i = 0;
+        while (i < text.Length && !IsIgnored(text[i], stripMarks)) i++;
+        if (i == text.Length) return text;
+        var sb = new StringBuilder(text.Length);
+        sb.Append(text, 0, i);
+        for (; i < text.Length; i++)
+            if (!IsIgnored(text[i], stripMarks)) sb.Append(text[i]);
+        return sb.ToString();
+    }
+
+    static bool IsIgnored(char c, bool stripMarks)
+    {
+        if (c < '\u0080') return c is < ' ' and not ('\t' or '\n' or '\r') or '\u007F';
+        if (c <= '\u009F') return true;
+        return stripMarks && char.GetUnicodeCategory(c) == UnicodeCategory.NonSpacingMark;
     }
 
     void AppendContent(List<long> ids, string span)
@@ -194,6 +224,7 @@ public sealed class BertTokenizer
     internal static List<(int Start, int Length)> FindOverlongWords(string text)
     {
         var result = new List<(int, int)>();
+        if (!MayHoldOverlongWord(text)) return result;
         int i = 0;
         while (i < text.Length)
         {
@@ -206,6 +237,22 @@ public sealed class BertTokenizer
                 result.Add((start, i - start));
         }
         return result;
+    }
+
+    /// <summary>
+    /// A cheap conservative filter: runs between ASCII white space and ASCII punctuation are at least as long as the
+    /// real words, and NFD at most triples a word (Hangul syllables become three jamo), so a text without a run over
+    /// a quarter of the limit holds no overlong word. Almost all text takes this path.
+    /// </summary>
+    static bool MayHoldOverlongWord(string text)
+    {
+        int run = 0;
+        foreach (char c in text)
+        {
+            if (c <= ' ' || (c < '\u0080' && !char.IsAsciiLetterOrDigit(c))) run = 0;
+            else if (++run > MaxInputCharsPerWord / 4) return true;
+        }
+        return false;
     }
 
     static int CodePointsAfterNormalisation(ReadOnlySpan<char> word)

@@ -3,23 +3,40 @@ using MultiTaskKit.Weighting;
 
 namespace MultiTaskKit.Training;
 
-/// <summary>Builds the loss weighting and gradient aggregator a configuration names.</summary>
+/// <summary>
+/// Builds the method a configuration names, through the weighting folder's <see cref="MethodCatalog"/> (papers' defaults).
+/// <c>method.weighting</c> is any catalog name (<c>ew</c>/<c>equal</c>, <c>uw</c>, <c>dwa</c>, <c>pcgrad</c>, …) or
+/// <c>fixed</c> with <c>method.weights</c>; <c>method.aggregation</c> optionally adds a gradient method's aggregator
+/// (e.g. <c>uw</c> + <c>pcgrad</c>).
+/// </summary>
 public static class MethodFactory
 {
-    public static ILossWeighting Weighting(MethodConfig method, IReadOnlyList<string> tasks) => method.Weighting.ToLowerInvariant() switch
+    public static MethodSpec Create(MethodConfig method, IReadOnlyList<string> tasks)
     {
-        "equal" or "ew" => new EqualWeighting(tasks),
-        "fixed" => new FixedWeighting(tasks, method.Weights ?? throw new InvalidDataException("method.weights: the fixed weighting needs one weight per task.")),
-        _ => throw new InvalidDataException($"method.weighting: expected one of {string.Join(", ", WeightingNames)}, found '{method.Weighting}'."),
-    };
-
-    public static IGradientAggregator? Aggregator(MethodConfig method, IReadOnlyList<string> tasks) => method.Aggregation?.ToLowerInvariant() switch
-    {
-        null or "" or "none" => null,
-        "sum" => new Sum(),
-        _ => throw new InvalidDataException($"method.aggregation: expected one of {string.Join(", ", AggregationNames)}, found '{method.Aggregation}'."),
-    };
-
-    public static readonly IReadOnlyList<string> WeightingNames = ["equal", "fixed"];
-    public static readonly IReadOnlyList<string> AggregationNames = ["none", "sum"];
+        var name = method.Weighting.Trim().ToLowerInvariant();
+        MethodSpec spec;
+        if (name == "fixed")
+        {
+            if (method.Weights is not { } w || w.Count != tasks.Count)
+                throw new InvalidDataException($"method.weights: the fixed weighting needs {tasks.Count} weights (one per task: {string.Join(", ", tasks)}), found {method.Weights?.Count ?? 0}.");
+            spec = new MethodSpec("fixed", new FixedWeighting(tasks, w), null, GradientMode.Parameters);
+        }
+        else
+        {
+            try { spec = MethodCatalog.Create(name is "equal" ? "ew" : name, tasks); }
+            catch (ArgumentException e) { throw new InvalidDataException($"method.weighting: {e.Message}; or 'fixed' with method.weights.", e); }
+        }
+        if (method.Aggregation is { Length: > 0 } agg && !agg.Equals("none", StringComparison.OrdinalIgnoreCase))
+        {
+            MethodSpec aggSpec;
+            try { aggSpec = MethodCatalog.Create(agg, tasks); }
+            catch (ArgumentException e) { throw new InvalidDataException($"method.aggregation: {e.Message}", e); }
+            if (aggSpec.Aggregator is null)
+                throw new InvalidDataException($"method.aggregation: '{agg}' is a loss weighting, not a gradient aggregation; put it in method.weighting.");
+            if (spec.Aggregator is not null)
+                throw new InvalidDataException($"method: '{method.Weighting}' already aggregates gradients; choose one aggregation.");
+            spec = spec with { Name = $"{spec.Name}+{aggSpec.Name}", Aggregator = aggSpec.Aggregator, Mode = aggSpec.Mode };
+        }
+        return spec;
+    }
 }

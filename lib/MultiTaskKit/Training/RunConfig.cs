@@ -91,7 +91,7 @@ public sealed record SharingConfig
 /// <summary>Loss weighting and gradient aggregation by name (see the weighting and aggregation folders), with fixed weights for <c>fixed</c>.</summary>
 public sealed record MethodConfig
 {
-    public string Weighting { get; init; } = "equal";
+    public string Weighting { get; init; } = "ew";
     public string? Aggregation { get; init; }
     public IReadOnlyList<double>? Weights { get; init; }
 }
@@ -131,6 +131,11 @@ public sealed record TrainingConfig
     /// <summary>Save a resumable checkpoint every N optimizer steps (0: only at evaluations and the end).</summary>
     public long CheckpointEverySteps { get; init; } = 50;
     public int EvalBatchSize { get; init; } = 64;
+    /// <summary>
+    /// Take each task's gradient separately even for weighting-only methods, so that history.csv gets gradient norms,
+    /// cosines and conflicts. With per-task batches the graphs are disjoint, so this costs little more than one backward.
+    /// </summary>
+    public bool GradientDiagnostics { get; init; } = true;
 }
 
 public enum TruncationMode { Head, Tail, HeadTail }

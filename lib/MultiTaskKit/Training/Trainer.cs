@@ -79,8 +79,10 @@ public sealed class Trainer : IDisposable
         var model = built.Model;
         var names = Tasks.Select(t => t.Name).ToList();
 
-        var weighting = MethodFactory.Weighting(config.Method, names);
-        var aggregator = MethodFactory.Aggregator(config.Method, names);
+        var method = MethodFactory.Create(config.Method, names);
+        var (weighting, aggregator) = (method.Weighting, method.Aggregator);
+        if (method.Mode == GradientMode.Representation && names.Count > 1)
+            throw new InvalidDataException($"method '{method.Name}' takes gradients with respect to the shared representation, which needs every task to read the same batch; this trainer gives each task its own batch. Use the parameter-gradient variant (e.g. mgda instead of mgda-ub).");
         model.AttachStrategy(weighting, "weighting");
         if (aggregator != null) model.AttachStrategy(aggregator, "aggregator");
         var (optimizer, baseRates) = CreateOptimizer(model);
@@ -152,6 +154,7 @@ public sealed class Trainer : IDisposable
                         Step = step, Epoch = epoch, History = lossHistory,
                         MaxGradNorm = training.GradAccumulation == 1 ? config.Optimizer.ClipNorm : null,
                         AccumulateGradients = micro > 0,
+                        TaskGradientDiagnostics = training.GradientDiagnostics && chosen.Count > 1,
                     });
                     lossHistory.Record(last);
                     lossLog.Add(new Dictionary<string, double>(last.Losses));
@@ -361,6 +364,7 @@ public sealed class Trainer : IDisposable
             ["seed"] = config.Seed,
             ["trunk"] = Built!.TrunkDescription,
             ["sharing"] = Built.Model.Plan.ToString(),
+            ["method"] = MethodFactory.Create(config.Method, Tasks.Select(t => t.Name).ToList()).ToString(),
             ["weighting"] = config.Method.Weighting,
             ["aggregation"] = config.Method.Aggregation ?? "none",
             ["steps"] = result.Steps,

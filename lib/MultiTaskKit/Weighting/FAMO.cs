@@ -24,7 +24,8 @@ public sealed record FamoOptions(double LearningRate = 0.025, double WeightDecay
 /// </summary>
 public sealed class FAMO : WeightingMethod
 {
-    readonly Tensor logits, adamM, adamV, adamSteps;
+    // buffers are looked up by name at use: Module.to() re-registers moved buffers, leaving cached fields behind
+    Tensor Buffer(string name) => get_buffer(name)!;
     readonly double[] minLosses;
     long lastUpdatedStep = -1;
 
@@ -38,14 +39,10 @@ public sealed class FAMO : WeightingMethod
         if (Options.MinLosses is { } m && m.Count != tasks.Count)
             throw new ArgumentException($"MinLosses: expected {tasks.Count} values (one per task), found {m.Count}", nameof(options));
         minLosses = Options.MinLosses?.ToArray() ?? new double[tasks.Count];
-        logits = zeros(tasks.Count, dtype: ScalarType.Float64);
-        adamM = zeros(tasks.Count, dtype: ScalarType.Float64);
-        adamV = zeros(tasks.Count, dtype: ScalarType.Float64);
-        adamSteps = zeros(1, dtype: ScalarType.Float64);
-        register_buffer("logits", logits);
-        register_buffer("adam_m", adamM);
-        register_buffer("adam_v", adamV);
-        register_buffer("adam_steps", adamSteps);
+        register_buffer("logits", zeros(tasks.Count, dtype: ScalarType.Float64));
+        register_buffer("adam_m", zeros(tasks.Count, dtype: ScalarType.Float64));
+        register_buffer("adam_v", zeros(tasks.Count, dtype: ScalarType.Float64));
+        register_buffer("adam_steps", zeros(1, dtype: ScalarType.Float64));
     }
 
     public override string Name => "FAMO";
@@ -61,7 +58,7 @@ public sealed class FAMO : WeightingMethod
     {
         get
         {
-            var z = Softmax(logits.cpu().data<double>().ToArray());
+            var z = Softmax(Buffer("logits").cpu().data<double>().ToArray());
             return AllTasks.Select((t, i) => (t, z[i])).ToDictionary(x => x.t, x => x.Item2);
         }
     }
@@ -76,7 +73,7 @@ public sealed class FAMO : WeightingMethod
             UpdateLogits(index, input.Tasks.Select(t => history.Last[t]).ToArray(), input.RawLosses);
             lastUpdatedStep = input.Context.Step;
         }
-        var xi = logits.cpu().data<double>().ToArray();
+        var xi = Buffer("logits").cpu().data<double>().ToArray();
         var z = Softmax(index.Select(i => xi[i]).ToArray());
         var d = index.Select((i, k) => Math.Max(input.RawLosses[k] - minLosses[i], 0) + 1e-8).ToArray();
         double c = z.Select((zi, k) => zi / d[k]).Sum();
@@ -86,6 +83,10 @@ public sealed class FAMO : WeightingMethod
 
     void UpdateLogits(int[] index, double[] before, IReadOnlyList<double> after)
     {
+        var logits = Buffer("logits");
+        var adamM = Buffer("adam_m");
+        var adamV = Buffer("adam_v");
+        var adamSteps = Buffer("adam_steps");
         var xi = logits.cpu().data<double>().ToArray();
         var m = adamM.cpu().data<double>().ToArray();
         var v = adamV.cpu().data<double>().ToArray();
@@ -107,9 +108,9 @@ public sealed class FAMO : WeightingMethod
         }
         using (no_grad())
         {
-            logits.copy_(tensor(xi, dtype: ScalarType.Float64));
-            adamM.copy_(tensor(m, dtype: ScalarType.Float64));
-            adamV.copy_(tensor(v, dtype: ScalarType.Float64));
+            logits.copy_(tensor(xi, dtype: ScalarType.Float64, device: logits.device));
+            adamM.copy_(tensor(m, dtype: ScalarType.Float64, device: adamM.device));
+            adamV.copy_(tensor(v, dtype: ScalarType.Float64, device: adamV.device));
             adamSteps.fill_(steps);
         }
     }

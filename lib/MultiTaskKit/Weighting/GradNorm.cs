@@ -24,7 +24,7 @@ public sealed record GradNormOptions(double Alpha = 1.5);
 /// </summary>
 public sealed class GradNorm : WeightingMethod
 {
-    readonly Parameter logits;
+    Tensor Logits => get_parameter("logits")!;
 
     public GradNormOptions Options { get; }
 
@@ -32,8 +32,7 @@ public sealed class GradNorm : WeightingMethod
     {
         Options = options ?? new();
         if (!(Options.Alpha >= 0)) throw new ArgumentOutOfRangeException(nameof(options), Options.Alpha, "Alpha: expected a number ≥ 0");
-        logits = new Parameter(zeros(tasks.Count));
-        register_parameter("logits", logits);
+        register_parameter("logits", new Parameter(zeros(tasks.Count)));
     }
 
     public override string Name => "GradNorm";
@@ -45,6 +44,7 @@ public sealed class GradNorm : WeightingMethod
             ?? throw new InvalidOperationException("GradNorm needs StepContext.History for the initial losses Lᵢ(0): pass a LossHistory in StepOptions.History and Record every step");
         var grads = input.TaskGradients ?? throw new InvalidOperationException("GradNorm: the step engine passed no task gradients");
         int k = input.Tasks.Count;
+        var logits = Logits;
         var all = AllTasks.Count * softmax(logits, 0);
         var w = all.index_select(0, Positions(input.Tasks, logits.device)).to(grads.device).to_type(ScalarType.Float32);
 
@@ -63,7 +63,7 @@ public sealed class GradNorm : WeightingMethod
     {
         get
         {
-            var values = (AllTasks.Count * softmax(logits.detach(), 0)).cpu().to_type(ScalarType.Float64).data<double>().ToArray();
+            var values = (AllTasks.Count * softmax(Logits.detach(), 0)).cpu().to_type(ScalarType.Float64).data<double>().ToArray();
             return AllTasks.Select((t, i) => (t, values[i])).ToDictionary(x => x.t, x => x.Item2);
         }
     }

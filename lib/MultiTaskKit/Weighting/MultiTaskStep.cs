@@ -59,8 +59,9 @@ public static class MultiTaskStep
             throw new ArgumentException($"rep-grad: {aggregator.Name} does not support gradients with respect to the representation", nameof(aggregator));
 
         using var scope = NewDisposeScope();
-        var modelParameters = model.ModelParameters().Where(p => p.requires_grad).ToList<Tensor>();
-        var saved = options.AccumulateGradients ? modelParameters.Select(p => p.grad?.clone()).ToList() : null;
+        // with accumulation every trainable tensor keeps what earlier micro-batches left, strategy state included
+        var trainable = options.AccumulateGradients ? Trainable(model, weighting, aggregator) : new List<Tensor>();
+        var saved = options.AccumulateGradients ? trainable.Select(p => p.grad?.clone()).ToList() : null;
         model.zero_grad();
         if (weighting is nn.Module wm) wm.zero_grad();
         if (aggregator is nn.Module am) am.zero_grad();
@@ -72,7 +73,7 @@ public static class MultiTaskStep
         {
             if (double.IsFinite(raw[i])) continue;
             if (options.OnNonFiniteLoss == NonFiniteLossPolicy.Throw) throw new NonFiniteLossException(present[i], options.Step, raw[i]);
-            Restore(modelParameters, saved);
+            Restore(trainable, saved);
             return new StepDiagnostics
             {
                 Step = options.Step, Tasks = present, MissingTasks = missing, Losses = lossMap, Mode = options.Gradients,
@@ -97,7 +98,7 @@ public static class MultiTaskStep
             if (!(max > 0)) throw new ArgumentOutOfRangeException(nameof(options), max, "MaxGradNorm: expected a positive norm");
             norm = ClipGradNorm(model, max);
         }
-        Restore(modelParameters, saved);
+        Restore(trainable, saved);
         return diagnostics with { GradientNorm = norm };
     }
 
@@ -106,6 +107,14 @@ public static class MultiTaskStep
     {
         var ps = model.ModelParameters().Where(p => p.requires_grad).ToList();
         return nn.utils.clip_grad_norm_(ps, maxNorm);
+    }
+
+    static List<Tensor> Trainable(MultiTaskModel model, ILossWeighting weighting, IGradientAggregator? aggregator)
+    {
+        var all = model.parameters().AsEnumerable();
+        if (weighting is nn.Module w) all = all.Concat(w.parameters());
+        if (aggregator is nn.Module a) all = all.Concat(a.parameters());
+        return all.Where(p => p.requires_grad).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().ToList();
     }
 
     static void Restore(List<Tensor> parameters, List<Tensor?>? saved)

@@ -20,7 +20,8 @@ public sealed record UncertaintyWeightingOptions(double InitialLogVariance = 0.0
 /// </summary>
 public sealed class UncertaintyWeighting : WeightingMethod
 {
-    readonly Parameter logVariances;
+    // looked up by name at use: Module.to() re-registers moved parameters, leaving a cached field behind
+    Tensor LogVarianceParameter => get_parameter("log_variances")!;
 
     public UncertaintyWeightingOptions Options { get; }
 
@@ -28,8 +29,7 @@ public sealed class UncertaintyWeighting : WeightingMethod
     {
         Options = options ?? new();
         if (!double.IsFinite(Options.InitialLogVariance)) throw new ArgumentOutOfRangeException(nameof(options), Options.InitialLogVariance, "InitialLogVariance: expected a finite number");
-        logVariances = new Parameter(full(tasks.Count, Options.InitialLogVariance, dtype: ScalarType.Float32));
-        register_parameter("log_variances", logVariances);
+        register_parameter("log_variances", new Parameter(full(tasks.Count, Options.InitialLogVariance, dtype: ScalarType.Float32)));
     }
 
     public override string Name => "UW";
@@ -39,14 +39,15 @@ public sealed class UncertaintyWeighting : WeightingMethod
     {
         get
         {
-            var values = logVariances.detach().cpu().to_type(ScalarType.Float64).data<double>().ToArray();
+            var values = LogVarianceParameter.detach().cpu().to_type(ScalarType.Float64).data<double>().ToArray();
             return AllTasks.Select((t, i) => (t, values[i])).ToDictionary(x => x.t, x => x.Item2);
         }
     }
 
     public override WeightingResult Weigh(WeightingInput input)
     {
-        var s = logVariances.index_select(0, Positions(input.Tasks, logVariances.device)).to_type(input.Losses.dtype).to(input.Losses.device);
+        var lv = LogVarianceParameter;
+        var s = lv.index_select(0, Positions(input.Tasks, lv.device)).to_type(input.Losses.dtype).to(input.Losses.device);
         return new WeightingResult(0.5 * exp(-s), ExtraLoss: 0.5 * s.sum());
     }
 

@@ -178,3 +178,29 @@ public class AggregatorTests
         Near(new[] { 0.5, 0.0 }, SmallSolvers.LowerBoundedQuadratic(new double[,] { { 1, 0 }, { 0, 1 } }, new[] { 0.5, -1.0 }));
     }
 }
+
+public class LowerBoundedQuadraticTests
+{
+    [Fact]
+    public void ActiveSetMatchesCoordinateDescentOnRandomProblems()
+    {
+        var r = new Random(9);
+        for (int trial = 0; trial < 30; trial++)
+        {
+            int n = 2 + trial % 5;
+            var g = Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, 4).Select(_ => r.NextDouble() * 2 - 1).ToArray()).ToArray();
+            var k = new double[n, n];
+            for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) k[i, j] = g[i].Zip(g[j], (a, b) => a * b).Sum() + (i == j ? 0.05 : 0);
+            var u = Enumerable.Range(0, n).Select(_ => r.NextDouble()).ToArray();
+            var exact = SmallSolvers.LowerBoundedQuadratic(k, u);
+            // KKT: v ≥ u, Kv ≥ 0, complementary slackness
+            var kv = SmallSolvers.MatVec(k, exact);
+            for (int j = 0; j < n; j++)
+            {
+                Assert.True(exact[j] >= u[j] - 1e-9);
+                Assert.True(kv[j] >= -1e-9);
+                Assert.True(Math.Abs((exact[j] - u[j]) * kv[j]) < 1e-8);
+            }
+        }
+    }
+}

@@ -77,6 +77,15 @@ sealed class PngImage
         return n;
     }
 
+    /// <summary>Pixels within <paramref name="tolerance"/> of the colour on every channel.</summary>
+    public int CountColour(byte r, byte g, byte b, int tolerance)
+    {
+        int n = 0;
+        for (int i = 0; i < pixels.Length; i += 3)
+            if (Math.Abs(pixels[i] - r) <= tolerance && Math.Abs(pixels[i + 1] - g) <= tolerance && Math.Abs(pixels[i + 2] - b) <= tolerance) n++;
+        return n;
+    }
+
     /// <summary>Distinct colours (quantised to 32 levels per channel) in the rectangle: a blank or text-only area has few.</summary>
     public int DistinctColours(int x0, int y0, int x1, int y1)
     {

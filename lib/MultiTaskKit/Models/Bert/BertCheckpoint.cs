@@ -126,11 +126,16 @@ public static class BertCheckpoint
     /// <paramref name="device"/> (default <see cref="Runtime.TorchRuntime.Device"/>), in evaluation mode.
     /// A checkpoint without <c>pooler.*</c> (as sentence-transformers exports) gives a model without pooler.
     /// </summary>
-    public static BertModel LoadModel(string folder, bool allowPickle = false, Device? device = null)
+    /// <param name="folder">A folder with config.json and model.safetensors (or pytorch_model.bin).</param>
+    /// <param name="allowPickle">Read pytorch_model.bin when no safetensors file exists; unpickling can run code.</param>
+    /// <param name="device">Where the model goes; default <see cref="Runtime.TorchRuntime.Device"/>.</param>
+    /// <param name="configure">Adjusts the config before the model is built (dropout, for example); shapes must still match.</param>
+    public static BertModel LoadModel(string folder, bool allowPickle = false, Device? device = null, Func<BertConfig, BertConfig>? configure = null)
     {
         if (!Directory.Exists(folder))
             throw new DirectoryNotFoundException($"BERT checkpoint: expected a model folder at '{folder}', found none.");
         var config = BertConfig.Load(Path.Combine(folder, ConfigFile));
+        if (configure is not null) config = configure(config).Validate($"{folder}: the adjusted config");
         var raw = ReadStateDict(folder, allowPickle);
         try
         {

@@ -12,6 +12,14 @@ public sealed record PretrainedBertOptions
     public string Revision { get; init; } = "main";
     /// <summary>Device for the model; default <see cref="Runtime.TorchRuntime.Device"/>.</summary>
     public Device? Device { get; init; }
+    /// <summary>
+    /// Adjusts the checkpoint's config before the model is built, for settings that do not change the weights' shapes,
+    /// e.g. <c>c =&gt; c with { AttentionProbsDropoutProb = 0 }</c>. Attention-probability dropout forces
+    /// scaled_dot_product_attention off its fused CPU kernel onto the path that materialises the [tokens × tokens]
+    /// matrices, which roughly triples attention's training cost; turning it off is faster but changes training
+    /// results, so it is never the default.
+    /// </summary>
+    public Func<BertConfig, BertConfig>? Configure { get; init; }
     /// <summary>Hub client settings (endpoint, cache, offline); default from the environment.</summary>
     public Hub.HubClient? Hub { get; init; }
 }
@@ -68,7 +76,7 @@ public sealed class PretrainedBert : IDisposable
         var vocab = Path.Combine(folder, BertCheckpoint.VocabFile);
         if (!File.Exists(vocab))
             throw new FileNotFoundException($"'{folder}': expected {BertCheckpoint.VocabFile} beside the weights, found none.", vocab);
-        var model = BertCheckpoint.LoadModel(folder, options.AllowPickle, options.Device);
+        var model = BertCheckpoint.LoadModel(folder, options.AllowPickle, options.Device, options.Configure);
         var tokenizer = BertTokenizer.FromVocabFile(vocab);
         tokenizer.ModelMaxLength = model.Config.MaxPositionEmbeddings;
         if (tokenizer.VocabSize > model.Config.VocabSize)

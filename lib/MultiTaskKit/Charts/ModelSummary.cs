@@ -1,0 +1,59 @@
+using System.Reflection;
+using MultiTaskKit.Models;
+
+namespace MultiTaskKit.Charts;
+
+/// <summary>Views of kit objects as tables: a model's parameters (shared versus per task, per layer) and a strategy's hyperparameters.</summary>
+public static class KitViews
+{
+    /// <summary>
+    /// One row per module (the parameter name without its last segment, e.g. <c>shared.layers.0</c>): who owns it
+    /// (shared, a task, the strategy), how many parameters; then a total per owner.
+    /// </summary>
+    public static KitTable ModelSummary(MultiTaskModel model)
+    {
+        var owner = new Dictionary<TorchSharp.Modules.Parameter, string>(ReferenceEqualityComparer.Instance);
+        foreach (var p in model.SharedParameters()) owner[p] = "shared";
+        foreach (var t in model.Tasks) foreach (var p in model.TaskParameters(t)) owner[p] = $"task {t}";
+        foreach (var p in model.StrategyParameters()) owner[p] = "strategy";
+        var rows = model.named_parameters()
+            .GroupBy(np => np.name.Contains('.') ? np.name[..np.name.LastIndexOf('.')] : np.name)
+            .Select(g => (Module: g.Key, Owner: owner.TryGetValue(g.First().parameter, out var o) ? o : "other",
+                          Count: g.Sum(np => np.parameter.numel()), Trainable: g.All(np => np.parameter.requires_grad)))
+            .ToList();
+        long total = rows.Sum(r => r.Count);
+        var body = rows.Select(r => (IReadOnlyList<string>)[r.Module, r.Owner, r.Count.ToString("N0"), r.Trainable ? "yes" : "frozen"])
+            .Concat(rows.GroupBy(r => r.Owner).Select(g => (IReadOnlyList<string>)[$"total ({g.Key})", g.Key, g.Sum(r => r.Count).ToString("N0"),
+                $"{100.0 * g.Sum(r => r.Count) / Math.Max(1, total):0.#}% of all"]));
+        return new KitTable($"Model: {model.Plan}, tasks {string.Join(", ", model.Tasks)} — {total:N0} parameters",
+            ["module", "owner", "parameters", "trainable"], body);
+    }
+
+    /// <summary>A weighting or aggregation method: its name, its description (<c>ToString</c>) and its public settings.</summary>
+    public static KitTable Strategy(object strategy)
+    {
+        var type = strategy.GetType();
+        var rows = new List<IReadOnlyList<string>>
+        {
+            new[] { "type", type.Name },
+            new[] { "as configured", strategy.ToString() ?? "" },
+        };
+        foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0))
+        {
+            if (p.Name is "training" or "IsDisposed") continue;
+            object? v;
+            try { v = p.GetValue(strategy); } catch (TargetInvocationException) { continue; }
+            var text = v switch
+            {
+                null => "null",
+                string s => s,
+                double d => KitTable.Num(d),
+                System.Collections.IEnumerable e when v is not string => "[" + string.Join(", ", e.Cast<object?>().Take(12).Select(x => x is double dd ? KitTable.Num(dd) : x?.ToString())) + "]",
+                _ when v.GetType().IsPrimitive || v is Enum || v.GetType().Name.EndsWith("Options") => v.ToString()!,
+                _ => null,
+            };
+            if (text != null) rows.Add(new[] { p.Name, text });
+        }
+        return new KitTable($"Strategy {strategy}", ["setting", "value"], rows);
+    }
+}

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MultiTaskKit.Runtime;
+using MultiTaskKit.Text;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Models.Bert;
+
+/// <summary>One throughput figure: what was measured, its rate and the settings.</summary>
+public sealed record ThroughputResult(string Name, double PerSecond, string Unit, int Repeats, double SecondsPerRepeat)
+{
+    public override string ToString() => $"{Name}: {PerSecond:N0} {Unit} ({SecondsPerRepeat * 1000:N1} ms per batch, best of {Repeats})";
+}
+
+/// <summary>
+/// Measurements of the BERT trunk that <c>mtk bench</c> and the benchmark tests share. Every method measures the kit
+/// and its reference side by side in one call, because timings on a shared machine move by tens of percent between runs.
+/// </summary>
+public static class BertBenchmarks
+{
+    /// <summary>
+    /// Encoder inference in sentences/s on random token ids of <paramref name="tokens"/> tokens, batch
+    /// <paramref name="batch"/>, with <paramref name="threads"/> intra-op threads: the kit's MiniLM (no_grad, eval) and
+    /// ONNX Runtime on the packaged model.onnx, interleaved, best of <paramref name="repeats"/> each.
+    /// Both compute last_hidden_state and the pooler output; the kit also computes mean pooling.
+    /// </summary>
+    public static (ThroughputResult Kit, ThroughputResult OnnxRuntime) EncoderInference(
+        BertModel model, int tokens = 128, int batch = 32, int threads = 2, int repeats = 5, int seed = 1)
+    {
+        TorchRuntime.EnsureInitialized();
+        int before = TorchRuntime.Threads;
+        TorchRuntime.SetThreads(threads);
+        try
+        {
+            var rng = new Random(seed);
+            var ids = new long[batch * tokens];
+            for (int i = 0; i < ids.Length; i++) ids[i] = i % tokens == 0 ? 101 : i % tokens == tokens - 1 ? 102 : rng.Next(1000, model.Config.VocabSize);
+            var mask = Enumerable.Repeat(1L, ids.Length).ToArray();
+
+            using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+            options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL;
+            byte[] onnx;
+            using (var s = EmbeddedMiniLm.OpenOnnx()) { onnx = new byte[s.Length]; s.ReadExactly(onnx); }
+            using var session = new InferenceSession(onnx, options);
+            var dims = new[] { batch, tokens };
+            var inputs = new List<NamedOnnxValue>
+            {
+                NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids, dims)),
+                NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(mask, dims)),
+                NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>(new long[ids.Length], dims)),
+            };
+            using var idT = tensor(ids, new long[] { batch, tokens });
+            using var maskT = tensor(mask, new long[] { batch, tokens });
+            bool wasTraining = model.training;
+            model.eval();
+            void Kit()
+            {
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                model.forward(idT, maskT);
+            }
+            void Ort() { using var r = session.Run(inputs); }
+            Kit(); Ort(); // warm-up: allocators, kernel selection
+            double bestKit = double.MaxValue, bestOrt = double.MaxValue;
+            for (int r = 0; r < repeats; r++)
+            {
+                bestKit = Math.Min(bestKit, Time(Kit));
+                bestOrt = Math.Min(bestOrt, Time(Ort));
+            }
+            model.train(wasTraining);
+            return (new ThroughputResult($"kit encoder ({tokens} tokens, batch {batch}, {threads} threads)", batch / bestKit, "sentences/s", repeats, bestKit),
+                    new ThroughputResult($"ONNX Runtime ({tokens} tokens, batch {batch}, {threads} threads)", batch / bestOrt, "sentences/s", repeats, bestOrt));
+        }
+        finally { TorchRuntime.SetThreads(before); }
+    }
+
+    /// <summary>
+    /// One training step (forward in training mode, backward, AdamW) on random ids [<paramref name="batch"/>,
+    /// <paramref name="tokens"/>], for the kit's BERT built from <paramref name="config"/> and for the naive baseline of
+    /// the same shape built from TorchSharp's <c>nn.TransformerEncoder</c> (post-norm, GELU, dropout as the config),
+    /// interleaved; best of <paramref name="repeats"/> in tokens/s.
+    /// </summary>
+    public static (ThroughputResult Kit, ThroughputResult Naive) TrainingStep(
+        BertConfig config, int batch = 16, int tokens = 128, int threads = 2, int repeats = 3, int seed = 1)
+    {
+        TorchRuntime.EnsureInitialized();
+        int before = TorchRuntime.Threads;
+        TorchRuntime.SetThreads(threads);
+        try
+        {
+            manual_seed(seed);
+            using var kit = new BertModel(config);
+            kit.train();
+            using var embed = nn.Embedding(config.VocabSize, config.HiddenSize);
+            using var layer = nn.TransformerEncoderLayer(config.HiddenSize, config.NumAttentionHeads, config.IntermediateSize,
+                config.HiddenDropoutProb, nn.Activations.GELU);
+            using var naive = nn.TransformerEncoder(layer, config.NumHiddenLayers);
+            naive.train();
+            var kitOptimizer = optim.AdamW(kit.parameters(), 1e-5);
+            var naiveOptimizer = optim.AdamW(naive.parameters().Concat(embed.parameters()), 1e-5);
+            using var ids = randint(1000, config.VocabSize, new long[] { batch, tokens }, dtype: ScalarType.Int64);
+            using var mask = ones(new long[] { batch, tokens }, dtype: ScalarType.Int64);
+            using var padding = zeros(new long[] { batch, tokens }, dtype: ScalarType.Bool);
+
+            void KitStep()
+            {
+                using var scope = NewDisposeScope();
+                kitOptimizer.zero_grad();
+                kit.forward(ids, mask).MeanPooled.pow(2).mean().backward();
+                kitOptimizer.step();
+            }
+            void NaiveStep()
+            {
+                using var scope = NewDisposeScope();
+                naiveOptimizer.zero_grad();
+                // TorchSharp's TransformerEncoder reads [tokens, batch, hidden].
+                var x = embed.forward(ids).transpose(0, 1);
+                naive.forward(x, null!, padding).mean(new long[] { 0 }).pow(2).mean().backward();
+                naiveOptimizer.step();
+            }
+            KitStep(); NaiveStep();
+            double bestKit = double.MaxValue, bestNaive = double.MaxValue;
+            for (int r = 0; r < repeats; r++)
+            {
+                bestKit = Math.Min(bestKit, Time(KitStep));
+                bestNaive = Math.Min(bestNaive, Time(NaiveStep));
+            }
+            double n = batch * tokens;
+            return (new ThroughputResult($"kit BERT training step ({batch}×{tokens}, {threads} threads)", n / bestKit, "tokens/s", repeats, bestKit),
+                    new ThroughputResult($"naive nn.TransformerEncoder step ({batch}×{tokens}, {threads} threads)", n / bestNaive, "tokens/s", repeats, bestNaive));
+        }
+        finally { TorchRuntime.SetThreads(before); }
+    }
+
+    /// <summary>Tokenizer throughput in tokens/s over <paramref name="texts"/> (full encoding, no truncation), best of <paramref name="repeats"/>.</summary>
+    public static ThroughputResult Tokenizer(BertTokenizer tokenizer, IReadOnlyList<string> texts, int repeats = 3)
+    {
+        long count = 0;
+        foreach (var t in texts) count += tokenizer.Encode(t).Length; // warm-up and count
+        double best = double.MaxValue;
+        for (int r = 0; r < repeats; r++)
+            best = Math.Min(best, Time(() => { foreach (var t in texts) tokenizer.Encode(t); }));
+        return new ThroughputResult($"tokenizer ({texts.Count} texts, {count} tokens)", count / best, "tokens/s", repeats, best);
+    }
+
+    static double Time(Action action)
+    {
+        var sw = Stopwatch.StartNew();
+        action();
+        return sw.Elapsed.TotalSeconds;
+    }
+}

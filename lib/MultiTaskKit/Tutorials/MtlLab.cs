@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Reflection;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Charts;
+using MultiTaskKit.Models;
+using MultiTaskKit.Runtime;
+using MultiTaskKit.Weighting;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Tutorials;
+
+/// <summary>
+/// The synthetic two-regression problem of the MMoE paper (Ma et al., "Modeling Task Relationships in Multi-task
+/// Learning with Multi-gate Mixture-of-Experts", KDD 2018, section 3.2), whose task relatedness is a dial: the cosine
+/// <c>p</c> between the two tasks' weight vectors. Targets: yᵢ = wᵢᵀx + Σⱼ sin(αⱼ wᵢᵀx + βⱼ) + ε.
+/// </summary>
+public sealed record MmoeSynthetic(double Correlation, Tensor TrainX, Tensor TrainY1, Tensor TrainY2, Tensor ValX, Tensor ValY1, Tensor ValY2)
+{
+    /// <param name="inputs">d, the input size (the paper uses 100).</param>
+    /// <param name="trainRows">Training rows.</param>
+    /// <param name="valRows">Validation rows.</param>
+    /// <param name="seed">Seed for directions, sine terms, inputs and noise.</param>
+    /// <param name="correlation">p in [-1, 1]: the cosine between w₁ and w₂.</param>
+    /// <param name="scale">c, the norm of w₁ and w₂ (the paper uses 1).</param>
+    /// <param name="sines">m, the number of sine terms (the paper uses 10).</param>
+    public static MmoeSynthetic Make(int inputs, int trainRows, int valRows, double correlation, long seed, double scale = 1.0, int sines = 10)
+    {
+        if (correlation is < -1 or > 1) throw new ArgumentOutOfRangeException(nameof(correlation), correlation, "expected a cosine in [-1, 1]");
+        TorchRuntime.EnsureInitialized();
+        using var scope = NewDisposeScope();
+        var gen = new Generator((ulong)seed);
+        // Two orthonormal directions from a QR of a random d×2 matrix.
+        var (q, _) = linalg.qr(randn(new long[] { inputs, 2 }, dtype: float64, generator: gen));
+        var u1 = q[.., 0]; var u2 = q[.., 1];
+        var w1 = scale * u1;
+        var w2 = scale * (correlation * u1 + Math.Sqrt(1 - correlation * correlation) * u2);
+        var alpha = randn(new long[] { sines }, dtype: float64, generator: gen);
+        var beta = randn(new long[] { sines }, dtype: float64, generator: gen);
+        Tensor Target(Tensor x, Tensor w)
+        {
+            var proj = x.matmul(w).unsqueeze(1); // [n, 1]
+            return (proj.squeeze(1) + sin(proj * alpha + beta).sum(1) + 0.1 * randn(new long[] { x.shape[0] }, dtype: float64, generator: gen)).to_type(float32);
+        }
+        (Tensor, Tensor, Tensor) Rows(int n)
+        {
+            var x = randn(new long[] { n, inputs }, dtype: float64, generator: gen);
+            return (x.to_type(float32), Target(x, w1), Target(x, w2));
+        }
+        var (tx, t1, t2) = Rows(trainRows);
+        var (vx, v1, v2) = Rows(valRows);
+        return new MmoeSynthetic(correlation, tx.MoveToOuterDisposeScope(), t1.MoveToOuterDisposeScope(), t2.MoveToOuterDisposeScope(),
+            vx.MoveToOuterDisposeScope(), v1.MoveToOuterDisposeScope(), v2.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Pearson correlation of the two training targets (what the dial does to the labels).</summary>
+    public double LabelCorrelation
+    {
+        get
+        {
+            using var scope = NewDisposeScope();
+            return corrcoef(stack(new[] { TrainY1, TrainY2 }))[0, 1].item<float>();
+        }
+    }
+}
+
+/// <summary>
+/// Training on <see cref="MmoeSynthetic"/> with the kit's <see cref="MultiTaskModel"/> and <see cref="MultiTaskStep"/>,
+/// for notebooks 03, 04 and 06: any sharing plan, any weighting, any aggregator, clipping and isolation.
+/// </summary>
+public static class MtlLab
+{
+    public static readonly string[] Tasks = ["task1", "task2"];
+
+    /// <summary>Sizes shared by notebooks 03, 04 and 06.</summary>
+    public sealed record Settings(int Inputs, int Hidden, int Layers, int TrainRows, int ValRows, int Steps, int BatchSize, double LearningRate, long Seed)
+    {
+        public static Settings For(TutorialSize size) => size == TutorialSize.Small
+            ? new(Inputs: 16, Hidden: 16, Layers: 2, TrainRows: 256, ValRows: 256, Steps: 24, BatchSize: 64, LearningRate: 3e-3, Seed: 1)
+            : new(Inputs: 100, Hidden: 16, Layers: 2, TrainRows: 8192, ValRows: 2048, Steps: 1500, BatchSize: 128, LearningRate: 3e-3, Seed: 1);
+    }
+
+    /// <summary>One configuration to train: the plan, the methods and the article's conflict tools.</summary>
+    public sealed record Recipe(string Name, SharingPlan Plan, Func<IReadOnlyList<string>, ILossWeighting> Weighting,
+        Func<IGradientAggregator>? Aggregator = null, double? MaxTaskGradNorm = null, string? IsolateTask = null);
+
+    /// <summary>Final validation MSE per task, the history (long form) and the mean share of conflicting steps.</summary>
+    public sealed record Result(Recipe Recipe, IReadOnlyDictionary<string, double> ValMse, List<HistoryPoint> History, double ConflictShare, TimeSpan Elapsed)
+    {
+        public string Name => Recipe.Name;
+    }
+
+    public static MultiTaskModel NewModel(Settings s, SharingPlan plan)
+    {
+        TorchRuntime.EnsureInitialized();
+        torch.manual_seed(s.Seed);
+        var trunk = new MlpTrunk(new MlpTrunkOptions(s.Inputs, s.Hidden, s.Layers));
+        return new MultiTaskModel(trunk, Tasks.Select(t => KeyValuePair.Create(t, (TaskHead)new RegressionHead(s.Hidden))), plan);
+    }
+
+    /// <summary>Trains one recipe from the same initial weights and batches as every other recipe (same seed).</summary>
+    public static Result Train(MmoeSynthetic data, Settings s, Recipe recipe, IProgress<TrainingSnapshot>? progress = null)
+    {
+        using var outer = NewDisposeScope();
+        var model = NewModel(s, recipe.Plan);
+        if (recipe.IsolateTask is { } iso) model.StopGradientIntoTrunk(iso);
+        var weighting = recipe.Weighting(Tasks);
+        var aggregator = recipe.Aggregator?.Invoke();
+        model.AttachStrategy(weighting);
+        var opt = optim.Adam(model.parameters(), s.LearningRate);
+        var gen = new Generator((ulong)s.Seed + 7);
+        var history = new List<HistoryPoint>();
+        long n = data.TrainX.shape[0];
+        int evalEvery = Math.Max(1, s.Steps / 10), conflicts = 0, measured = 0;
+        var clock = Stopwatch.StartNew();
+        for (int step = 1; step <= s.Steps; step++)
+        {
+            using var scope = NewDisposeScope();
+            var idx = randint(n, new long[] { s.BatchSize }, generator: gen);
+            var output = model.forward(TrunkInput.FromFeatures(data.TrainX[idx]));
+            var losses = model.Losses(output, new Dictionary<string, Tensor>
+            {
+                ["task1"] = data.TrainY1[idx], ["task2"] = data.TrainY2[idx],
+            });
+            var diag = MultiTaskStep.Backward(model, losses, weighting, aggregator, new StepOptions
+            {
+                Step = step, TaskGradientDiagnostics = true, MaxTaskGradNorm = recipe.MaxTaskGradNorm,
+            });
+            opt.step();
+            double epoch = step * (double)s.BatchSize / n;
+            foreach (var (t, l) in diag.Losses) history.Add(new(step, epoch, HistoryPoint.Train, t, "loss", l));
+            foreach (var (t, w) in diag.Weights) history.Add(new(step, epoch, HistoryPoint.Train, t, "weight", w));
+            if (diag.AggregationWeights is { } aw)
+                foreach (var (t, w) in aw) history.Add(new(step, epoch, HistoryPoint.Train, t, "aggregation_weight", w));
+            if (diag.Cosine("task1", "task2") is { } cos)
+            {
+                history.Add(new(step, epoch, HistoryPoint.Train, "task1|task2", "grad_cosine", cos));
+                measured++; if (cos < 0) conflicts++;
+            }
+            if (step % evalEvery == 0 || step == s.Steps)
+            {
+                var val = Evaluate(model, data);
+                foreach (var (t, v) in val) history.Add(new(step, epoch, HistoryPoint.Eval, t, "loss", v));
+                progress?.Report(new TrainingSnapshot(step, s.Steps, val, step / clock.Elapsed.TotalSeconds, recipe.Name));
+            }
+        }
+        return new Result(recipe, Evaluate(model, data), history, measured == 0 ? double.NaN : conflicts / (double)measured, clock.Elapsed);
+    }
+
+    static Dictionary<string, double> Evaluate(MultiTaskModel model, MmoeSynthetic data)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        model.eval();
+        var output = model.forward(TrunkInput.FromFeatures(data.ValX));
+        model.train();
+        return new()
+        {
+            ["task1"] = nn.functional.mse_loss(output["task1"], data.ValY1).item<float>(),
+            ["task2"] = nn.functional.mse_loss(output["task2"], data.ValY2).item<float>(),
+        };
+    }
+
+    /// <summary>
+    /// Δm against single-task baselines (Maninis et al., CVPR 2019; as LibMTL computes it), sign set so that positive
+    /// means better: for MSE (lower is better) Δm = mean over tasks of (baseline − model) / baseline.
+    /// </summary>
+    public static double DeltaM(IReadOnlyDictionary<string, double> mse, IReadOnlyDictionary<string, double> baselineMse) =>
+        mse.Keys.Average(t => (baselineMse[t] - mse[t]) / baselineMse[t]);
+
+    /// <summary>A table of results with Δm against <paramref name="baseline"/>.</summary>
+    public static KitTable Table(string title, IEnumerable<Result> results, Result? baseline = null) =>
+        new(title, ["recipe", "task1 val MSE", "task2 val MSE", "Δm vs single-task", "steps with conflict", "seconds"],
+            results.Select(r => (IReadOnlyList<string>)[r.Name, KitTable.Num(r.ValMse["task1"]), KitTable.Num(r.ValMse["task2"]),
+                baseline is null ? "–" : $"{100 * DeltaM(r.ValMse, baseline.ValMse):+0.0;-0.0;0.0} %",
+                double.IsNaN(r.ConflictShare) ? "–" : $"{100 * r.ConflictShare:0} %", KitTable.Num(r.Elapsed.TotalSeconds)]),
+            "Δm above zero: better than the single-task models on average. Conflict: task gradients with negative cosine on the shared parameters.");
+
+    /// <summary>The comparison as <see cref="MethodResult"/>s for <see cref="MtlCharts.Comparison"/> and <see cref="MtlCharts.DeltaM"/>.</summary>
+    public static List<MethodResult> ForCharts(IEnumerable<Result> results, Result? baseline) =>
+        results.Select(r => new MethodResult(r.Name,
+            new Dictionary<string, double> { ["task1 val MSE"] = r.ValMse["task1"], ["task2 val MSE"] = r.ValMse["task2"] },
+            baseline is null || ReferenceEquals(r, baseline) ? null : DeltaM(r.ValMse, baseline.ValMse))).ToList();
+
+    /// <summary>
+    /// Every weighting method in the kit that can be built from the task list alone (with its papers' defaults), by
+    /// reflection, so the notebooks pick up methods as the kit gains them.
+    /// </summary>
+    public static IReadOnlyList<(string Name, Func<IReadOnlyList<string>, ILossWeighting> Create)> AvailableWeightings() =>
+        typeof(WeightingMethod).Assembly.GetTypes()
+            .Where(t => !t.IsAbstract && typeof(WeightingMethod).IsAssignableFrom(t))
+            .Select(t => (Type: t, Ctor: t.GetConstructors().FirstOrDefault(c =>
+                c.GetParameters() is [var p0, ..] rest && p0.ParameterType.IsAssignableFrom(typeof(string[])) && rest.Skip(1).All(p => p.HasDefaultValue))))
+            .Where(x => x.Ctor != null)
+            .Select(x => (Name(x.Type), (Func<IReadOnlyList<string>, ILossWeighting>)(tasks =>
+                (ILossWeighting)x.Ctor!.Invoke(new object?[] { tasks.ToArray() }.Concat(x.Ctor.GetParameters().Skip(1).Select(p => p.DefaultValue)).ToArray()))))
+            .OrderBy(x => x.Item1).ToList();
+
+    /// <summary>Every gradient aggregator in the kit with a constructor whose arguments all have defaults.</summary>
+    public static IReadOnlyList<(string Name, Func<IGradientAggregator> Create)> AvailableAggregators() =>
+        typeof(IGradientAggregator).Assembly.GetTypes()
+            .Where(t => !t.IsAbstract && typeof(IGradientAggregator).IsAssignableFrom(t))
+            .Select(t => (Type: t, Ctor: t.GetConstructors().FirstOrDefault(c => c.GetParameters().All(p => p.HasDefaultValue))))
+            .Where(x => x.Ctor != null)
+            .Select(x => (Name(x.Type), (Func<IGradientAggregator>)(() =>
+                (IGradientAggregator)x.Ctor!.Invoke(x.Ctor.GetParameters().Select(p => p.DefaultValue).ToArray()))))
+            .OrderBy(x => x.Item1).ToList();
+
+    static string Name(Type t) => t.Name;
+
+    /// <summary>One task's weight over training for each result: the loss weight times, where an aggregator ran, its weight.</summary>
+    public static KitChart WeightTrajectories(IEnumerable<Result> results, string task = "task1")
+    {
+        var series = results.Select(r =>
+        {
+            var w = r.History.Where(p => p.Task == task && p.Metric == "weight").ToDictionary(p => p.Step, p => p.Value);
+            var a = r.History.Where(p => p.Task == task && p.Metric == "aggregation_weight").ToDictionary(p => p.Step, p => p.Value);
+            var steps = w.Keys.OrderBy(k => k).ToArray();
+            return new Series(r.Name, steps.Select(k => (double)k).ToArray(), steps.Select(k => w[k] * (a.TryGetValue(k, out var x) ? x : 1.0)).ToArray());
+        });
+        return MtlCharts.Lines($"Effective weight of {task} over training", "optimiser step", $"effective weight of {task} (unitless)", series);
+    }
+}

@@ -1,0 +1,100 @@
+using System.Text.Json.Nodes;
+using MultiTaskKit.Charts;
+using MultiTaskKit.Cli.Commands;
+using MultiTaskKit.Tests.Charts;
+
+namespace MultiTaskKit.Tests.Notebooks;
+
+/// <summary>
+/// The notebooks in notebooks/: committed clean, teaching in order, loading the kit the README's way. Executing every
+/// notebook and script is CI's job (notebooks/ci.sh, through mtk notebook run, dotnet run and dotnet-repl); here one
+/// notebook runs small and its HTML export is rendered in Chromium.
+/// </summary>
+[Collection("notebooks")]
+public class CommittedNotebookTests
+{
+    /// <summary>
+    /// The notebook whose HTML export the rendering test screenshots. The issue asks for 02-case-study, which needs the
+    /// BERT trunk and trainer (not in this branch yet); until it exists, 01 stands in.
+    /// </summary>
+    const string RenderedNotebook = "01-why-multitask.ipynb";
+
+    static readonly string[] Expected =
+        ["01-why-multitask", "03-loss-weighting", "04-task-conflict", "06-when-sharing-helps", "07-cost-of-mtl"];
+
+    internal static string NotebookDir()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "Kit.sln"))) return Path.Combine(d.FullName, "notebooks");
+        throw new DirectoryNotFoundException($"expected Kit.sln above {AppContext.BaseDirectory}, found none");
+    }
+
+    public static TheoryData<string> Notebooks() => new(Expected);
+
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public void NotebookIsCleanAndTeachesInOrder(string name)
+    {
+        var path = Path.Combine(NotebookDir(), name + ".ipynb");
+        Assert.True(File.Exists(path), $"expected {path}");
+        var nb = JsonNode.Parse(File.ReadAllText(path))!;
+        Assert.Equal("csharp", nb["metadata"]?["polyglot_notebook"]?["kernelInfo"]?["defaultKernelName"]?.GetValue<string>());
+        var cells = nb["cells"]!.AsArray();
+        var code = cells.Select((c, i) => (c, i)).Where(x => x.c!["cell_type"]!.GetValue<string>() == "code").ToList();
+        Assert.NotEmpty(code);
+        foreach (var (c, i) in code)
+        {
+            Assert.Empty(c!["outputs"]!.AsArray());
+            Assert.Null(c["execution_count"]);
+            Assert.Equal("csharp", c["metadata"]?["polyglot_notebook"]?["kernelName"]?.GetValue<string>());
+            Assert.True(i > 0 && cells[i - 1]!["cell_type"]!.GetValue<string>() == "markdown", $"{name}: code cell {i + 1} has no markdown cell before it");
+            var lines = Source(c).Split('\n').Count(l => l.Trim().Length > 0);
+            Assert.True(lines <= 12, $"{name}: code cell {i + 1} has {lines} lines; keep teaching cells short");
+        }
+        var first = Source(code[0].c);
+        Assert.Contains("#r \"nuget: MultiTaskKit.Interactive, *-*\"", first);
+        Assert.Contains("TutorialSizes.FromEnvironment()", string.Concat(code.Select(x => Source(x.c))));
+    }
+
+    [Fact]
+    public void EveryNotebookHasAScript()
+    {
+        foreach (var name in Expected)
+        {
+            var script = Path.Combine(NotebookDir(), "scripts", name + ".cs");
+            Assert.True(File.Exists(script), $"expected the script {script}");
+            Assert.Contains("#:project ../../lib/MultiTaskKit", File.ReadAllText(script));
+        }
+    }
+
+    static string Source(JsonNode? cell) =>
+        cell!["source"] is JsonArray a ? string.Concat(a.Select(x => x!.GetValue<string>())) : cell["source"]!.GetValue<string>();
+
+    [SkippableFact]
+    public async Task HtmlExportRendersChartsInHeadlessChromium()
+    {
+        Skip.If(ChromiumScreenshot.FindChromium() is null, "Chromium is not installed (apt-get install -y chromium); the rendering test needs it.");
+        var dir = Directory.CreateTempSubdirectory("mtk-render-").FullName;
+        var before = Environment.GetEnvironmentVariable("MTK_NOTEBOOK_SIZE");
+        Environment.SetEnvironmentVariable("MTK_NOTEBOOK_SIZE", "small");
+        try
+        {
+            var result = await NotebookRunner.RunAsync(Path.Combine(NotebookDir(), RenderedNotebook), dir);
+            Assert.Null(result.Failure);
+            var png = ChromiumScreenshot.Capture(result.HtmlPath, Path.Combine(dir, "page.png"), 1100, 4200);
+            Console.WriteLine($"rendering test screenshot: {png}");
+            var image = PngImage.Read(png);
+            // Plotly's plot background (#E5ECF6) marks the plot areas; the palette's first two colours mark the traces.
+            int plotArea = image.CountColour(0xE5, 0xEC, 0xF6, 4), traces = image.CountColour(0x1F, 0x77, 0xB4, 12) + image.CountColour(0xFF, 0x7F, 0x0E, 12);
+            Assert.True(plotArea > 50_000, $"expected plot areas in the screenshot, found {plotArea} plot-background pixels");
+            Assert.True(traces > 2_000, $"expected drawn traces inside the plot areas, found {traces} trace-coloured pixels");
+            var keep = Environment.GetEnvironmentVariable("MTK_RENDER_ARTIFACTS");
+            if (!string.IsNullOrEmpty(keep)) { Directory.CreateDirectory(keep); File.Copy(png, Path.Combine(keep, Path.GetFileNameWithoutExtension(RenderedNotebook) + ".png"), true); }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("MTK_NOTEBOOK_SIZE", before);
+            Directory.Delete(dir, true);
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Models;
+using MultiTaskKit.Runtime;
+using MultiTaskKit.Weighting;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Tests.Weighting;
+
+public class StrategyStateTests
+{
+    public StrategyStateTests() => TorchRuntime.EnsureInitialized();
+
+    static MultiTaskModel Model(long seed)
+    {
+        manual_seed(seed);
+        return new MultiTaskModel(new MlpTrunk(new MlpTrunkOptions(3, 6, 2)),
+            new Dictionary<string, TaskHead> { ["a"] = new RegressionHead(6), ["b"] = new RegressionHead(6) }, SharingPlan.SplitAt(1));
+    }
+
+    static (TrunkInput, Dictionary<string, Tensor>) Batch(int step)
+    {
+        var g = new Generator((ulong)(100 + step));
+        return (TrunkInput.FromFeatures(randn(new long[] { 8, 3 }, generator: g)),
+            new Dictionary<string, Tensor> { ["a"] = randn(new long[] { 8 }, generator: g), ["b"] = 3 * randn(new long[] { 8 }, generator: g) });
+    }
+
+    [Fact]
+    public void LearnableStateIsTrainedSavedAndLoadedWithTheModel()
+    {
+        var model = Model(1);
+        var uw = new UncertaintyWeighting(model.Tasks);
+        model.AttachStrategy(uw);
+        Assert.Contains("strategy.weighting.log_variances", model.state_dict().Keys);
+        Assert.Single(model.StrategyParameters());
+        var optimizer = optim.Adam(model.parameters(), 0.05);
+        for (int step = 0; step < 5; step++)
+        {
+            using var scope = NewDisposeScope();
+            var (x, y) = Batch(step);
+            MultiTaskStep.Backward(model, model.Losses(model.forward(x), y), uw, options: new StepOptions { Step = step });
+            optimizer.step();
+        }
+        var trained = uw.LogVariances;
+        Assert.NotEqual(0.0, trained["a"]);
+
+        var path = Path.Combine(Path.GetTempPath(), $"mtk-uw-{Guid.NewGuid():N}.bin");
+        try
+        {
+            model.save(path);
+            var fresh = Model(2);
+            var freshUw = new UncertaintyWeighting(fresh.Tasks);
+            fresh.AttachStrategy(freshUw);
+            fresh.load(path);
+            Assert.Equal(trained["a"], freshUw.LogVariances["a"], 6);
+            Assert.Equal(trained["b"], freshUw.LogVariances["b"], 6);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void StrategyStateFollowsTheModelWhenItMoves()
+    {
+        var model = Model(6);
+        var uw = new UncertaintyWeighting(model.Tasks);
+        model.AttachStrategy(uw);
+        model.to(ScalarType.Float64);
+        var optimizer = optim.SGD(model.parameters(), 0.1);
+        var (x, y) = Batch(0);
+        var x64 = TrunkInput.FromFeatures(x.Features!.to_type(ScalarType.Float64));
+        var y64 = y.ToDictionary(kv => kv.Key, kv => kv.Value.to_type(ScalarType.Float64));
+        MultiTaskStep.Backward(model, model.Losses(model.forward(x64), y64), uw, options: new StepOptions { AccumulateGradients = true });
+        optimizer.step();
+        var saved = model.state_dict()["strategy.weighting.log_variances"];
+        Assert.Equal(ScalarType.Float64, saved.dtype);
+        Assert.True(saved.abs().sum().item<double>() > 0, "the moved log-variances received the gradient");
+        Assert.Equal(saved[0].item<double>(), uw.LogVariances["a"], 9);
+    }
+
+    [Fact]
+    public void GradNormTrainsItsWeightsThroughTheModelOptimiser()
+    {
+        var model = Model(3);
+        var gn = new GradNorm(model.Tasks);
+        model.AttachStrategy(gn);
+        var optimizer = optim.Adam(model.parameters(), 0.05);
+        var history = new LossHistory();
+        for (int step = 0; step < 5; step++)
+        {
+            using var scope = NewDisposeScope();
+            var (x, y) = Batch(step);
+            var diag = MultiTaskStep.Backward(model, model.Losses(model.forward(x), y), gn, options: new StepOptions { Step = step, History = history });
+            Assert.Equal(2, diag.BackwardPasses);
+            Assert.Equal(2.0, diag.Weights.Values.Sum(), 5);
+            optimizer.step();
+            history.Record(diag);
+        }
+        Assert.NotEqual(1.0, gn.CurrentWeights["a"], 4);
+    }
+
+    [Fact]
+    public void FrozenSharedPartTrainsOnlyTheTaskParameters()
+    {
+        var model = Model(4);
+        model.FreezeShared();
+        var (x, y) = Batch(0);
+        var diag = MultiTaskStep.Backward(model, model.Losses(model.forward(x), y), new EqualWeighting(model.Tasks), new PCGrad());
+        Assert.All(model.SharedParameters(), p => Assert.True(p.grad is null || p.grad.abs().sum().item<float>() == 0));
+        Assert.All(model.Tasks, t => Assert.Contains(model.TaskParameters(t), p => p.grad is not null && p.grad.abs().sum().item<float>() > 0));
+        Assert.Equal(0.0, diag.SharedGradientNorms!["a"]);
+        model.FreezeShared(false);
+        Assert.All(model.SharedParameters(), p => Assert.True(p.requires_grad));
+    }
+
+    public static IEnumerable<object[]> Methods() => MethodCatalog.Names.Select(n => new object[] { n });
+
+    [Theory, MemberData(nameof(Methods))]
+    public void LiveTensorCountStaysFlatOverManySteps(string name)
+    {
+        var model = Model(5);
+        var method = MethodCatalog.Create(name, model.Tasks);
+        model.AttachStrategy(method.Weighting, "weighting");
+        model.AttachStrategy(method.Aggregator, "aggregator");
+        var optimizer = optim.SGD(model.parameters(), 0.01);
+        var history = new LossHistory();
+        long after3 = 0;
+        for (int step = 0; step < 25; step++)
+        {
+            using (var scope = NewDisposeScope())
+            {
+                var (x, y) = Batch(step);
+                var output = model.Forward(x, representationGradients: method.Mode == GradientMode.Representation);
+                var diag = MultiTaskStep.Backward(model, model.Losses(output, y), method.Weighting, method.Aggregator,
+                    new StepOptions { Step = step, History = history, Gradients = method.Mode, Representation = output.Representation, MaxGradNorm = 10 });
+                optimizer.step();
+                history.Record(diag);
+                if ((step + 1) % 5 == 0) history.EndEpoch();
+            }
+            if (step == 3) after3 = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        }
+        Assert.Equal(after3, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        // the counter does see a tensor that outlives its step
+        using var leak = zeros(1);
+        Assert.Equal(after3 + 1, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+}

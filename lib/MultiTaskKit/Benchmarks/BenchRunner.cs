@@ -29,6 +29,9 @@ public sealed record BenchOptions
     /// <summary>Also time the naive step at the second shape (the table has it; it costs a minute).</summary>
     public bool NaiveAtEveryShape { get; init; } = true;
 
+    /// <summary>Also time the kit's step with libtorch's dropout instead of <see cref="Models.Bert.FastDropout"/>.</summary>
+    public bool CompareLibTorchDropout { get; init; } = true;
+
     /// <summary>A fast pass: 2 timed steps, a 300-step soak, no second naive shape.</summary>
     public static BenchOptions Quick(BenchOptions o) => o with { Steps = 2, SoakSteps = 300, GemmRepeats = 5, NaiveAtEveryShape = false };
 
@@ -98,6 +101,14 @@ public static class BenchRunner
                     log($"kit training step {Describe(tasks)}");
                     using var step = kit.TrainingStep(o.Shape, tasks);
                     report.Steps.Add(TimeStep(step, "kit", o, report));
+                    if (i == 0 && o.CompareLibTorchDropout)
+                    {
+                        // Same model and batches with libtorch's dropout: what the cheaper masks are worth, side by side.
+                        log($"kit training step {Describe(tasks)}, libtorch dropout");
+                        Models.Bert.FastDropout.Enabled = false;
+                        try { report.Steps.Add(TimeStep(step, "kit (libtorch dropout)", o, report)); }
+                        finally { Models.Bert.FastDropout.Enabled = true; }
+                    }
                 }
             }
             if (o.Runs("naive") && (i == 0 || o.NaiveAtEveryShape))

@@ -23,7 +23,7 @@ public static class BertAttentionKernel
     public static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? keyMask, double dropout)
     {
         if (dropout == 0) return nn.functional.scaled_dot_product_attention(q, k, v, keyMask);
-        if (q.device_type != DeviceType.CPU || q.dtype != ScalarType.Float32)
+        if (!FastDropout.Enabled || q.device_type != DeviceType.CPU || q.dtype != ScalarType.Float32)
             return nn.functional.scaled_dot_product_attention(q, k, v, keyMask, dropout);
 
         using var scope = NewDisposeScope();

@@ -271,7 +271,7 @@ The trunk is the kit's embedded MiniLM (6 layers, 384 wide). This notebook runs 
     ("md", """`MTK_NOTEBOOK_SIZE=small` shrinks the run to a few dozen examples and 32 tokens (a minute, for tests); the
 default is the quick preset, sized to finish on a 2-core CPU. The data comes from `MTK_DATA_DIR` or a `shared/data`
 folder nearby, as for `mtk`."""),
-    ("cs", USINGS + """using MultiTaskKit.Training;
+    ("cs", "using System.IO;\n" + USINGS + """using MultiTaskKit.Training;
 var config = CaseStudyTutorial.Config(TutorialSizes.FromEnvironment());
 var sources = CaseStudyTutorial.Sources();
 var runDir = Path.Combine(Path.GetTempPath(), "mtk-notebooks", config.Name);

@@ -153,9 +153,10 @@ public static class NotebookRunner
         var composite = new CompositeKernel { csharp };
         composite.DefaultKernelName = "csharp";
         new KitExtension().OnLoadAsync(composite).GetAwaiter().GetResult();
-        // The namespaces the .NET Interactive tool's C# kernel imports by default, so notebooks behave as in VS Code.
+        // Namespaces as the .NET Interactive tool's C# kernel has them (System.IO is not among them: measured in
+        // dotnet-repl 0.3.259, Path needs `using System.IO;`), so a notebook that runs here runs there too.
         var usings = await composite.SendAsync(new SubmitCode(
-            "using System; using System.IO; using System.Linq; using System.Collections.Generic; using System.Text; using System.Threading.Tasks; using System.Net.Http;", "csharp"));
+            "using System; using System.Linq; using System.Collections.Generic; using System.Text; using System.Threading.Tasks;", "csharp"));
         if (usings.Events.OfType<CommandFailed>().FirstOrDefault() is { } f) throw new InvalidOperationException($"mtk notebook run: the kernel's default usings failed: {f.Message}");
         return composite;
     }

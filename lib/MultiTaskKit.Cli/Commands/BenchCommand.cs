@@ -31,6 +31,8 @@ static class BenchCommand
         command.SetAction(parse =>
         {
             CommonOptions.Apply(parse);
+            // Redirected output has no terminal width; 80 columns would wrap every table row.
+            if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
             var o = new BenchOptions
             {
                 Only = (parse.GetValue(only) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

@@ -38,6 +38,8 @@ public sealed class BenchReport
     /// <summary>Sections asked for that could not run, and why.</summary>
     public Dictionary<string, string> Unavailable { get; set; } = new();
     public double TotalSeconds { get; set; }
+    /// <summary>Wall time of each part of the run, by its progress line.</summary>
+    public Dictionary<string, double> SectionSeconds { get; set; } = new();
 
     public static readonly JsonSerializerOptions JsonOptions = new()
     {

@@ -25,12 +25,22 @@ public sealed record BenchOptions
     public IReadOnlyList<IReadOnlyList<TaskBatch>> StepShapes { get; init; } =
         [[new(16, 128), new(16, 64)], [new(16, 256), new(16, 64)]];
     public int GemmRepeats { get; init; } = 10;
+    /// <summary>Batches of the method-overhead section: the case-study model, one batch read by both tasks.</summary>
+    public IReadOnlyList<TaskBatch> MethodBatches { get; init; } = [new(8, 64), new(8, 64)];
+    /// <summary>Timed steps per method and round, and interleaved rounds, of the method-overhead section.</summary>
+    public int MethodSteps { get; init; } = 3;
+    public int MethodRounds { get; init; } = 2;
+    /// <summary>Methods to compare (names of <see cref="Weighting.MethodCatalog"/>; "ew" is always added); null: all.</summary>
+    public IReadOnlyList<string>? MethodNames { get; init; }
     public string Python { get; init; } = PyTorchReference.DefaultPython;
     /// <summary>Also time the naive step at the second shape (the table has it; it costs a minute).</summary>
     public bool NaiveAtEveryShape { get; init; } = true;
 
+    /// <summary>Also time the kit's step with libtorch's dropout instead of <see cref="Models.Bert.FastDropout"/>.</summary>
+    public bool CompareLibTorchDropout { get; init; } = true;
+
     /// <summary>A fast pass: 2 timed steps, a 300-step soak, no second naive shape.</summary>
-    public static BenchOptions Quick(BenchOptions o) => o with { Steps = 2, SoakSteps = 300, GemmRepeats = 5, NaiveAtEveryShape = false };
+    public static BenchOptions Quick(BenchOptions o) => o with { Steps = 2, SoakSteps = 300, GemmRepeats = 5, NaiveAtEveryShape = false, MethodSteps = 2, MethodRounds = 1 };
 
     public bool Runs(string section) => Only.Count == 0 || Only.Contains(section);
 
@@ -73,9 +83,21 @@ public static class BenchRunner
     {
         o.Validate();
         TorchRuntime.EnsureInitialized();
-        log ??= _ => { };
         var total = Stopwatch.StartNew();
+        var inner = log ?? (_ => { });
+        var sectionClock = Stopwatch.StartNew();
+        string? section = null;
+        var report0 = (BenchReport?)null;
+        // Every log line opens a section: the time since the previous line goes to the previous section.
+        log = line =>
+        {
+            if (section is not null && report0 is not null) report0.SectionSeconds[section] = report0.SectionSeconds.GetValueOrDefault(section) + sectionClock.Elapsed.TotalSeconds;
+            section = line;
+            sectionClock.Restart();
+            inner(line);
+        };
         var report = new BenchReport { Machine = MachineInfo(), Settings = Settings(o) };
+        report0 = report;
         var shapeA = o.StepShapes[0];
 
         bool anyStep = o.Runs("step") || o.Runs("naive") || o.Runs("pytorch");
@@ -98,6 +120,14 @@ public static class BenchRunner
                     log($"kit training step {Describe(tasks)}");
                     using var step = kit.TrainingStep(o.Shape, tasks);
                     report.Steps.Add(TimeStep(step, "kit", o, report));
+                    if (i == 0 && o.CompareLibTorchDropout)
+                    {
+                        // Same model and batches with libtorch's dropout: what the cheaper masks are worth, side by side.
+                        log($"kit training step {Describe(tasks)}, libtorch dropout");
+                        Models.Bert.FastDropout.Enabled = false;
+                        try { report.Steps.Add(TimeStep(step, "kit (libtorch dropout)", o, report)); }
+                        finally { Models.Bert.FastDropout.Enabled = true; }
+                    }
                 }
             }
             if (o.Runs("naive") && (i == 0 || o.NaiveAtEveryShape))
@@ -154,6 +184,8 @@ public static class BenchRunner
             }
         }
 
+        log("done");
+        report.SectionSeconds.Remove("done");
         Ratios(report);
         report.Targets = Targets(report);
         report.TotalSeconds = total.Elapsed.TotalSeconds;

@@ -1,13 +1,89 @@
+using System.Diagnostics;
+using MultiTaskKit.Data;
+using MultiTaskKit.Models.Bert;
+using MultiTaskKit.Runtime;
+using MultiTaskKit.Weighting;
+
 namespace MultiTaskKit.Benchmarks;
 
 /// <summary>
-/// Wires the kit's own parts (BERT trunk, multi-task model, tokenizer, weighting methods) into the bench runner.
-/// A part not yet in the library stays null and is reported as unavailable, with the reason, in every run.
+/// Wires the kit's own parts (BERT trunk, multi-task model, tokenizer, weighting methods) into the bench runner,
+/// reusing the measuring code their owners wrote (<see cref="BertBenchmarks"/>, <see cref="MethodCatalog"/>).
 /// </summary>
 public static class KitBench
 {
     public static KitParts Parts(string? dataDir = null) => new()
     {
         TrainingStep = (shape, tasks) => new KitTrainingStep(shape, tasks),
+        Inference = Inference,
+        Tokenizer = o => Tokenizer(o, dataDir),
+        Methods = Methods,
     };
+
+    /// <summary>The embedded all-MiniLM-L6-v2 in the kit against ONNX Runtime on the packaged model.onnx, 128 tokens, batch 32.</summary>
+    public static IReadOnlyList<ThroughputResult> Inference(BenchOptions o)
+    {
+        using var pre = PretrainedBert.Load("minilm");
+        var (kit, ort) = BertBenchmarks.EncoderInference(pre.Model, tokens: 128, batch: 32, threads: TorchRuntime.Threads, repeats: Math.Max(3, o.Steps));
+        return
+        [
+            new("encoder inference", "kit", kit.PerSecond, kit.Unit, $"{kit.SecondsPerRepeat * 1000:F0} ms per batch of 32×128, best of {kit.Repeats}"),
+            new("encoder inference", "onnxruntime", ort.PerSecond, ort.Unit, $"{ort.SecondsPerRepeat * 1000:F0} ms per batch, best of {ort.Repeats}"),
+        ];
+    }
+
+    /// <summary>The kit's WordPiece tokenizer on real text: the VADER tweets and the first 2,000 IMDB test reviews.</summary>
+    public static IReadOnlyList<ThroughputResult> Tokenizer(BenchOptions o, string? dataDir)
+    {
+        var dir = KitPaths.FindDataDir(dataDir)
+            ?? throw new DirectoryNotFoundException("no data folder (set MTK_DATA_DIR or --data-dir); the tokenizer is measured on real text only");
+        var sources = new DatasetSources { DataDir = dir };
+        var texts = VaderReader.Read(sources.VaderPath()).Examples.Select(e => e.Text).ToList();
+        int tweets = texts.Count;
+        texts.AddRange(ImdbReader.Read(sources.ImdbPath()).Test.Examples.Take(2000).Select(e => e.Text));
+        using var pre = PretrainedBert.Load("minilm");
+        var r = BertBenchmarks.Tokenizer(pre.Tokenizer, texts, repeats: 3);
+        return [new("tokenizer", "kit (FastBertTokenizer WordPiece)", r.PerSecond, r.Unit, $"{tweets} tweets + {texts.Count - tweets} IMDB reviews, best of {r.Repeats}")];
+    }
+
+    /// <summary>
+    /// Every method of <see cref="MethodCatalog"/> on the case-study model (MiniLM split at layer k, two tasks), time per
+    /// step against equal weighting. Smaller batches than the headline step (<see cref="BenchOptions.MethodBatches"/>),
+    /// because 16 methods must fit in minutes; the ratio is what is compared. Methods run interleaved over rounds, so
+    /// a burst of load elsewhere hits them alike; each figure is the median of all its steps. Rep-grad methods read one
+    /// shared batch (their mode needs it), so every method reads the same batch for both tasks here.
+    /// </summary>
+    public static IReadOnlyList<MethodOverhead> Methods(BenchOptions o)
+    {
+        var names = o.MethodNames is null ? MethodCatalog.Names : o.MethodNames.Prepend("ew").Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var tasks = o.MethodBatches;
+        var steps = new Dictionary<string, KitTrainingStep>();
+        try
+        {
+            foreach (var name in names)
+            {
+                var taskNames = KitTrainingStep.TaskNames.Take(tasks.Count).ToArray();
+                var spec = MethodCatalog.Create(name, taskNames);
+                steps[name] = new KitTrainingStep(o.Shape, tasks, seed: 0, weighting: _ => spec.Weighting, aggregator: spec.Aggregator,
+                    name: $"kit step, {spec}", mode: spec.Mode, sameBatch: true);
+                steps[name].Step(); // warm-up: optimiser state, first-call costs
+            }
+            var times = names.ToDictionary(n => n, _ => new List<double>());
+            for (int round = 0; round < o.MethodRounds; round++)
+                foreach (var name in names)
+                    times[name].AddRange(StepTimer.Measure(steps[name].Step, o.MethodSteps, warmup: 0).Seconds);
+            var median = times.ToDictionary(kv => kv.Key, kv => new Timing(kv.Value).Median);
+            double equal = median["ew"];
+            return names.Select(n =>
+            {
+                bool aggregation = steps[n].Aggregator is not null || steps[n].Weighting.NeedsTaskGradients;
+                double limit = aggregation ? tasks.Count + 0.5 : 1.1;
+                return new MethodOverhead(n, aggregation ? "per-task gradients" : "weighting only", median[n], median[n] / equal, limit, median[n] / equal <= limit);
+            }).ToList();
+        }
+        finally
+        {
+            foreach (var s in steps.Values) s.Dispose();
+        }
+    }
 }

@@ -23,13 +23,20 @@ public sealed class KitTrainingStep : BenchStep
     readonly List<Tensor> owned = new();
     readonly ILossWeighting weighting;
     readonly IGradientAggregator? aggregator;
+    readonly GradientMode mode;
+    readonly LossHistory history = new();
     long stepIndex;
+
+    /// <summary>Steps per pretend epoch, for methods that weigh by epoch losses (DWA): short, so they run their full computation.</summary>
+    public const int StepsPerEpoch = 2;
 
     public static readonly string[] TaskNames = ["imdb", "tweets", "task2", "task3", "task4", "task5", "task6", "task7"];
 
     /// <param name="weighting">Null: equal weighting, the case study's default.</param>
+    /// <param name="sameBatch">All tasks read task 0's token ids (rep-grad requires it; the method comparison uses it for all).</param>
     public KitTrainingStep(TransformerShape shape, IReadOnlyList<TaskBatch> tasks, long seed = 0,
-        Func<IReadOnlyList<string>, ILossWeighting>? weighting = null, IGradientAggregator? aggregator = null, string? name = null)
+        Func<IReadOnlyList<string>, ILossWeighting>? weighting = null, IGradientAggregator? aggregator = null, string? name = null,
+        GradientMode mode = GradientMode.Parameters, bool sameBatch = false)
         : base(name ?? "kit BertTrunk + MultiTaskModel", shape, tasks)
     {
         if (tasks.Count > TaskNames.Length) throw new ArgumentException($"KitTrainingStep: at most {TaskNames.Length} tasks, found {tasks.Count}.", nameof(tasks));
@@ -49,7 +56,14 @@ public sealed class KitTrainingStep : BenchStep
         model.train();
         this.weighting = weighting?.Invoke(names) ?? new EqualWeighting(names);
         this.aggregator = aggregator;
+        this.mode = mode;
         if (this.weighting is nn.Module) model.AttachStrategy(this.weighting);
+        if (aggregator is nn.Module) model.AttachStrategy(aggregator, "aggregator");
+        // Rep-grad needs every task to read one batch: then all tasks share the first task's input (and the shared
+        // layers run once per step instead of once per task).
+        bool shared = sameBatch || mode == GradientMode.Representation;
+        if (shared && tasks.Any(t => t != tasks[0]))
+            throw new ArgumentException($"KitTrainingStep: rep-grad needs one batch shape for all tasks, found {string.Join(", ", tasks)}.", nameof(tasks));
 
         var g = new Generator((ulong)seed, TorchRuntime.Device);
         for (int i = 0; i < names.Length; i++)
@@ -60,12 +74,14 @@ public sealed class KitTrainingStep : BenchStep
                 ? randint(0, 2, new long[] { tasks[i].Batch }, dtype: int64, device: TorchRuntime.Device, generator: g)
                 : randn(new long[] { tasks[i].Batch }, device: TorchRuntime.Device, generator: g);
             owned.AddRange([ids, mask, target]);
-            inputs[names[i]] = TrunkInput.FromTokens(ids, mask);
+            inputs[names[i]] = shared && i > 0 ? inputs[names[0]] : TrunkInput.FromTokens(ids, mask);
             targets[names[i]] = target;
         }
     }
 
     public MultiTaskModel MultiTask => model;
+    public ILossWeighting Weighting => weighting;
+    public IGradientAggregator? Aggregator => aggregator;
     public override nn.Module Model => model;
 
     /// <summary>Per-task losses of one forward pass.</summary>
@@ -78,8 +94,23 @@ public sealed class KitTrainingStep : BenchStep
         return losses.Values.Aggregate((a, b) => a + b).MoveToOuterDisposeScope();
     }
 
-    protected override void Backward() =>
-        MultiTaskStep.Backward(model, TaskLosses(), weighting, aggregator, new StepOptions { Step = stepIndex++ });
+    protected override void Backward()
+    {
+        StepDiagnostics diagnostics;
+        if (mode == GradientMode.Representation)
+        {
+            var output = model.Forward(inputs[model.Tasks[0]], representationGradients: true);
+            diagnostics = MultiTaskStep.Backward(model, model.Losses(output, targets), weighting, aggregator,
+                new StepOptions { Step = stepIndex, Epoch = Epoch, History = history, Gradients = mode, Representation = output.Representation });
+        }
+        else diagnostics = MultiTaskStep.Backward(model, TaskLosses(), weighting, aggregator,
+            new StepOptions { Step = stepIndex, Epoch = Epoch, History = history });
+        // As the trainer does: record every step, close an epoch every few.
+        history.Record(diagnostics);
+        if (++stepIndex % StepsPerEpoch == 0) history.EndEpoch();
+    }
+
+    int Epoch => (int)(stepIndex / StepsPerEpoch);
 
     protected override void Dispose(bool disposing)
     {

@@ -2,6 +2,7 @@ using MultiTaskKit.Benchmarks;
 using MultiTaskKit.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
+using Xunit.Abstractions;
 
 namespace MultiTaskKit.Tests.Benchmarks;
 
@@ -10,7 +11,13 @@ public class BenchTests
 {
     static readonly TaskBatch[] TinyTasks = [new(2, 8), new(2, 4)];
 
-    public BenchTests() => TorchRuntime.EnsureInitialized();
+    readonly ITestOutputHelper output;
+
+    public BenchTests(ITestOutputHelper output)
+    {
+        TorchRuntime.EnsureInitialized();
+        this.output = output;
+    }
 
     [Fact]
     public void StepFlopsMatchHandCount()
@@ -56,25 +63,39 @@ public class BenchTests
             StepShapes = [TinyTasks, [new(2, 12), new(2, 4)]],
             SoakBatches = TinyTasks,
             Steps = 1,
-            SoakSteps = 120,
+            SoakSteps = 100,
             GemmRepeats = 1,
-            Only = new HashSet<string> { "naive", "step", "profile", "soak", "tokenizer" },
+            MethodBatches = [new(2, 8), new(2, 8)],
+            MethodSteps = 1,
+            MethodRounds = 1,
+            MethodNames = ["uw", "dwa", "pcgrad", "mgda-ub"], // one of each kind, rep-grad included
+            CompareLibTorchDropout = true,
+            Only = new HashSet<string> { "naive", "step", "profile", "soak", "tokenizer", "methods" },
         };
         var kit = new KitParts
         {
             TrainingStep = (shape, tasks) => new KitTrainingStep(shape, tasks),
+            Methods = KitBench.Methods,
         };
         var r = BenchRunner.Run(o, kit);
+        foreach (var (section, seconds) in r.SectionSeconds) output.WriteLine($"{seconds,7:F1} s  {section}");
 
         Assert.Equal(3, r.Gemm.Count); // measured because steps need the ceiling
         Assert.All(r.Gemm, g => Assert.True(g.Gflops > 0));
-        Assert.Equal(4, r.Steps.Count); // kit and naive at both shapes
+        Assert.Equal(5, r.Steps.Count); // kit and naive at both shapes, kit with libtorch dropout at the first
+        Assert.Contains(r.Steps, s => s.Implementation == "kit (libtorch dropout)");
+        Assert.True(MultiTaskKit.Models.Bert.FastDropout.Enabled); // switched back after the comparison
+        Assert.True(r.Methods.Count == 5, string.Join("; ", r.Unavailable.Select(kv => $"{kv.Key}: {kv.Value}")));
+        Assert.Equal(1.0, r.Methods.Single(m => m.Method == "ew").RatioToEqual);
+        Assert.All(r.Methods, m => Assert.True(m.SecondsPerStep > 0 && double.IsFinite(m.RatioToEqual), m.Method));
+        Assert.Equal("per-task gradients", r.Methods.Single(m => m.Method == "pcgrad").Kind);
+        Assert.Equal("weighting only", r.Methods.Single(m => m.Method == "uw").Kind);
         Assert.All(r.Steps, s => Assert.True(s.SecondsPerStep > 0 && s.AchievedGflops > 0 && s.FractionOfModelGemm > 0));
         Assert.Contains("kit_vs_naive_2x8+2x4", r.Ratios.Keys);
         Assert.Contains(r.Profile, p => p.Part == "dropout");
         Assert.Contains(r.Profile, p => p.Part.StartsWith("attention, fused"));
         var soak = Assert.Single(r.Soak);
-        Assert.Equal(120, soak.Steps);
+        Assert.Equal(100, soak.Steps);
         Assert.True(soak.TensorCountReturned, $"live tensors {soak.LiveTensorsAtStart} → {soak.LiveTensorsAtEnd}");
         Assert.True(soak.RssMiBAtEarly > 0);
         Assert.Contains("tokenizer", r.Unavailable.Keys); // asked for, not supplied: named, not skipped silently

@@ -28,13 +28,19 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
 
     public double P { get; }
 
+    /// <summary>
+    /// When false, every <see cref="FastDropout"/> and <see cref="BertAttentionKernel"/> uses libtorch's own dropout
+    /// (to reproduce its masks, or to measure the difference). Default: true unless <c>MTK_FAST_DROPOUT=0</c>.
+    /// </summary>
+    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MTK_FAST_DROPOUT") != "0";
+
     public override Tensor forward(Tensor input) => Apply(input, P, training);
 
     /// <summary>Dropout of <paramref name="input"/> when <paramref name="training"/>; otherwise the input itself (as a new handle).</summary>
     public static Tensor Apply(Tensor input, double p, bool training)
     {
         if (!training || p == 0) return input.alias();
-        if (input.device_type != DeviceType.CPU || input.dtype != ScalarType.Float32)
+        if (!Enabled || input.device_type != DeviceType.CPU || input.dtype != ScalarType.Float32)
             return nn.functional.dropout(input, p, training: true);
         using var mask = Mask(input.shape, p);
         return input.mul(mask);

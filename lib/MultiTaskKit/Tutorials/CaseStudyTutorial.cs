@@ -55,9 +55,7 @@ public static class CaseStudyTutorial
     }).ToList();
 
     /// <summary>The test metrics of a report as a table (one row per task and metric).</summary>
-    public static KitTable Metrics(MetricsReport report, string title) =>
-        new(title, ["task", "dataset", "split", "examples", "metric", "value"],
-            report.Tasks.SelectMany(t => t.Metrics.Values.Select(kv => (IReadOnlyList<string>)[t.Task, t.Dataset, t.Split, t.Count.ToString(), kv.Key, KitTable.Num(kv.Value)])));
+    public static KitTable Metrics(MetricsReport report, string title) => KitViews.Metrics(report, title);
 
     /// <summary>The headline metrics Δm averages over, as <c>mtk casestudy --compare</c> does.</summary>
     public static readonly string[] HeadlineMetrics = ["accuracy", "macro_f1", "pearson", "spearman", "mse"];

@@ -6,7 +6,7 @@ namespace MultiTaskKit.Charts;
 /// <summary>
 /// The charts of a trainer run: loss curves, validation metrics, task weights, gradient cosines and conflicts, and a
 /// confusion matrix per classification task, from the run's <see cref="RunHistory"/> and test <see cref="MetricsReport"/>.
-/// Notebook 02 and its script draw a run's charts with it; the trainer's own run-folder page is <see cref="RunCharts"/>.
+/// Notebook 02 and its script draw a run's charts with it; <see cref="RunCharts.Write"/> puts them on the run folder's page.
 /// </summary>
 public static class RunChartsWriter
 {
@@ -48,9 +48,6 @@ public static class RunChartsWriter
         return MtlCharts.ConfusionMatrix(labels, counts, title);
     }
 
-    /// <summary>Writes <c>charts.html</c> (every chart, plotly.js embedded once) into the run folder.</summary>
-    public static string Write(string runDir, RunHistory history, MetricsReport test) =>
-        ChartPage.Write(Path.Combine(runDir, "charts.html"), $"Run {Path.GetFileName(Path.GetFullPath(runDir))}", Charts(history, test));
 
     // Regression tasks log validation mse, which is their training loss on held-out data; classification tasks log
     // accuracy-type metrics only, so their panel shows the training loss (cross-entropy).

@@ -47,8 +47,8 @@ public class RunChartsWriterTests
         var dir = Directory.CreateTempSubdirectory("mtk-run-").FullName;
         try
         {
-            RunChartsWriter.Write(dir, history, report);
-            var html = File.ReadAllText(Path.Combine(dir, "charts.html"));
+            RunCharts.Write(dir, history, report);
+            var html = File.ReadAllText(Path.Combine(dir, RunCharts.Folder, RunCharts.PageFile));
             Assert.Equal(charts.Count, System.Text.RegularExpressions.Regex.Matches(html, "class=\"mtk-chart\"").Count);
         }
         finally { Directory.Delete(dir, true); }

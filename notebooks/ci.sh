@@ -24,6 +24,11 @@ step "mtk notebook run (${#notebooks[@]} notebooks)"
 "${MTK[@]}" notebook run "${notebooks[@]}" --out "$OUT/mtk" || failed+=("mtk notebook run")
 "${MTK[@]}" notebook verify --expect-charts "$OUT"/mtk/*.ipynb || failed+=("mtk notebook verify (mtk run)")
 
+step "rendering test: the HTML export of 02-case-study in headless Chromium"
+MTK_RENDER_HTML="$OUT/mtk/02-case-study.html" MTK_RENDER_ARTIFACTS="$OUT/render" \
+  dotnet test tests/MultiTaskKit.Tests --filter "FullyQualifiedName~HtmlExportRendersChartsInHeadlessChromium" --logger "console;verbosity=normal" \
+  || failed+=("rendering test (02-case-study)")
+
 step "scripts (dotnet run)"
 for script in notebooks/scripts/[0-9][0-9]-*.cs; do
   start=$SECONDS

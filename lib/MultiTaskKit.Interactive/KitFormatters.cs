@@ -22,10 +22,11 @@ public static class KitFormatters
         Formatter.Register<KitTable>((table, writer) => writer.Write(table.ToHtml()), HtmlFormatter.MimeType);
         Formatter.Register<DatasetCardView>((card, writer) => writer.Write(card.ToHtml()), HtmlFormatter.MimeType);
         Formatter.Register<ProgressView>((view, writer) => writer.Write(view.ToHtml()), HtmlFormatter.MimeType);
+        Formatter.Register<Evaluation.MetricsReport>((r, writer) => writer.Write(KitViews.Metrics(r).ToHtml()), HtmlFormatter.MimeType);
         Formatter.Register<Models.MultiTaskModel>((model, writer) => writer.Write(KitViews.ModelSummary(model).ToHtml()), HtmlFormatter.MimeType);
         Formatter.Register<Weighting.WeightingMethod>((w, writer) => writer.Write(KitViews.Strategy(w).ToHtml()), HtmlFormatter.MimeType);
         Formatter.Register<Aggregation.GramianAggregator>((a, writer) => writer.Write(KitViews.Strategy(a).ToHtml()), HtmlFormatter.MimeType);
-        foreach (var t in new[] { typeof(KitChart), typeof(KitTable), typeof(DatasetCardView), typeof(ProgressView), typeof(Models.MultiTaskModel),
+        foreach (var t in new[] { typeof(KitChart), typeof(KitTable), typeof(DatasetCardView), typeof(ProgressView), typeof(Models.MultiTaskModel), typeof(Evaluation.MetricsReport),
                      typeof(Weighting.WeightingMethod), typeof(Aggregation.GramianAggregator) })
             Formatter.SetPreferredMimeTypesFor(t, HtmlFormatter.MimeType);
     }

@@ -12,7 +12,7 @@ namespace MultiTaskKit.Interactive;
 /// Live training progress in a notebook cell: one output, updated in place with <see cref="DisplayedValue.Update"/>
 /// (at most a few times a second), never a flood of lines. Outside a kernel it does nothing visible.
 /// </summary>
-public sealed class ProgressView : IProgress<TrainingSnapshot>
+public sealed class ProgressView : IProgress<TrainingSnapshot>, IProgress<Training.TrainingProgress>
 {
     readonly string title;
     readonly DisplayedValue? display;
@@ -43,6 +43,16 @@ public sealed class ProgressView : IProgress<TrainingSnapshot>
         lastUpdate = now;
         Updates++;
         display?.Update(this);
+    }
+
+    /// <summary>A trainer event: steps update the bar and losses, evaluations add their metrics to the note.</summary>
+    public void Report(Training.TrainingProgress value)
+    {
+        string? note = value.Kind == "eval" && value.Evaluation != null
+            ? "eval: " + string.Join("; ", value.Evaluation.Select(t => t.Key + " " + string.Join(" ", t.Value.Select(m => $"{m.Key}={m.Value:0.000}"))))
+            : value.Message ?? last?.Note;
+        var losses = value.TaskLosses.Count > 0 ? value.TaskLosses : last?.TaskLosses ?? new Dictionary<string, double>();
+        Report(new TrainingSnapshot(value.Step, value.TotalSteps, losses, value.StepsPerSecond, note));
     }
 
     /// <summary>The current state as HTML (escaped).</summary>

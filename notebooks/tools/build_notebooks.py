@@ -144,10 +144,11 @@ function of a projection wᵢᵀx, and the cosine p between w₁ and w₂ sets h
 $"label correlation between the tasks: {data.LabelCorrelation:0.00}\""""),
     ("md", """## The line-up
 
-Every weighting method the kit provides (found by reflection, so new methods appear here automatically), a fixed
-weighting for reference, and every aggregation method on top of equal weights. Each entry shows its settings."""),
+A fixed weighting for reference, then every method in the kit's method catalogue with its paper's default
+settings: the loss weightings (EW, UW, DWA, RLW, FAMO, GradNorm, DB-MTL) and the gradient aggregators on equal
+weights (MGDA, MGDA-UB on the shared representation, PCGrad, CAGrad, GradVac, IMTL, Nash-MTL, Aligned-MTL, UPGrad)."""),
     ("cs", """var recipes = Lineups.WeightingMethods();
-new KitTable("recipes", ["name", "plan"], recipes.Select(r => (IReadOnlyList<string>)[r.Name, r.Plan.ToString()]))"""),
+new KitTable("recipes", ["method (settings)", "plan", "gradients"], recipes.Select(r => (IReadOnlyList<string>)[r.Name, r.Plan.ToString(), r.Gradients.ToString()]))"""),
     ("md", """## Train them all
 
 The single-task baselines (the isolated plan: nothing shared) come first; they are what Δm compares against.
@@ -253,6 +254,108 @@ Lineups.SweepTable(sweep)"""),
 make(os.path.join(HERE, "03-loss-weighting.ipynb"), nb03)
 make(os.path.join(HERE, "04-task-conflict.ipynb"), nb04)
 make(os.path.join(HERE, "06-when-sharing-helps.ipynb"), nb06)
+
+nb02 = [
+    ("md", """# 02 · The case study: one BERT, two tasks
+
+The article's case study (sections 4.3 and 5): a BERT trunk shared by two tasks,
+
+- **IMDB** movie reviews (Maas et al. 2011), positive or negative, trained with **cross-entropy**;
+- **tweet sentiment**, the VADER tweets' mean human rating in [−4, 4], trained with **mean squared error**;
+
+with the **lower 2 layers shared** and the upper layers copied per task, trained with an Adam-family optimiser.
+The trunk is the kit's embedded MiniLM (6 layers, 384 wide). This notebook runs exactly what `mtk casestudy
+--preset quick` runs, so for the same seed the numbers match the command's."""),
+    LOAD_MD,
+    LOAD,
+    ("md", """`MTK_NOTEBOOK_SIZE=small` shrinks the run to a few dozen examples and 32 tokens (a minute, for tests); the
+default is the quick preset, sized to finish on a 2-core CPU. The data comes from `MTK_DATA_DIR` or a `shared/data`
+folder nearby, as for `mtk`."""),
+    ("cs", "using System.IO;\n" + USINGS + """using MultiTaskKit.Training;
+var config = CaseStudyTutorial.Config(TutorialSizes.FromEnvironment());
+var sources = CaseStudyTutorial.Sources();
+var runDir = Path.Combine(Path.GetTempPath(), "mtk-notebooks", config.Name);
+config"""),
+    ("md", """## Training, with live progress
+
+The trainer draws a batch of each task every step, adds the two losses (equal weights), and steps AdamW. One line
+below updates in place with the step, the losses and the speed; evaluations on the validation split appear in it."""),
+    ("cs", """var (result, tasks) = CaseStudyTutorial.Train(config, runDir, sources, ProgressView.Show("case study, split at layer 2"));
+$"{result.Steps} steps in {result.TrainTime:mm\\\\:ss}, {result.TokensPerSecond:0} tokens/s\""""),
+    ("md", """## The data
+
+Dataset cards of what was trained on: examples per split, the label or target distribution, lengths and a few
+examples (dataset text is shown escaped)."""),
+    ("cs", """var cards = CaseStudyTutorial.Cards(tasks);
+cards[0]"""),
+    ("md", "The tweets:"),
+    ("cs", "cards[1]"),
+    ("md", """## The section 5.4 curves
+
+Training loss per task, and validation loss where the task's metric is its loss (MSE for the tweets)."""),
+    ("cs", """var charts = RunChartsWriter.Charts(RunHistory.Load(Path.Combine(runDir, Trainer.HistoryFile)), result.Test);
+charts[0]"""),
+    ("md", "Validation metrics per task over training:"),
+    ("cs", "charts[1]"),
+    ("md", "## Test metrics"),
+    ("cs", """CaseStudyTutorial.Metrics(result.Test, "split at layer 2: test metrics")"""),
+    ("md", "And where the review classifier goes wrong:"),
+    ("cs", """charts.Single(c => c.Title.StartsWith("Confusion"))"""),
+    ("md", """## Single-task models versus multi-task, with Δm
+
+The same recipe trained three more ways with the same number of steps: each task alone (the isolated plan: two
+single-task models) and hard sharing (every layer shared). Δm is the mean relative change against the single-task
+models over the headline metrics; above zero, sharing helped."""),
+    ("cs", """var (single, hard) = CaseStudyTutorial.Compare(config, result, runDir, sources, name => ProgressView.Show(name));
+var comparison = CaseStudyTutorial.Comparison(single, hard, result.Test);
+MtlCharts.DeltaM(comparison)"""),
+    ("md", "The metrics behind it:"),
+    ("cs", """MtlCharts.Comparison(comparison)"""),
+    ("md", """## On a GPU: the full settings, and what the article reports
+
+`mtk casestudy --preset full` (or `CaseStudy.Preset("full")` here) trains on all 25,000 IMDB training reviews at
+256 tokens for 3 epochs with dropout and early stopping, and scores the full test set; build with
+`-p:MtkDevice=cuda` to run it on a GPU. The article reports **92.3 %** IMDB accuracy and **88.5 %** on its
+tweet-sentiment task with a full-size BERT. The quick preset here trains a small MiniLM on a subset for one pass,
+so expect lower numbers; the closing note of the training issue gives measured figures."""),
+]
+
+nb05 = [
+    ("md", """# 05 · Multi-task learning or transfer learning?
+
+The article's FAQ contrasts two ways to use a second task:
+
+- **multi-task learning**: train on both tasks *jointly*, one shared trunk;
+- **transfer learning**: train on task A first, then *fine-tune* the same network on task B.
+
+Transfer can be excellent for B, but it is sequential: while fine-tuning on B nothing keeps task A's performance,
+which may be *forgotten*. This notebook trains both ways on the synthetic problem of notebook 06 and compares both
+tasks, including how much A is forgotten."""),
+    LOAD_MD,
+    LOAD,
+    SIZE_MD,
+    LAB_SETUP,
+    ("md", "Two related tasks (p = 0.7):"),
+    ("cs", """var data = MmoeSynthetic.Make(settings.Inputs, settings.TrainRows, settings.ValRows, correlation: 0.7, seed: settings.Seed);
+$"label correlation between the tasks: {data.LabelCorrelation:0.00}\""""),
+    ("md", """## Joint, sequential, and each task alone
+
+Same network, same seeds, same total number of steps per task: jointly (both losses every step), sequentially
+(task 1 for the whole budget, then task 2 for the whole budget, starting from the task-1 weights), and single-task
+models for reference."""),
+    ("cs", """var cmp = TransferTutorial.Run(data, settings, name => ProgressView.Show(name));
+TransferTutorial.Table(cmp)"""),
+    ("md", "Task 1's validation loss over the sequential run: it rises once training switches to task 2 (forgetting)."),
+    ("cs", "TransferTutorial.ForgettingChart(cmp)"),
+    ("md", """## Reading the results
+
+- Fine-tuning on task 2 gives task 2 the full benefit of the task-1 features, often matching joint training on it.
+- Task 1 is what transfer gives up: its loss after fine-tuning (the forgetting column) is the price.
+- Joint training keeps both tasks in one model, at the cost of balancing them (notebooks 03 and 04)."""),
+]
+
+make(os.path.join(HERE, "02-case-study.ipynb"), nb02)
+make(os.path.join(HERE, "05-mtl-vs-transfer.ipynb"), nb05)
 
 make(os.path.join(HERE, "01-why-multitask.ipynb"), nb01)
 make(os.path.join(HERE, "07-cost-of-mtl.ipynb"), nb07)

@@ -25,15 +25,19 @@ static class BenchMethodsCommand
         var batch = new Option<int>("--batch") { Description = "Rows per step.", DefaultValueFactory = _ => 128 };
         var tasks = new Option<string>("--tasks") { Description = "Comma-separated task counts.", DefaultValueFactory = _ => "2,5" };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file." };
+        var methods = new Option<string?>("--methods") { Description = $"Comma-separated subset of: {string.Join(", ", MethodCatalog.Names)} (ew is always included)." };
         var command = new Command("methods", "Time per step of each weighting/aggregation method relative to equal weighting (synthetic problem, 2-layer MLP trunk).")
         {
-            steps, rounds, hidden, batch, tasks, json,
+            steps, rounds, hidden, batch, tasks, json, methods,
         };
         command.SetAction(parse =>
         {
             CommonOptions.Apply(parse);
             var taskCounts = parse.GetValue(tasks)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
-            var result = Run(taskCounts, parse.GetValue(steps), parse.GetValue(rounds), parse.GetValue(hidden), parse.GetValue(batch));
+            var names = parse.GetValue(methods) is { } list
+                ? new[] { "ew" }.Concat(list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(n => MethodCatalog.Create(n, new[] { "a" }).Name)).Distinct().ToArray()
+                : MethodCatalog.Names.ToArray();
+            var result = Run(taskCounts, parse.GetValue(steps), parse.GetValue(rounds), parse.GetValue(hidden), parse.GetValue(batch), names);
             Print(result);
             if (parse.GetValue(json) is { } path)
                 AtomicFile.WriteAllText(path, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
@@ -46,7 +50,7 @@ static class BenchMethodsCommand
 
     public sealed record BenchResult(string Device, int Threads, int Steps, int Rounds, int Hidden, int Batch, IReadOnlyList<MethodTiming> Timings);
 
-    public static BenchResult Run(int[] taskCounts, int steps, int rounds, int hidden, int batch)
+    public static BenchResult Run(int[] taskCounts, int steps, int rounds, int hidden, int batch, IReadOnlyList<string> names)
     {
         TorchRuntime.EnsureInitialized();
         var timings = new List<MethodTiming>();
@@ -54,14 +58,14 @@ static class BenchMethodsCommand
         {
             var problem = new SyntheticRegression(new SyntheticRegressionOptions(Tasks: t, InputSize: 16, Samples: 1024, Conflict: 0.5, Seed: 1));
             var options = new SyntheticTrainingOptions(Steps: steps, BatchSize: batch, HiddenSize: hidden, Layers: 2, Seed: 1);
-            var times = MethodCatalog.Names.ToDictionary(n => n, _ => new List<double>());
+            var times = names.ToDictionary(n => n, _ => new List<double>());
             var passes = new Dictionary<string, int>();
             var descriptions = new Dictionary<string, string>();
             // warm-up: JIT and allocator, every method once
-            foreach (var name in MethodCatalog.Names)
+            foreach (var name in names)
                 SyntheticTraining.Train(problem, SharingPlan.Hard, MethodCatalog.Create(name, problem.TaskNames), options with { Steps = 3 });
             for (int round = 0; round < rounds; round++)
-                foreach (var name in MethodCatalog.Names)
+                foreach (var name in names)
                 {
                     var method = MethodCatalog.Create(name, problem.TaskNames);
                     var run = SyntheticTraining.Train(problem, SharingPlan.Hard, method, options);
@@ -71,7 +75,7 @@ static class BenchMethodsCommand
                 }
             var median = times.ToDictionary(kv => kv.Key, kv => Median(kv.Value));
             double equal = median["ew"];
-            timings.AddRange(MethodCatalog.Names.Select(n => new MethodTiming(n, descriptions[n], t, median[n], median[n] / equal, passes[n])));
+            timings.AddRange(names.Select(n => new MethodTiming(n, descriptions[n], t, median[n], median[n] / equal, passes[n])));
         }
         return new BenchResult(TorchRuntime.Device.ToString(), TorchRuntime.Threads, steps, rounds, hidden, batch, timings);
     }
@@ -87,7 +91,7 @@ static class BenchMethodsCommand
         var counts = result.Timings.Select(x => x.Tasks).Distinct().ToArray();
         var table = new Table().AddColumn("method");
         foreach (var t in counts) table.AddColumn($"T={t} ms").AddColumn($"T={t} ×EW").AddColumn($"T={t} bw");
-        foreach (var name in MethodCatalog.Names)
+        foreach (var name in result.Timings.Select(x => x.Method).Distinct())
         {
             var row = new List<string> { name };
             foreach (var t in counts)

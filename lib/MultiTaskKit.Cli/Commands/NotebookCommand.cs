@@ -102,7 +102,7 @@ public static class NotebookRunner
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
         KitFormatters.NewPage();
-        using var kernel = CreateKernel();
+        using var kernel = await CreateKernelAsync();
         var previousDir = Environment.CurrentDirectory;
         // Notebooks resolve relative paths from their own folder, as in VS Code and dotnet-repl.
         Environment.CurrentDirectory = Path.GetDirectoryName(Path.GetFullPath(notebookPath))!;
@@ -144,7 +144,7 @@ public static class NotebookRunner
         return new NotebookRunResult(ipynb, html, cellsRun, clock.Elapsed, failure);
     }
 
-    static CompositeKernel CreateKernel()
+    static async Task<CompositeKernel> CreateKernelAsync()
     {
         var csharp = new CSharpKernel().UseKernelHelpers().UseValueSharing();
         var kit = new[] { typeof(MtlCharts).Assembly, typeof(KitExtension).Assembly, typeof(TorchSharp.torch).Assembly }
@@ -153,6 +153,11 @@ public static class NotebookRunner
         var composite = new CompositeKernel { csharp };
         composite.DefaultKernelName = "csharp";
         new KitExtension().OnLoadAsync(composite).GetAwaiter().GetResult();
+        // Namespaces as the .NET Interactive tool's C# kernel has them (System.IO is not among them: measured in
+        // dotnet-repl 0.3.259, Path needs `using System.IO;`), so a notebook that runs here runs there too.
+        var usings = await composite.SendAsync(new SubmitCode(
+            "using System; using System.Linq; using System.Collections.Generic; using System.Text; using System.Threading.Tasks;", "csharp"));
+        if (usings.Events.OfType<CommandFailed>().FirstOrDefault() is { } f) throw new InvalidOperationException($"mtk notebook run: the kernel's default usings failed: {f.Message}");
         return composite;
     }
 

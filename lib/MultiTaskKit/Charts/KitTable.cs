@@ -79,7 +79,7 @@ public sealed record DatasetCardView(
         sb.Append("<b>").Append(E(Task)).Append("</b> <span style=\"color:#555\">").Append(E(Source)).Append("</span>");
         sb.Append(new KitTable("examples per split", ["split", "examples"], SplitCounts.Select(kv => (IReadOnlyList<string>)[kv.Key, kv.Value.ToString()])).ToHtml());
         sb.Append(new KitTable("label / target distribution", ["label", "share"], LabelDistribution.Select(kv => (IReadOnlyList<string>)[kv.Key, KitTable.Num(kv.Value)])).ToHtml());
-        sb.Append(new KitTable("length in tokens", ["percentile", "tokens"], LengthPercentiles.Select(kv => (IReadOnlyList<string>)[kv.Key, KitTable.Num(kv.Value)])).ToHtml());
+        sb.Append(new KitTable("length", ["percentile", "length"], LengthPercentiles.Select(kv => (IReadOnlyList<string>)[kv.Key, KitTable.Num(kv.Value)])).ToHtml());
         sb.Append(new KitTable("examples", ["text", "label"], Examples.Select(e => (IReadOnlyList<string>)[e.Text.Length > 300 ? e.Text[..300] + "…" : e.Text, e.Label])).ToHtml());
         return sb.Append("</div>").ToString();
     }

@@ -29,6 +29,12 @@ public static class KitViews
             ["module", "owner", "parameters", "trainable"], body);
     }
 
+    /// <summary>A metrics report: one row per task and metric, with the dataset, split and example count; Δm when set.</summary>
+    public static KitTable Metrics(Evaluation.MetricsReport report, string title = "Metrics") =>
+        new(title, ["task", "dataset", "split", "examples", "metric", "value"],
+            report.Tasks.SelectMany(t => t.Metrics.Values.Select(kv => (IReadOnlyList<string>)[t.Task, t.Dataset, t.Split, t.Count.ToString(), kv.Key, KitTable.Num(kv.Value)])),
+            report.DeltaM is { } dm ? $"Δm against the single-task baselines: {dm:+0.00;-0.00} %" : report.Note);
+
     /// <summary>A weighting or aggregation method: its name, its description (<c>ToString</c>) and its public settings.</summary>
     public static KitTable Strategy(object strategy)
     {

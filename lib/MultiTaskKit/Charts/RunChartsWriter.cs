@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.Training;
 
@@ -7,7 +6,7 @@ namespace MultiTaskKit.Charts;
 /// <summary>
 /// The charts of a trainer run: loss curves, validation metrics, task weights, gradient cosines and conflicts, and a
 /// confusion matrix per classification task, from the run's <see cref="RunHistory"/> and test <see cref="MetricsReport"/>.
-/// Installed as <see cref="RunCharts.Writer"/> when the kit loads, so every run folder gets <c>charts.html</c>.
+/// Notebook 02 and its script draw a run's charts with it; the trainer's own run-folder page is <see cref="RunCharts"/>.
 /// </summary>
 public static class RunChartsWriter
 {
@@ -57,9 +56,4 @@ public static class RunChartsWriter
     // accuracy-type metrics only, so their panel shows the training loss (cross-entropy).
     static string LossUnit(IReadOnlyList<HistoryPoint> points, string task) =>
         points.Any(p => p.Task == task && p.Kind == HistoryPoint.Eval && p.Metric == "mse") ? "MSE, squared target units" : "cross-entropy, nats";
-
-#pragma warning disable CA2255 // the kit installs its chart writer for the trainer once, when the assembly loads
-    [ModuleInitializer]
-    internal static void Install() => RunCharts.Writer ??= (dir, history, report) => Write(dir, history, report);
-#pragma warning restore CA2255
 }

@@ -173,8 +173,11 @@ public sealed class Trainer : IDisposable
             var factor = schedule.Factor(step);
             int g = 0;
             foreach (var group in optimizer.ParamGroups) group.LearningRate = baseRates[g++] * factor;
-            if (last is not { Skipped: true }) optimizer.step();
-            optimizer.zero_grad();
+            using (NewDisposeScope())
+            {
+                if (last is not { Skipped: true }) optimizer.step();
+                optimizer.zero_grad();
+            }
             step++;
             trainSeconds += stepClock.Elapsed.TotalSeconds;
             if (step % stepsPerEpoch == 0) { lossHistory.EndEpoch(); lossLog.Add(null); }
@@ -194,6 +197,7 @@ public sealed class Trainer : IDisposable
                            || (training.EvalPerEpoch && epochEnd);
             if (evalDue)
             {
+                using var evalScope = NewDisposeScope();
                 var sw = Stopwatch.StartNew();
                 lastValidation = EvaluateAll(model, built, "val");
                 evalTime += sw.Elapsed;
@@ -219,6 +223,7 @@ public sealed class Trainer : IDisposable
                                  || (training.CheckpointEverySteps > 0 && step % training.CheckpointEverySteps == 0);
             if (checkpointDue)
             {
+                using var saveScope = NewDisposeScope();
                 Checkpoint.SaveLatest(runDir, model, optimizer, Snapshot(), history);
                 history.Save(Path.Combine(runDir, HistoryFile));
             }

@@ -11,17 +11,15 @@ public static class Lineups
     /// <summary>The single-task baselines: the isolated plan (nothing shared), same budget.</summary>
     public static MtlLab.Recipe SingleTask { get; } = new("single-task (isolated)", SharingPlan.Isolated, tasks => new EqualWeighting(tasks));
 
-    /// <summary>Notebook 03: every loss weighting in the kit (hard sharing), then every gradient aggregator on top of equal weights.</summary>
+    /// <summary>Notebook 03: fixed weights, then every method of the kit's <see cref="MethodCatalog"/> (hard sharing, papers' defaults).</summary>
     public static List<MtlLab.Recipe> WeightingMethods()
     {
-        var list = new List<MtlLab.Recipe> { new("Fixed (1, 0.5)", SharingPlan.Hard, tasks => new FixedWeighting(tasks, [1.0, 0.5])) };
-        list.AddRange(MtlLab.AvailableWeightings().Select(w => new MtlLab.Recipe(w.Name, SharingPlan.Hard, w.Create)));
-        list.AddRange(MtlLab.AvailableAggregators().Where(a => a.Name != nameof(Sum))
-            .Select(a => new MtlLab.Recipe($"EW + {a.Name}", SharingPlan.Hard, tasks => new EqualWeighting(tasks), a.Create)));
+        var list = new List<MtlLab.Recipe> { new("Fixed(1, 0.5)", SharingPlan.Hard, tasks => new FixedWeighting(tasks, [1.0, 0.5])) };
+        list.AddRange(MethodCatalog.Names.Select(n => MtlLab.Recipe.FromCatalog(n)));
         return list;
     }
 
-    /// <summary>Notebook 04: the article's remedies for task conflict, then the gradient-surgery methods the kit has.</summary>
+    /// <summary>Notebook 04: the article's remedies for task conflict, then gradient surgery (PCGrad and friends).</summary>
     public static List<MtlLab.Recipe> ConflictRemedies()
     {
         var list = new List<MtlLab.Recipe>
@@ -32,8 +30,7 @@ public static class Lineups
             new("task isolation (task2 stops at the trunk)", SharingPlan.Hard, tasks => new EqualWeighting(tasks), IsolateTask: "task2"),
             new("split at layer 1 (upper layer per task)", SharingPlan.SplitAt(1), tasks => new EqualWeighting(tasks)),
         };
-        list.AddRange(MtlLab.AvailableAggregators().Where(a => a.Name != nameof(Sum))
-            .Select(a => new MtlLab.Recipe($"EW + {a.Name}", SharingPlan.Hard, tasks => new EqualWeighting(tasks), a.Create)));
+        list.AddRange(new[] { "pcgrad", "gradvac", "cagrad", "mgda", "upgrad" }.Select(n => MtlLab.Recipe.FromCatalog(n)));
         return list;
     }
 

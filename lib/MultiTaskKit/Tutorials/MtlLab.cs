@@ -82,7 +82,17 @@ public static class MtlLab
 
     /// <summary>One configuration to train: the plan, the methods and the article's conflict tools.</summary>
     public sealed record Recipe(string Name, SharingPlan Plan, Func<IReadOnlyList<string>, ILossWeighting> Weighting,
-        Func<IGradientAggregator>? Aggregator = null, double? MaxTaskGradNorm = null, string? IsolateTask = null);
+        Func<IGradientAggregator>? Aggregator = null, double? MaxTaskGradNorm = null, string? IsolateTask = null,
+        GradientMode Gradients = GradientMode.Parameters)
+    {
+        /// <summary>A method of the kit's <see cref="MethodCatalog"/> (papers' defaults) under hard sharing.</summary>
+        public static Recipe FromCatalog(string name, SharingPlan? plan = null)
+        {
+            var probe = MethodCatalog.Create(name, Tasks);
+            return new Recipe(probe.ToString(), plan ?? SharingPlan.Hard, tasks => MethodCatalog.Create(name, tasks).Weighting,
+                probe.Aggregator is null ? null : () => MethodCatalog.Create(name, Tasks).Aggregator!, Gradients: probe.Mode);
+        }
+    }
 
     /// <summary>Final validation MSE per task, the history (long form) and the mean share of conflicting steps.</summary>
     public sealed record Result(Recipe Recipe, IReadOnlyDictionary<string, double> ValMse, List<HistoryPoint> History, double ConflictShare, TimeSpan Elapsed)
@@ -112,20 +122,27 @@ public static class MtlLab
         var history = new List<HistoryPoint>();
         long n = data.TrainX.shape[0];
         int evalEvery = Math.Max(1, s.Steps / 10), conflicts = 0, measured = 0;
+        int stepsPerEpoch = (int)Math.Max(1, n / s.BatchSize);
+        var lossHistory = new LossHistory(); // loss-history methods (DWA) read it
         var clock = Stopwatch.StartNew();
         for (int step = 1; step <= s.Steps; step++)
         {
             using var scope = NewDisposeScope();
             var idx = randint(n, new long[] { s.BatchSize }, generator: gen);
-            var output = model.forward(TrunkInput.FromFeatures(data.TrainX[idx]));
+            bool repGrad = recipe.Gradients == GradientMode.Representation;
+            var output = model.Forward(TrunkInput.FromFeatures(data.TrainX[idx]), representationGradients: repGrad);
             var losses = model.Losses(output, new Dictionary<string, Tensor>
             {
                 ["task1"] = data.TrainY1[idx], ["task2"] = data.TrainY2[idx],
             });
             var diag = MultiTaskStep.Backward(model, losses, weighting, aggregator, new StepOptions
             {
-                Step = step, TaskGradientDiagnostics = true, MaxTaskGradNorm = recipe.MaxTaskGradNorm,
+                Step = step, Epoch = (step - 1) / stepsPerEpoch, History = lossHistory, TaskGradientDiagnostics = true,
+                MaxTaskGradNorm = recipe.MaxTaskGradNorm, Gradients = recipe.Gradients,
+                Representation = repGrad ? output.Representation : null,
             });
+            lossHistory.Record(diag);
+            if (step % stepsPerEpoch == 0) lossHistory.EndEpoch();
             opt.step();
             double epoch = step * (double)s.BatchSize / n;
             foreach (var (t, l) in diag.Losses) history.Add(new(step, epoch, HistoryPoint.Train, t, "loss", l));
@@ -147,7 +164,7 @@ public static class MtlLab
         return new Result(recipe, Evaluate(model, data), history, measured == 0 ? double.NaN : conflicts / (double)measured, clock.Elapsed);
     }
 
-    static Dictionary<string, double> Evaluate(MultiTaskModel model, MmoeSynthetic data)
+    internal static Dictionary<string, double> Evaluate(MultiTaskModel model, MmoeSynthetic data)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
@@ -182,31 +199,7 @@ public static class MtlLab
             new Dictionary<string, double> { ["task1 val MSE"] = r.ValMse["task1"], ["task2 val MSE"] = r.ValMse["task2"] },
             baseline is null || ReferenceEquals(r, baseline) ? null : DeltaM(r.ValMse, baseline.ValMse))).ToList();
 
-    /// <summary>
-    /// Every weighting method in the kit that can be built from the task list alone (with its papers' defaults), by
-    /// reflection, so the notebooks pick up methods as the kit gains them.
-    /// </summary>
-    public static IReadOnlyList<(string Name, Func<IReadOnlyList<string>, ILossWeighting> Create)> AvailableWeightings() =>
-        typeof(WeightingMethod).Assembly.GetTypes()
-            .Where(t => !t.IsAbstract && typeof(WeightingMethod).IsAssignableFrom(t))
-            .Select(t => (Type: t, Ctor: t.GetConstructors().FirstOrDefault(c =>
-                c.GetParameters() is [var p0, ..] rest && p0.ParameterType.IsAssignableFrom(typeof(string[])) && rest.Skip(1).All(p => p.HasDefaultValue))))
-            .Where(x => x.Ctor != null)
-            .Select(x => (Name(x.Type), (Func<IReadOnlyList<string>, ILossWeighting>)(tasks =>
-                (ILossWeighting)x.Ctor!.Invoke(new object?[] { tasks.ToArray() }.Concat(x.Ctor.GetParameters().Skip(1).Select(p => p.DefaultValue)).ToArray()))))
-            .OrderBy(x => x.Item1).ToList();
 
-    /// <summary>Every gradient aggregator in the kit with a constructor whose arguments all have defaults.</summary>
-    public static IReadOnlyList<(string Name, Func<IGradientAggregator> Create)> AvailableAggregators() =>
-        typeof(IGradientAggregator).Assembly.GetTypes()
-            .Where(t => !t.IsAbstract && typeof(IGradientAggregator).IsAssignableFrom(t))
-            .Select(t => (Type: t, Ctor: t.GetConstructors().FirstOrDefault(c => c.GetParameters().All(p => p.HasDefaultValue))))
-            .Where(x => x.Ctor != null)
-            .Select(x => (Name(x.Type), (Func<IGradientAggregator>)(() =>
-                (IGradientAggregator)x.Ctor!.Invoke(x.Ctor.GetParameters().Select(p => p.DefaultValue).ToArray()))))
-            .OrderBy(x => x.Item1).ToList();
-
-    static string Name(Type t) => t.Name;
 
     /// <summary>One task's weight over training for each result: the loss weight times, where an aggregator ran, its weight.</summary>
     public static KitChart WeightTrajectories(IEnumerable<Result> results, string task = "task1")

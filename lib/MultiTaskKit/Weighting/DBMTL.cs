@@ -48,11 +48,22 @@ public sealed class DBMTL : WeightingMethod
         double decay = Options.Beta / Math.Pow(t, Options.BetaSigma);
         using (no_grad())
         {
-            // the first step has no average yet: start it at the current gradients
-            var old = input.Context.Step == 0 ? grads : average.index_select(0, rows);
-            var updated = grads + decay * (old - grads);
-            average.index_copy_(0, rows, updated);
-            var norms = updated.pow(2).sum(1).sqrt();
+            Tensor updated;
+            if (input.Tasks.Count == AllTasks.Count)
+            {
+                // all tasks present (rows in model order): update in place, ĝ ← decay·ĝ + (1 − decay)·g; the first step
+                // has no average yet and starts it at the current gradients
+                if (input.Context.Step == 0) average.copy_(grads);
+                else average.mul_(decay).add_(grads, alpha: 1 - decay);
+                updated = average;
+            }
+            else
+            {
+                var old = input.Context.Step == 0 ? grads : average.index_select(0, rows);
+                updated = grads + decay * (old - grads);
+                average.index_copy_(0, rows, updated);
+            }
+            var norms = linalg.vector_norm(updated, dims: new long[] { 1 });
             var alpha = norms.max() / (norms + Options.Epsilon);
             return new WeightingResult(alpha.to_type(input.Losses.dtype), TaskGradients: updated, ScaleTaskParameters: false);
         }

@@ -48,7 +48,7 @@ public sealed class GradNorm : WeightingMethod
         var all = AllTasks.Count * softmax(logits, 0);
         var w = all.index_select(0, Positions(input.Tasks, logits.device)).to(grads.device).to_type(ScalarType.Float32);
 
-        var norms = grads.detach().pow(2).sum(1).sqrt().to_type(ScalarType.Float32);
+        var norms = linalg.vector_norm(grads.detach(), dims: new long[] { 1 }).to_type(ScalarType.Float32);
         var weightedNorms = w * norms;
         var ratio = input.Tasks.Select((t, i) => history.First.TryGetValue(t, out var l0) && l0 > 0 ? input.RawLosses[i] / l0 : 1.0).ToArray();
         double mean = ratio.Average();

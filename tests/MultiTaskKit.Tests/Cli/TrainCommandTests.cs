@@ -19,6 +19,7 @@ public class TrainCommandTests
         foreach (var f in new[] { "config.json", "tasks.json", "vocab.txt", "history.csv", "metrics.json", "checkpoint/model.safetensors", "checkpoint/optimizer.bin", "checkpoint/state.json", "best/model.safetensors" })
             Assert.True(File.Exists(Path.Combine(run, f)), $"missing {f}\n{output}");
         Assert.Empty(Directory.GetDirectories(run, "*.tmp-*"));
+        Assert.True(new FileInfo(Path.Combine(run, "charts", "training.html")).Length > 10_000, "charts/training.html missing or empty");
 
         var history = File.ReadAllLines(Path.Combine(run, "history.csv"));
         Assert.Equal("step,epoch,kind,task,metric,value", history[0]);

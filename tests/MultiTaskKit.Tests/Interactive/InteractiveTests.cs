@@ -49,11 +49,42 @@ public class InteractiveTests
     public void ProgressViewIsQuietOutsideAKernelAndEscapesItsText()
     {
         var view = ProgressView.Show("<b>run</b>", TimeSpan.Zero);
-        view.Report(new(1, 10, new Dictionary<string, double> { ["<script>"] = 0.5 }, 2.0, "<i>note</i>"));
+        view.Report(new MultiTaskKit.Tutorials.TrainingSnapshot(1, 10, new Dictionary<string, double> { ["<script>"] = 0.5 }, 2.0, "<i>note</i>"));
         var html = view.ToHtml();
         Assert.Contains("step 1/10", html);
         Assert.DoesNotContain("<b>run", html);
         Assert.DoesNotContain("<script>", html);
         Assert.DoesNotContain("<i>note", html);
+    }
+}
+
+public class ViewTests
+{
+    public ViewTests() => MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
+
+    [Fact]
+    public void ModelSummarySplitsParametersIntoSharedAndPerTask()
+    {
+        var trunk = new MultiTaskKit.Models.MlpTrunk(new MultiTaskKit.Models.MlpTrunkOptions(4, 8, 2));
+        var model = new MultiTaskKit.Models.MultiTaskModel(trunk,
+            new Dictionary<string, MultiTaskKit.Models.TaskHead> { ["a"] = new MultiTaskKit.Models.RegressionHead(8), ["b"] = new MultiTaskKit.Models.RegressionHead(8) },
+            MultiTaskKit.Models.SharingPlan.SplitAt(1));
+        var table = KitViews.ModelSummary(model);
+        long Total(string owner) => long.Parse(table.Rows.Single(r => r[0] == $"total ({owner})")[2].Replace(",", ""));
+        Assert.Equal(model.SharedParameters().Sum(p => p.numel()), Total("shared"));
+        Assert.Equal(model.TaskParameters("a").Sum(p => p.numel()), Total("task a"));
+        Assert.Equal(model.TaskParameters("b").Sum(p => p.numel()), Total("task b"));
+        KitFormatters.Register();
+        Assert.Contains("total (shared)", model.ToDisplayString(HtmlFormatter.MimeType));
+    }
+
+    [Fact]
+    public void StrategiesShowTheirHyperparameters()
+    {
+        var spec = MultiTaskKit.Weighting.MethodCatalog.Create("pcgrad", ["a", "b"]);
+        var table = KitViews.Strategy(spec.Aggregator!);
+        Assert.Contains(table.Rows, r => r[0] == "as configured" && r[1].Contains("PCGrad", StringComparison.OrdinalIgnoreCase));
+        var uw = KitViews.Strategy(MultiTaskKit.Weighting.MethodCatalog.Create("uw", ["a", "b"]).Weighting);
+        Assert.Contains(uw.Rows, r => r[0] == "type");
     }
 }

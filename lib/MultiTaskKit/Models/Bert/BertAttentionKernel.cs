@@ -17,7 +17,9 @@ namespace MultiTaskKit.Models.Bert;
 /// </summary>
 public static class BertAttentionKernel
 {
-    /// <param name="q">[batch, heads, tokens, head size]; <paramref name="k"/> and <paramref name="v"/> likewise.</param>
+    /// <param name="q">[batch, heads, tokens, head size].</param>
+    /// <param name="k">[batch, heads, tokens, head size].</param>
+    /// <param name="v">[batch, heads, tokens, head size].</param>
     /// <param name="keyMask">Boolean [batch, 1, 1, tokens], true where a key may be attended to; null attends everywhere.</param>
     /// <param name="dropout">Dropout probability on the attention probabilities, already 0 outside training.</param>
     public static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? keyMask, double dropout)

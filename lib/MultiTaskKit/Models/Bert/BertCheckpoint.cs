@@ -158,13 +158,23 @@ public static class BertCheckpoint
     /// that this loader and transformers' <c>BertModel.from_pretrained</c> read. The folder appears whole or not at
     /// all: everything is written into a temporary sibling that is renamed into place.
     /// </summary>
-    public static void Save(BertModel model, string folder, string vocabPath)
+    /// <param name="model">The model whose weights and config are written.</param>
+    /// <param name="folder">The folder to create or replace.</param>
+    /// <param name="vocabPath">The WordPiece vocabulary to copy beside the weights.</param>
+    /// <param name="doLowerCase">Written to tokenizer_config.json: whether the vocabulary is uncased.</param>
+    public static void Save(BertModel model, string folder, string vocabPath, bool doLowerCase = true)
     {
         if (!File.Exists(vocabPath)) throw new FileNotFoundException($"Saving a BERT folder: the vocabulary '{vocabPath}' does not exist.", vocabPath);
         WriteFolderAtomically(folder, tmp =>
         {
             File.WriteAllText(Path.Combine(tmp, ConfigFile), model.Config.ToJson());
             File.Copy(vocabPath, Path.Combine(tmp, VocabFile));
+            File.WriteAllText(Path.Combine(tmp, "tokenizer_config.json"), new System.Text.Json.Nodes.JsonObject
+            {
+                ["tokenizer_class"] = "BertTokenizer",
+                ["do_lower_case"] = doLowerCase,
+                ["model_max_length"] = model.Config.MaxPositionEmbeddings,
+            }.ToJsonString());
             WriteSafetensors(model, Path.Combine(tmp, SafetensorsFile));
         });
     }

@@ -17,7 +17,7 @@ public sealed class BertEmbeddings : nn.Module<TrunkInput, HiddenState>
     readonly Embedding token_type_embeddings;
     // Capitalised as in the original TensorFlow checkpoints, so that the key reads embeddings.LayerNorm.weight.
     readonly LayerNorm LayerNorm;
-    readonly Dropout dropout;
+    readonly FastDropout dropout;
 
     public BertConfig Config { get; }
 
@@ -28,7 +28,7 @@ public sealed class BertEmbeddings : nn.Module<TrunkInput, HiddenState>
         position_embeddings = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
         token_type_embeddings = nn.Embedding(config.TypeVocabSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
-        dropout = nn.Dropout(config.HiddenDropoutProb);
+        dropout = new FastDropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
 

@@ -30,13 +30,13 @@ public sealed class BertOutput : nn.Module<Tensor, Tensor, Tensor>
     readonly Linear dense;
     // Capitalised to match the checkpoint key encoder.layer.N.output.LayerNorm.weight.
     readonly LayerNorm LayerNorm;
-    readonly Dropout dropout;
+    readonly FastDropout dropout;
 
     public BertOutput(BertConfig config) : base("output")
     {
         dense = nn.Linear(config.IntermediateSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
-        dropout = nn.Dropout(config.HiddenDropoutProb);
+        dropout = new FastDropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
 

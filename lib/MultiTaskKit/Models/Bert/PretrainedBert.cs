@@ -77,18 +77,34 @@ public sealed class PretrainedBert : IDisposable
         if (!File.Exists(vocab))
             throw new FileNotFoundException($"'{folder}': expected {BertCheckpoint.VocabFile} beside the weights, found none.", vocab);
         var model = BertCheckpoint.LoadModel(folder, options.AllowPickle, options.Device, options.Configure);
-        var tokenizer = BertTokenizer.FromVocabFile(vocab);
+        var tokenizer = BertTokenizer.FromVocabFile(vocab, lowercase: ReadDoLowerCase(folder));
         tokenizer.ModelMaxLength = model.Config.MaxPositionEmbeddings;
         if (tokenizer.VocabSize > model.Config.VocabSize)
             throw new InvalidDataException($"'{folder}': vocab.txt has {tokenizer.VocabSize} tokens but the model's embedding table has {model.Config.VocabSize} rows (vocab_size).");
         return new PretrainedBert(model, tokenizer, folder);
     }
 
+    /// <summary>Hugging Face's tokenizer_config.json "do_lower_case"; true (uncased) when the file or key is absent.</summary>
+    static bool ReadDoLowerCase(string folder)
+    {
+        var path = Path.Combine(folder, "tokenizer_config.json");
+        if (!File.Exists(path)) return true;
+        try
+        {
+            return System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))?["do_lower_case"] is System.Text.Json.Nodes.JsonValue v
+                && v.TryGetValue<bool>(out var lower) ? lower : true;
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"'{path}': not valid JSON ({e.Message}).", e);
+        }
+    }
+
     /// <summary>
     /// Saves the (fine-tuned) model as a Hugging Face folder with this tokenizer's vocabulary; it loads again with
     /// <see cref="Load"/> or transformers' <c>BertModel.from_pretrained</c>.
     /// </summary>
-    public void Save(string folder) => BertCheckpoint.Save(Model, folder, Path.Combine(Folder, BertCheckpoint.VocabFile));
+    public void Save(string folder) => BertCheckpoint.Save(Model, folder, Path.Combine(Folder, BertCheckpoint.VocabFile), Tokenizer.Lowercase);
 
     public void Dispose() => Model.Dispose();
 }

@@ -80,6 +80,7 @@ public sealed partial class HubClient
     {
         var config = DownloadFile(repoId, "config.json", revision);
         DownloadFile(repoId, "vocab.txt", revision);
+        TryDownloadFile(repoId, "tokenizer_config.json", revision); // optional: says whether the vocabulary is cased
         var folder = Path.GetDirectoryName(config)!;
         if (TryDownloadFile(repoId, "model.safetensors", revision) is not null) return folder;
         if (!allowPickle)

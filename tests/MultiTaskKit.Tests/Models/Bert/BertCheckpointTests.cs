@@ -84,6 +84,12 @@ public sealed class BertCheckpointTests : IDisposable
         var batch = pretrained.Tokenizer.EncodeBatch(["w1 w2 w3", "w4"]);
         var (ids, mask) = batch.ToTensors();
         Assert.True(pretrained.Model.forward(ids, mask).LastHiddenState.SameAs(reloaded.Model.forward(ids, mask).LastHiddenState));
+        Assert.True(reloaded.Tokenizer.Lowercase);
+
+        // A cased vocabulary says so in tokenizer_config.json, and the tokenizer then keeps case.
+        File.WriteAllText(Path.Combine(copy, "tokenizer_config.json"), """{"do_lower_case": false}""");
+        using var cased = PretrainedBert.Load(copy);
+        Assert.False(cased.Tokenizer.Lowercase);
     }
 
     Dictionary<string, Tensor> StateDictOf(BertModel model) =>

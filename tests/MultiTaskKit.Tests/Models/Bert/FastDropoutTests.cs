@@ -5,6 +5,17 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Models.Bert;
 
+/// <summary>
+/// Tests that seed torch's global generator and then draw from it must not interleave with tests on other threads
+/// that draw from the same generator (every BERT forward in training mode does), so they run alone.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class GlobalTorchRngCollection
+{
+    public const string Name = "torch global RNG";
+}
+
+[Collection(GlobalTorchRngCollection.Name)]
 public class FastDropoutTests
 {
     public FastDropoutTests() => TorchRuntime.EnsureInitialized();

@@ -78,6 +78,7 @@ public class FastDropoutTests
     }
 }
 
+[Collection(GlobalTorchRngCollection.Name)]
 public class FastDropoutResidualTests
 {
     public FastDropoutResidualTests() => TorchRuntime.EnsureInitialized();

@@ -39,6 +39,9 @@ public sealed record BenchOptions
     /// <summary>Also time the kit's step with libtorch's dropout instead of <see cref="Models.Bert.FastDropout"/>.</summary>
     public bool CompareLibTorchDropout { get; init; } = true;
 
+    /// <summary>Also time the kit's step with attention-probability dropout off (opt-in: changes results), which trains with fused attention.</summary>
+    public bool CompareAttentionDropoutOff { get; init; } = true;
+
     /// <summary>A fast pass: 2 timed steps, a 300-step soak, no second naive shape.</summary>
     public static BenchOptions Quick(BenchOptions o) => o with { Steps = 2, SoakSteps = 300, GemmRepeats = 5, NaiveAtEveryShape = false, MethodSteps = 2, MethodRounds = 1 };
 
@@ -99,14 +102,28 @@ public static class BenchRunner
         var report = new BenchReport { Machine = MachineInfo(), Settings = Settings(o) };
         report0 = report;
         var shapeA = o.StepShapes[0];
+        // A failing part is reported (in red, with the exception) and the run goes on: a crash in the last minute of a
+        // half-hour run must not lose every figure before it.
+        void Guard(string part, Action action)
+        {
+            try { action(); }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                report.Unavailable[part] = $"failed: {e.GetType().Name}: {e.Message}";
+                inner($"{part} failed: {e}");
+            }
+        }
 
         bool anyStep = o.Runs("step") || o.Runs("naive") || o.Runs("pytorch");
         if (o.Runs("gemm") || anyStep)
         {
             log("GEMM at the model's shapes");
-            report.Gemm = GemmBench.Run(o.Shape, o.GemmRepeats, (int)shapeA[0].TokenCount).ToList();
-            report.ModelGemmGflops = GemmBench.ModelGemmGflops(report.Gemm, o.Shape);
-            report.Gemm2048Gflops = report.Gemm.FirstOrDefault(g => g.M == 2048 && g.K == 2048 && g.N == 2048)?.Gflops ?? double.NaN;
+            Guard("gemm", () =>
+            {
+                report.Gemm = GemmBench.Run(o.Shape, o.GemmRepeats, (int)shapeA[0].TokenCount).ToList();
+                report.ModelGemmGflops = GemmBench.ModelGemmGflops(report.Gemm, o.Shape);
+                report.Gemm2048Gflops = report.Gemm.FirstOrDefault(g => g.M == 2048 && g.K == 2048 && g.N == 2048)?.Gflops ?? double.NaN;
+            });
         }
 
         for (int i = 0; i < o.StepShapes.Count; i++)
@@ -115,7 +132,7 @@ public static class BenchRunner
             if (o.Runs("step"))
             {
                 if (kit.TrainingStep is null) report.Unavailable["step"] = kit.TrainingStepMissing;
-                else
+                else Guard($"step {Describe(tasks)}", () =>
                 {
                     log($"kit training step {Describe(tasks)}");
                     using var step = kit.TrainingStep(o.Shape, tasks);
@@ -128,17 +145,25 @@ public static class BenchRunner
                         try { report.Steps.Add(TimeStep(step, "kit (libtorch dropout)", o, report)); }
                         finally { Models.Bert.FastDropout.Enabled = true; }
                     }
-                }
+                    if (i == 0 && o.CompareAttentionDropoutOff)
+                    {
+                        // Opt-in, changes results: no dropout on attention probabilities lets training use fused attention.
+                        log($"kit training step {Describe(tasks)}, attention dropout off (opt-in)");
+                        using var fused = kit.TrainingStep(o.Shape with { AttentionDropout = 0 }, tasks);
+                        report.Steps.Add(TimeStep(fused, "kit (attention dropout off, opt-in)", o, report));
+                    }
+                });
             }
             if (o.Runs("naive") && (i == 0 || o.NaiveAtEveryShape))
-            {
-                log($"naive nn.TransformerEncoder step {Describe(tasks)}");
-                using var naive = new NaiveTransformerStep(o.Shape, tasks);
-                report.Steps.Add(TimeStep(naive, "naive", o, report));
-            }
+                Guard($"naive {Describe(tasks)}", () =>
+                {
+                    log($"naive nn.TransformerEncoder step {Describe(tasks)}");
+                    using var naive = new NaiveTransformerStep(o.Shape, tasks);
+                    report.Steps.Add(TimeStep(naive, "naive", o, report));
+                });
         }
 
-        if (o.Runs("pytorch"))
+        if (o.Runs("pytorch")) Guard("pytorch", () =>
         {
             log("PyTorch reference (subprocess)");
             var py = PyTorchReference.Run(o.Shape, shapeA[0], shapeA[^1], TorchRuntime.Threads, o.Steps, o.Python);
@@ -152,7 +177,7 @@ public static class BenchRunner
                     py.AchievedGflops / report.ModelGemmGflops, py.AchievedGflops / report.Gemm2048Gflops,
                     $"torch {py.TorchVersion}; its own 2048³ GEMM {py.GemmGflops:F0} GFLOP/s"));
             }
-        }
+        });
 
         Optional(report, "inference", o, kit.Inference, kit.InferenceMissing, log, r => report.Throughput.AddRange(r));
         Optional(report, "tokenizer", o, kit.Tokenizer, kit.TokenizerMissing, log, r => report.Throughput.AddRange(r));
@@ -161,18 +186,22 @@ public static class BenchRunner
         if (o.Runs("profile"))
         {
             if (kit.TrainingStep is not null)
-            {
-                log("profile: kit step");
-                using var step = kit.TrainingStep(o.Shape, shapeA);
-                report.Profile.AddRange(StepProfile.Run(step, Math.Max(2, Math.Min(o.Steps, 3))));
-            }
+                Guard("profile (kit)", () =>
+                {
+                    log("profile: kit step");
+                    using var step = kit.TrainingStep(o.Shape, shapeA);
+                    report.Profile.AddRange(StepProfile.Run(step, Math.Max(2, Math.Min(o.Steps, 3))));
+                });
             else report.Unavailable["profile (kit)"] = kit.TrainingStepMissing;
-            log("profile: naive step");
-            using var naive = new NaiveTransformerStep(o.Shape, shapeA);
-            report.Profile.AddRange(StepProfile.Run(naive, Math.Max(2, Math.Min(o.Steps, 3))));
+            Guard("profile (naive)", () =>
+            {
+                log("profile: naive step");
+                using var naive = new NaiveTransformerStep(o.Shape, shapeA);
+                report.Profile.AddRange(StepProfile.Run(naive, Math.Max(2, Math.Min(o.Steps, 3))));
+            });
         }
 
-        if (o.Runs("soak"))
+        if (o.Runs("soak")) Guard("soak", () =>
         {
             BenchStep? soakStep = kit.TrainingStep?.Invoke(o.Shape, o.SoakBatches);
             if (soakStep is null) report.Unavailable["soak (kit)"] = kit.TrainingStepMissing + "; soaking the naive step instead";
@@ -180,9 +209,9 @@ public static class BenchRunner
             using (soakStep)
             {
                 log($"soak: {o.SoakSteps} steps of {soakStep.Name} at {Describe(o.SoakBatches)}");
-                report.Soak.Add(Soak.Run(soakStep, o.SoakSteps, progress: new Progress<int>(i => { if (i % 500 == 0) log($"  soak step {i}"); })));
+                report.Soak.Add(Soak.Run(soakStep, o.SoakSteps, progress: new InlineProgress<int>(i => { if (i % 500 == 0) inner($"  soak step {i}"); })));
             }
-        }
+        });
 
         log("done");
         report.SectionSeconds.Remove("done");
@@ -199,10 +228,10 @@ public static class BenchRunner
         if (run is null) { report.Unavailable[section] = missing; return; }
         log(section);
         try { add(run(o)); }
-        catch (Exception e) when (e is IOException or InvalidOperationException or FileNotFoundException or DirectoryNotFoundException or ArgumentException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A missing model file or data folder is a reason to report, not a reason to lose the rest of the run.
-            report.Unavailable[section] = e.Message;
+            report.Unavailable[section] = e is IOException or ArgumentException ? e.Message : $"failed: {e.GetType().Name}: {e.Message}";
         }
     }
 
@@ -296,4 +325,10 @@ public static class BenchRunner
             d["cpu"] = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? "unknown";
         return d;
     }
+}
+
+/// <summary>Reports on the calling thread, at once (<see cref="Progress{T}"/> would post to the thread pool).</summary>
+sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
 }

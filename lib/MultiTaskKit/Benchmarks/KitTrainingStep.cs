@@ -45,7 +45,7 @@ public sealed class KitTrainingStep : BenchStep
         {
             VocabSize = shape.Vocab, HiddenSize = shape.Hidden, NumAttentionHeads = shape.Heads, IntermediateSize = shape.Ffn,
             NumHiddenLayers = shape.Layers, MaxPositionEmbeddings = shape.MaxPositions,
-            HiddenDropoutProb = shape.Dropout, AttentionProbsDropoutProb = shape.Dropout,
+            HiddenDropoutProb = shape.Dropout, AttentionProbsDropoutProb = shape.AttentionDropout ?? shape.Dropout,
         };
         var trunk = new BertTrunk(new BertModel(config, addPoolingLayer: false), BertPooling.Mean);
         var names = TaskNames.Take(tasks.Count).ToArray();

@@ -52,7 +52,7 @@ public static class Soak
         if (File.Exists(status))
             foreach (var line in File.ReadLines(status))
                 if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
+                    return long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0; // "VmRSS:\t  1234 kB"
         using var p = Process.GetCurrentProcess();
         p.Refresh();
         return p.WorkingSet64 / (1024.0 * 1024.0);

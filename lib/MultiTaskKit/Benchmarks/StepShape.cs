@@ -14,6 +14,9 @@ public sealed record TaskBatch(int Batch, int Tokens)
 /// </summary>
 public sealed record TransformerShape(int Vocab, int Hidden, int Heads, int Ffn, int Layers, int Split, double Dropout = 0.1, int MaxPositions = 512)
 {
+    /// <summary>Dropout on the attention probabilities; null: <see cref="Dropout"/>, as BERT's configs have it.</summary>
+    public double? AttentionDropout { get; init; }
+
     public static TransformerShape MiniLM { get; } = new(30522, 384, 12, 1536, 6, 2);
 
     /// <summary>A tiny shape for tests: every code path, none of the cost.</summary>

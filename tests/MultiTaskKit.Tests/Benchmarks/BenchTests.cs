@@ -82,7 +82,8 @@ public class BenchTests
 
         Assert.Equal(3, r.Gemm.Count); // measured because steps need the ceiling
         Assert.All(r.Gemm, g => Assert.True(g.Gflops > 0));
-        Assert.Equal(5, r.Steps.Count); // kit and naive at both shapes, kit with libtorch dropout at the first
+        Assert.Equal(6, r.Steps.Count); // kit and naive at both shapes; kit with libtorch dropout and with attention dropout off at the first
+        Assert.Contains(r.Steps, s => s.Implementation == "kit (attention dropout off, opt-in)");
         Assert.Contains(r.Steps, s => s.Implementation == "kit (libtorch dropout)");
         Assert.True(MultiTaskKit.Models.Bert.FastDropout.Enabled); // switched back after the comparison
         Assert.True(r.Methods.Count == 5, string.Join("; ", r.Unavailable.Select(kv => $"{kv.Key}: {kv.Value}")));

@@ -64,7 +64,7 @@ public sealed class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor context, Tensor residual)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.forward(dropout.forward(dense.forward(context)) + residual).MoveToOuterDisposeScope();
+        return LayerNorm.forward(dropout.AddTo(dense.forward(context), residual)).MoveToOuterDisposeScope();
     }
 }
 

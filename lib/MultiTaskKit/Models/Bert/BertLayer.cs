@@ -43,7 +43,7 @@ public sealed class BertOutput : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor intermediate, Tensor residual)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.forward(dropout.forward(dense.forward(intermediate)) + residual).MoveToOuterDisposeScope();
+        return LayerNorm.forward(dropout.AddTo(dense.forward(intermediate), residual)).MoveToOuterDisposeScope();
     }
 }
 

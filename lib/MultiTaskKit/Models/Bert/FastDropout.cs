@@ -46,6 +46,22 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
         return input.mul(mask);
     }
 
+    /// <summary>
+    /// <paramref name="residual"/> + dropout(<paramref name="input"/>) in one pass (<c>addcmul</c>), for BERT's
+    /// sub-layer outputs: forward and backward each save a full pass over the activations and one allocation.
+    /// </summary>
+    public Tensor AddTo(Tensor input, Tensor residual) => AddTo(input, residual, P, training);
+
+    /// <inheritdoc cref="AddTo(Tensor, Tensor)"/>
+    public static Tensor AddTo(Tensor input, Tensor residual, double p, bool training)
+    {
+        if (!training || p == 0) return input + residual;
+        if (!Enabled || input.device_type != DeviceType.CPU || input.dtype != ScalarType.Float32)
+            return nn.functional.dropout(input, p, training: true) + residual;
+        using var mask = Mask(input.shape, p);
+        return residual.addcmul(input, mask, 1);
+    }
+
     /// <summary>A float32 mask of zeros and 1/(1 − p), seeded from torch's default generator.</summary>
     public static Tensor Mask(long[] shape, double p)
     {

@@ -77,3 +77,23 @@ public class FastDropoutTests
         Assert.True(x.grad!.eq(y.detach()).all().item<bool>()); // d(x·m)/dx = m, and y = m where x = 1
     }
 }
+
+[Collection(GlobalTorchRngCollection.Name)]
+public class FastDropoutResidualTests
+{
+    public FastDropoutResidualTests() => TorchRuntime.EnsureInitialized();
+
+    [Fact]
+    public void AddToIsResidualPlusDropout()
+    {
+        using var scope = NewDisposeScope();
+        var x = randn(8, 16, 32);
+        var residual = randn(8, 16, 32);
+        torch.manual_seed(11);
+        var fused = FastDropout.AddTo(x, residual, 0.2, training: true);
+        torch.manual_seed(11);
+        var separate = FastDropout.Apply(x, 0.2, training: true) + residual;
+        Assert.True(fused.allclose(separate, rtol: 1e-6, atol: 1e-6));
+        Assert.True(FastDropout.AddTo(x, residual, 0.2, training: false).allclose(x + residual));
+    }
+}

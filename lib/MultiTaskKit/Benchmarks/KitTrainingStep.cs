@@ -32,7 +32,13 @@ public sealed class KitTrainingStep : BenchStep
 
     public static readonly string[] TaskNames = ["imdb", "tweets", "task2", "task3", "task4", "task5", "task6", "task7"];
 
+    /// <param name="shape">The transformer's shape (MiniLM by default).</param>
+    /// <param name="tasks">One batch shape per task; task 0 is classification, the others regression.</param>
+    /// <param name="seed">Seed of the weights and the random batches.</param>
     /// <param name="weighting">Null: equal weighting, the case study's default.</param>
+    /// <param name="aggregator">Gradient aggregator; null sums the task gradients.</param>
+    /// <param name="name">Name of the row in the bench table.</param>
+    /// <param name="mode">Gradients with respect to the shared parameters or the shared representation.</param>
     /// <param name="sameBatch">All tasks read task 0's token ids (rep-grad requires it; the method comparison uses it for all).</param>
     public KitTrainingStep(TransformerShape shape, IReadOnlyList<TaskBatch> tasks, long seed = 0,
         Func<IReadOnlyList<string>, ILossWeighting>? weighting = null, IGradientAggregator? aggregator = null, string? name = null,

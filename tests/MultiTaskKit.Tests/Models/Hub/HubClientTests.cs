@@ -28,7 +28,7 @@ public sealed class HubClientTests : IDisposable
         Directory.CreateDirectory(dir);
         File.WriteAllLines(vocab, new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]" }.Concat(Enumerable.Range(0, 95).Select(i => $"w{i}")));
         BertCheckpoint.Save(model, source, vocab);
-        files = Directory.GetFiles(source).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
+        files = Directory.GetFiles(source).ToDictionary(f => Path.GetFileName(f)!, File.ReadAllBytes);
         server.AddRepo(Repo, Commit, files, "model.safetensors");
     }
 

@@ -53,32 +53,21 @@ public sealed class GradVac : GramianAggregator
 
     public override double[] Weights(double[,] gramian, AggregationInput input)
     {
-        int t = gramian.GetLength(0);
         var index = input.Tasks.Select(name => IndexOf(name)).ToArray();
         var phiHat = Targets;
         var norms = GradientMatrix.Norms(gramian);
-        var total = new double[t];
-        for (int i = 0; i < t; i++)
+        var total = SumOfAdjustedGradients(gramian, Options.Seed, input.Context.Step, (i, j, c, dot) =>
         {
-            var c = new double[t];
-            c[i] = 1;
-            var random = StepRandom.For(Options.Seed, input.Context.Step, i);
-            foreach (int j in StepRandom.ShuffledOthers(random, t, i))
+            double normI = Math.Sqrt(Math.Max(SmallSolvers.Quadratic(gramian, c), 0));
+            double phi = dot / (normI * norms[j] + 1e-8);
+            ref double target = ref phiHat[index[i], index[j]];
+            if (phi < target)
             {
-                double dot = 0;
-                for (int k = 0; k < t; k++) dot += c[k] * gramian[k, j];
-                double normI = Math.Sqrt(Math.Max(SmallSolvers.Quadratic(gramian, c), 0));
-                double phi = dot / (normI * norms[j] + 1e-8);
-                ref double target = ref phiHat[index[i], index[j]];
-                if (phi < target)
-                {
-                    double s = Math.Sqrt(Math.Max(1 - target * target, 0));
-                    c[j] += normI * (target * Math.Sqrt(Math.Max(1 - phi * phi, 0)) - phi * s) / (norms[j] * s + 1e-8);
-                }
-                target = (1 - Options.Beta) * target + Options.Beta * phi;
+                double s = Math.Sqrt(Math.Max(1 - target * target, 0));
+                c[j] += normI * (target * Math.Sqrt(Math.Max(1 - phi * phi, 0)) - phi * s) / (norms[j] * s + 1e-8);
             }
-            for (int k = 0; k < t; k++) total[k] += c[k];
-        }
+            target = (1 - Options.Beta) * target + Options.Beta * phi;
+        });
         int n = AllTasks.Count;
         var flat = new double[n * n];
         for (int a = 0; a < n; a++) for (int b = 0; b < n; b++) flat[a * n + b] = phiHat[a, b];

@@ -33,5 +33,29 @@ public abstract class GramianAggregator : nn.Module, IGradientAggregator
     /// <summary>The combination weights from the Gramian [T, T].</summary>
     public abstract double[] Weights(double[,] gramian, AggregationInput input);
 
+    /// <summary>
+    /// The loop that PCGrad and GradVac share: each task i starts from its own gradient (coefficients eᵢ), meets the
+    /// other tasks in a seeded random order and lets <paramref name="adjust"/> change its coefficients given
+    /// (i, j, coefficients, cᵀG[:, j]); the result is the sum of the adjusted coefficients over all tasks.
+    /// </summary>
+    protected static double[] SumOfAdjustedGradients(double[,] gramian, long seed, long step, Action<int, int, double[], double> adjust)
+    {
+        int t = gramian.GetLength(0);
+        var total = new double[t];
+        for (int i = 0; i < t; i++)
+        {
+            var c = new double[t];
+            c[i] = 1;
+            foreach (int j in StepRandom.ShuffledOthers(StepRandom.For(seed, step, i), t, i))
+            {
+                double dot = 0;
+                for (int k = 0; k < t; k++) dot += c[k] * gramian[k, j];
+                adjust(i, j, c, dot);
+            }
+            for (int k = 0; k < t; k++) total[k] += c[k];
+        }
+        return total;
+    }
+
     protected static string Format(double x) => x.ToString("G4", System.Globalization.CultureInfo.InvariantCulture);
 }

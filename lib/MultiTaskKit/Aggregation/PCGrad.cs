@@ -21,25 +21,12 @@ public sealed class PCGrad : GramianAggregator
 
     public override string Name => "PCGrad";
 
-    public override double[] Weights(double[,] gramian, AggregationInput input)
-    {
-        int t = gramian.GetLength(0);
-        var total = new double[t];
-        for (int i = 0; i < t; i++)
+    public override double[] Weights(double[,] gramian, AggregationInput input) =>
+        SumOfAdjustedGradients(gramian, Options.Seed, input.Context.Step, (_, j, c, dot) =>
         {
-            var c = new double[t];
-            c[i] = 1;
-            var random = StepRandom.For(Options.Seed, input.Context.Step, i);
-            foreach (int j in StepRandom.ShuffledOthers(random, t, i))
-            {
-                double dot = 0;
-                for (int k = 0; k < t; k++) dot += c[k] * gramian[k, j];
-                if (dot < 0 && gramian[j, j] > 0) c[j] -= dot / gramian[j, j];
-            }
-            for (int k = 0; k < t; k++) total[k] += c[k];
-        }
-        return total;
-    }
+            // Project away the component along gⱼ when the two conflict (Yu et al. 2020, eq. 1).
+            if (dot < 0 && gramian[j, j] > 0) c[j] -= dot / gramian[j, j];
+        });
 
     public override string ToString() => $"PCGrad(Seed={Options.Seed})";
 }

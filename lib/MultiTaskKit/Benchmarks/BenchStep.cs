@@ -35,7 +35,10 @@ public abstract class BenchStep : IDisposable
     /// <summary>The forward pass of all tasks on their fixed batches: the summed loss, a scalar.</summary>
     public abstract Tensor Loss();
 
-    protected optim.Optimizer Optimizer => optimizer ??= torch.optim.AdamW(Model.parameters(), lr: 5e-5, weight_decay: 0.01);
+    protected optim.Optimizer Optimizer => optimizer ??= CreateOptimizer();
+
+    /// <summary>AdamW at lr 5e-5, weight decay 0.01: TorchSharp's own here (the naive baseline); the kit's step uses the trainer's.</summary>
+    protected virtual optim.Optimizer CreateOptimizer() => torch.optim.AdamW(Model.parameters(), lr: 5e-5, weight_decay: 0.01);
 
     /// <summary>Dropout on (training mode) or off (evaluation mode).</summary>
     public void SetTraining(bool training) => Model.train(training);
@@ -43,10 +46,16 @@ public abstract class BenchStep : IDisposable
     /// <summary>One full step: forward, backward, AdamW.</summary>
     public void Step()
     {
-        using var scope = NewDisposeScope();
-        Backward();
-        Optimizer.step();
+        using (NewDisposeScope())
+        {
+            Backward();
+            Optimizer.step();
+        }
+        OnStepEnd();
     }
+
+    /// <summary>After each full step, outside its dispose scope: the naive baseline does nothing; the kit's step frees its native garbage as the trainer does.</summary>
+    protected virtual void OnStepEnd() { }
 
     /// <summary>Clears the gradients and fills them from one forward pass. The kit's step runs its step engine here.</summary>
     protected virtual void Backward()

@@ -178,6 +178,7 @@ public sealed class Trainer : IDisposable
                 if (last is not { Skipped: true }) optimizer.step();
                 optimizer.zero_grad();
             }
+            NativeAllocator.CollectStepGarbage();
             step++;
             trainSeconds += stepClock.Elapsed.TotalSeconds;
             if (step % stepsPerEpoch == 0) { lossHistory.EndEpoch(); lossLog.Add(null); }
@@ -311,7 +312,7 @@ public sealed class Trainer : IDisposable
         double[] rates = [o.Lr, headLr];
         OptimizerHelper optimizer = o.Name switch
         {
-            OptimizerKind.Adamw => optim.AdamW([new AdamW.ParamGroup(body, o.Lr, 0.9, 0.999, 1e-8, o.WeightDecay, false, false), new AdamW.ParamGroup(heads, headLr, 0.9, 0.999, 1e-8, o.WeightDecay, false, false)], o.Lr),
+            OptimizerKind.Adamw => new LeanAdamW([new AdamW.ParamGroup(body, o.Lr, 0.9, 0.999, 1e-8, o.WeightDecay, false, false), new AdamW.ParamGroup(heads, headLr, 0.9, 0.999, 1e-8, o.WeightDecay, false, false)], o.Lr),
             OptimizerKind.Adam => optim.Adam([new Adam.ParamGroup(body, o.Lr, 0.9, 0.999, 1e-8, o.WeightDecay, false, false), new Adam.ParamGroup(heads, headLr, 0.9, 0.999, 1e-8, o.WeightDecay, false, false)], o.Lr),
             _ => optim.SGD([new SGD.ParamGroup(body, o.Lr, o.Momentum, 0, o.WeightDecay, false, false), new SGD.ParamGroup(heads, headLr, o.Momentum, 0, o.WeightDecay, false, false)], o.Lr),
         };

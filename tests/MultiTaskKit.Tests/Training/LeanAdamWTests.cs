@@ -1,0 +1,66 @@
+using MultiTaskKit.Runtime;
+using MultiTaskKit.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Tests.Training;
+
+public class LeanAdamWTests
+{
+    static (Sequential Model, Tensor X, Tensor Y) Problem(long seed)
+    {
+        torch.manual_seed(seed);
+        var model = nn.Sequential(("first", nn.Linear(6, 8)), ("gelu", nn.GELU()), ("last", nn.Linear(8, 2)));
+        return (model, randn(16, 6), randn(16, 2));
+    }
+
+    static IEnumerable<Parameter> Of(Sequential m, string layer) => m.named_parameters().Where(p => p.name.StartsWith(layer)).Select(p => p.parameter);
+
+    static IEnumerable<AdamW.ParamGroup> Groups(Sequential m) =>
+    [
+        new AdamW.ParamGroup(Of(m, "first"), 3e-3, 0.9, 0.999, 1e-8, 0.01, false, false),
+        new AdamW.ParamGroup(Of(m, "last"), 1e-2, 0.8, 0.99, 1e-6, 0.1, false, false),
+    ];
+
+    static float[] Train(Sequential model, Tensor x, Tensor y, optim.Optimizer opt, IList<double[]> rates)
+    {
+        for (int step = 0; step < rates.Count; step++)
+        {
+            int g = 0;
+            foreach (var group in opt.ParamGroups) group.LearningRate = rates[step][g++];
+            using var scope = NewDisposeScope();
+            model.zero_grad();
+            nn.functional.mse_loss(model.call(x), y).backward();
+            opt.step();
+        }
+        using var flat = cat(model.parameters().Select(p => p.detach().flatten()).ToList());
+        return flat.data<float>().ToArray();
+    }
+
+    [Fact]
+    public void MatchesTorchSharpsAdamWBitForBitWithGroupsAndAChangingLearningRate()
+    {
+        TorchRuntime.EnsureInitialized();
+        double[][] rates = Enumerable.Range(0, 12).Select(i => new[] { 3e-3 * (1 - i / 24.0), 1e-2 * (1 + i / 12.0) }).ToArray();
+        var (a, x, y) = Problem(7);
+        var (b, _, _) = Problem(7);
+        using var stock = optim.AdamW(Groups(a));
+        using var lean = new LeanAdamW(Groups(b), 3e-3);
+
+        var expected = Train(a, x, y, stock, rates);
+        var actual = Train(b, x, y, lean, rates);
+
+        Assert.Equal(expected, actual);
+        Assert.NotEqual(0f, expected.Zip(Problem(7).Model.parameters().SelectMany(p => p.detach().data<float>().ToArray())).Max(t => Math.Abs(t.First - t.Second)));
+    }
+
+    [Fact]
+    public void RefusesAmsgradByName()
+    {
+        TorchRuntime.EnsureInitialized();
+        var (m, _, _) = Problem(1);
+        var e = Assert.Throws<ArgumentException>(() => new LeanAdamW([new AdamW.ParamGroup(m.parameters(), 1e-3, 0.9, 0.999, 1e-8, 0, true, false)], 1e-3));
+        Assert.Contains("amsgrad", e.Message);
+    }
+}

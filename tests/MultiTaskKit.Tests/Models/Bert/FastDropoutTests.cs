@@ -97,3 +97,34 @@ public class FastDropoutResidualTests
         Assert.True(FastDropout.AddTo(x, residual, 0.2, training: false).allclose(x + residual));
     }
 }
+
+[Collection(GlobalTorchRngCollection.Name)]
+public class FastDropoutHashTests
+{
+    public FastDropoutHashTests() => TorchRuntime.EnsureInitialized();
+
+    [Theory]
+    [InlineData(1, 0.1)]
+    [InlineData(13, 0.5)]
+    [InlineData(70_001, 0.1)]   // three chunks, a ragged tail
+    [InlineData(32_768, 0.9)]
+    public void VectorLoopDrawsTheScalarLoopsMask(long n, double p)
+    {
+        using var scope = NewDisposeScope();
+        var fast = FastDropout.Mask(new long[] { n }, p, seed: 99).data<float>().ToArray();
+        Assert.Equal(FastDropout.ReferenceMask(n, p, 99), fast);
+    }
+
+    [Fact]
+    public void ChunksAndLagsAreUncorrelated()
+    {
+        using var scope = NewDisposeScope();
+        var kept = FastDropout.Mask(new long[] { 200_000 }, 0.5, seed: 3).ne(0).to(ScalarType.Float32);
+        // Neighbours, a lag of 8 (one vector), and a whole chunk apart (32,768: chunk keys must differ): chance agreement 0.5.
+        foreach (long lag in new long[] { 1, 8, 32_768 })
+        {
+            double agree = kept.narrow(0, 0, 200_000 - lag).eq(kept.narrow(0, lag, 200_000 - lag)).to(ScalarType.Float32).mean().item<float>();
+            Assert.InRange(agree, 0.49, 0.51);
+        }
+    }
+}

@@ -36,10 +36,22 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>
     {
         using var scope = NewDisposeScope();
         long b = hidden.shape[0], t = hidden.shape[1];
-        // [B, T, H·d] -> [B, H, T, d] as views; SDPA reads strided inputs, so no contiguous copy is made here.
-        var q = query.forward(hidden).view(b, t, heads, headSize).transpose(1, 2);
-        var k = key.forward(hidden).view(b, t, heads, headSize).transpose(1, 2);
-        var v = value.forward(hidden).view(b, t, heads, headSize).transpose(1, 2);
+        Tensor q, k, v;
+        if (!is_grad_enabled())
+        {
+            // Inference: one product against the three weights stacked ([3·H·d, H·d], rebuilt per call so it can never be stale).
+            var w = cat(new[] { query.weight!, key.weight!, value.weight! }, 0);
+            var bias = cat(new[] { query.bias!, key.bias!, value.bias! }, 0);
+            var qkv = nn.functional.linear(hidden, w, bias).view(b, t, 3, heads, headSize).permute(2, 0, 3, 1, 4);
+            (q, k, v) = (qkv[0], qkv[1], qkv[2]);
+        }
+        else
+        {
+            // [B, T, H·d] -> [B, H, T, d] as views; SDPA reads strided inputs, so no contiguous copy is made here.
+            q = query.forward(hidden).view(b, t, heads, headSize).transpose(1, 2);
+            k = key.forward(hidden).view(b, t, heads, headSize).transpose(1, 2);
+            v = value.forward(hidden).view(b, t, heads, headSize).transpose(1, 2);
+        }
         var context = BertAttentionKernel.Attend(q, k, v, keyMask, training ? attentionDropout : 0.0);
         return context.transpose(1, 2).reshape(b, t, heads * headSize).MoveToOuterDisposeScope();
     }

@@ -7,7 +7,8 @@ namespace MultiTaskKit.Models.Bert;
 /// <summary>
 /// Word + position + token-type embeddings, then LayerNorm and dropout (Hugging Face <c>BertEmbeddings</c>).
 /// It is also the trunk's stem: it reads a <see cref="TrunkInput"/> and starts the <see cref="HiddenState"/> that the
-/// layers pass on, with the attention mask turned to booleans once per batch so that no layer converts it again.
+/// layers pass on, with the attention mask turned to booleans once per batch so that no layer converts it again (and dropped when
+/// the batch has no padding).
 /// </summary>
 public sealed class BertEmbeddings : nn.Module<TrunkInput, HiddenState>
 {
@@ -56,8 +57,12 @@ public sealed class BertEmbeddings : nn.Module<TrunkInput, HiddenState>
             ? x + token_type_embeddings.forward(types)
             : x + token_type_embeddings.weight![0];
         x = dropout.forward(LayerNorm.forward(x));
-        // A boolean mask passes through as the caller's own tensor; anything else is converted once, here.
-        var boolMask = mask is null ? null : mask.dtype == ScalarType.Bool ? mask : mask.ne(0).MoveToOuterDisposeScope();
+        // A boolean mask passes through as the caller's own tensor; anything else is converted once, here. A mask with
+        // no padding in it is dropped: every layer then attends unmasked, which is the same function and lets the fused
+        // attention kernel skip the mask (rows of a length-bucketed batch are often all the same length).
+        var boolMask = mask is null ? null : mask.dtype == ScalarType.Bool ? mask : mask.ne(0L);
+        if (boolMask is not null && boolMask.all().item<bool>()) boolMask = null;
+        else if (boolMask is not null && !ReferenceEquals(boolMask, mask)) boolMask.MoveToOuterDisposeScope();
         return new HiddenState(x.MoveToOuterDisposeScope(), boolMask);
     }
 }

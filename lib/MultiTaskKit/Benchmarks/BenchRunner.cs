@@ -12,9 +12,10 @@ public sealed record BenchOptions
 
     /// <summary>Sections to run; empty means all.</summary>
     public IReadOnlySet<string> Only { get; init; } = new HashSet<string>();
-    /// <summary>Timed training steps per measurement (after one warm-up step).</summary>
+    /// <summary>Timed training steps per variant, one per interleaved round, after <see cref="Warmup"/> untimed ones.</summary>
     public int Steps { get; init; } = 5;
-    public int Warmup { get; init; } = 1;
+    /// <summary>Untimed steps per variant first: the optimiser's state, the heap reaching its peak, the JIT's second tier.</summary>
+    public int Warmup { get; init; } = 3;
     /// <summary>Steps of the soak; the early memory reading is at step 100.</summary>
     public int SoakSteps { get; init; } = 2000;
     /// <summary>Batches of the soak: the case-study model at small batches, so 2,000 steps fit in minutes on 2 cores.</summary>
@@ -129,38 +130,47 @@ public static class BenchRunner
         for (int i = 0; i < o.StepShapes.Count; i++)
         {
             var tasks = o.StepShapes[i];
-            if (o.Runs("step"))
+            bool first = i == 0;
+            Guard($"step {Describe(tasks)}", () =>
             {
-                if (kit.TrainingStep is null) report.Unavailable["step"] = kit.TrainingStepMissing;
-                else Guard($"step {Describe(tasks)}", () =>
+                // Every variant at this shape is built first and then timed interleaved, one step of each per round, so
+                // that a burst of load elsewhere on the machine, or the heap still growing, hits them all alike.
+                var rows = new List<StepRow>();
+                var owned = new List<BenchStep>();
+                try
                 {
-                    log($"kit training step {Describe(tasks)}");
-                    using var step = kit.TrainingStep(o.Shape, tasks);
-                    report.Steps.Add(TimeStep(step, "kit", o, report));
-                    if (i == 0 && o.CompareLibTorchDropout)
+                    if (o.Runs("step"))
                     {
-                        // Same model and batches with libtorch's dropout: what the cheaper masks are worth, side by side.
-                        log($"kit training step {Describe(tasks)}, libtorch dropout");
-                        Models.Bert.FastDropout.Enabled = false;
-                        try { report.Steps.Add(TimeStep(step, "kit (libtorch dropout)", o, report)); }
-                        finally { Models.Bert.FastDropout.Enabled = true; }
+                        if (kit.TrainingStep is null) report.Unavailable["step"] = kit.TrainingStepMissing;
+                        else
+                        {
+                            var step = kit.TrainingStep(o.Shape, tasks);
+                            owned.Add(step);
+                            rows.Add(new StepRow("kit", step));
+                            // Same model and batches with libtorch's dropout: what the cheaper masks are worth, side by side.
+                            if (first && o.CompareLibTorchDropout)
+                                rows.Add(new StepRow("kit (libtorch dropout)", step, () => Models.Bert.FastDropout.Enabled = false, () => Models.Bert.FastDropout.Enabled = true));
+                            // Opt-in, changes results: no dropout on attention probabilities lets training use fused attention.
+                            if (first && o.CompareAttentionDropoutOff)
+                            {
+                                var fused = kit.TrainingStep(o.Shape with { AttentionDropout = 0 }, tasks);
+                                owned.Add(fused);
+                                rows.Add(new StepRow("kit (attention dropout off, opt-in)", fused));
+                            }
+                        }
                     }
-                    if (i == 0 && o.CompareAttentionDropoutOff)
+                    if (o.Runs("naive") && (first || o.NaiveAtEveryShape))
                     {
-                        // Opt-in, changes results: no dropout on attention probabilities lets training use fused attention.
-                        log($"kit training step {Describe(tasks)}, attention dropout off (opt-in)");
-                        using var fused = kit.TrainingStep(o.Shape with { AttentionDropout = 0 }, tasks);
-                        report.Steps.Add(TimeStep(fused, "kit (attention dropout off, opt-in)", o, report));
+                        var naive = new NaiveTransformerStep(o.Shape, tasks);
+                        owned.Add(naive);
+                        rows.Add(new StepRow("naive", naive));
                     }
-                });
-            }
-            if (o.Runs("naive") && (i == 0 || o.NaiveAtEveryShape))
-                Guard($"naive {Describe(tasks)}", () =>
-                {
-                    log($"naive nn.TransformerEncoder step {Describe(tasks)}");
-                    using var naive = new NaiveTransformerStep(o.Shape, tasks);
-                    report.Steps.Add(TimeStep(naive, "naive", o, report));
-                });
+                    if (rows.Count == 0) return;
+                    log($"training steps {Describe(tasks)}: {string.Join(", ", rows.Select(r => r.Implementation))}, {o.Warmup} warm-up and {o.Steps} timed steps each, interleaved");
+                    report.Steps.AddRange(TimeInterleaved(rows, o, report));
+                }
+                finally { foreach (var s in owned) s.Dispose(); }
+            });
         }
 
         if (o.Runs("pytorch")) Guard("pytorch", () =>
@@ -235,10 +245,43 @@ public static class BenchRunner
         }
     }
 
-    public static StepResult TimeStep(BenchStep step, string implementation, BenchOptions o, BenchReport report)
+    /// <summary>One variant of the step to time: a step object and what to switch on and off around each of its steps.</summary>
+    public sealed record StepRow(string Implementation, BenchStep Step, Action? Before = null, Action? After = null)
     {
-        step.SetTraining(true);
-        var t = StepTimer.Measure(step.Step, o.Steps, o.Warmup);
+        public void Run()
+        {
+            Before?.Invoke();
+            try { Step.Step(); }
+            finally { After?.Invoke(); }
+        }
+    }
+
+    /// <summary>Warms every row up, then runs <see cref="BenchOptions.Steps"/> rounds of one timed step per row.</summary>
+    public static IReadOnlyList<StepResult> TimeInterleaved(IReadOnlyList<StepRow> rows, BenchOptions o, BenchReport report)
+    {
+        foreach (var row in rows)
+        {
+            row.Step.SetTraining(true);
+            for (int w = 0; w < o.Warmup; w++) row.Run();
+        }
+        var seconds = rows.Select(_ => new List<double>()).ToArray();
+        var cpu = rows.Select(_ => new List<double>()).ToArray();
+        for (int round = 0; round < o.Steps; round++)
+            for (int r = 0; r < rows.Count; r++)
+            {
+                var t = StepTimer.Measure(rows[r].Run, 1, warmup: 0);
+                seconds[r].AddRange(t.Seconds);
+                cpu[r].AddRange(t.CpuSeconds ?? []);
+            }
+        return rows.Select((row, r) => Result(row.Step, row.Implementation, new Timing(seconds[r], cpu[r]), report)).ToList();
+    }
+
+    /// <summary>Times one step object alone (tests, and callers with a single variant).</summary>
+    public static StepResult TimeStep(BenchStep step, string implementation, BenchOptions o, BenchReport report) =>
+        TimeInterleaved([new StepRow(implementation, step)], o, report)[0];
+
+    static StepResult Result(BenchStep step, string implementation, Timing t, BenchReport report)
+    {
         var flops = step.TrainingFlops;
         var achieved = flops / t.Median / 1e9;
         return new StepResult(implementation, Describe(step.Tasks), t.Median, t.Min, t.Seconds, step.TokensPerStep,

@@ -59,6 +59,7 @@ public sealed record RunConfig
         if (!(Optimizer.Lr > 0)) throw new InvalidDataException($"{source}: optimizer.lr must be positive, found {Optimizer.Lr}.");
         if (Training.Steps is null && !(Training.Epochs > 0)) throw new InvalidDataException($"{source}: set training.steps or a positive training.epochs.");
         if (Training.GradAccumulation < 1) throw new InvalidDataException($"{source}: training.grad_accumulation must be at least 1, found {Training.GradAccumulation}.");
+        if (Training.GradientDiagnosticsEvery < 1) throw new InvalidDataException($"{source}: training.gradient_diagnostics_every must be at least 1 (1: every step), found {Training.GradientDiagnosticsEvery}.");
     }
 }
 
@@ -133,9 +134,17 @@ public sealed record TrainingConfig
     public int EvalBatchSize { get; init; } = 64;
     /// <summary>
     /// Take each task's gradient separately even for weighting-only methods, so that history.csv gets gradient norms,
-    /// cosines and conflicts. With per-task batches the graphs are disjoint, so this costs little more than one backward.
+    /// cosines and conflicts, every <see cref="GradientDiagnosticsEvery"/> steps. The update is the same either way (the
+    /// task gradients are summed); only the step's cost differs.
     /// </summary>
     public bool GradientDiagnostics { get; init; } = true;
+    /// <summary>
+    /// How often <see cref="GradientDiagnostics"/> samples the task gradients, in optimizer steps (1: every step).
+    /// Measured on the case study's quick preset (MiniLM, 16×128 + 16×64 tokens, 2 cores): a sampled step costs about
+    /// 0.6 s more than a plain one (0.65 against 1.06 steps/s when every step is sampled), so the default samples one
+    /// step in 10, which still draws the cosine curve with 25 points over the preset's 250 steps.
+    /// </summary>
+    public int GradientDiagnosticsEvery { get; init; } = 10;
 }
 
 public enum TruncationMode { Head, Tail, HeadTail }

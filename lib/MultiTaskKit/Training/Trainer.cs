@@ -154,7 +154,7 @@ public sealed class Trainer : IDisposable
                         Step = step, Epoch = epoch, History = lossHistory,
                         MaxGradNorm = training.GradAccumulation == 1 ? config.Optimizer.ClipNorm : null,
                         AccumulateGradients = micro > 0,
-                        TaskGradientDiagnostics = training.GradientDiagnostics && chosen.Count > 1,
+                        TaskGradientDiagnostics = training.GradientDiagnostics && chosen.Count > 1 && step % training.GradientDiagnosticsEvery == 0,
                     });
                     lossHistory.Record(last);
                     lossLog.Add(new Dictionary<string, double>(last.Losses));

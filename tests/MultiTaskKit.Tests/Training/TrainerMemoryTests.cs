@@ -29,3 +29,24 @@ public class TrainerMemoryTests
         public void Report(TrainingProgress value) => action(value);
     }
 }
+
+public class GradientDiagnosticsCadenceTests
+{
+    [Fact]
+    public void TaskGradientsAreSampledEveryNStepsAndTheSettingIsChecked()
+    {
+        TorchRuntime.EnsureInitialized();
+        var dir = Directory.CreateTempSubdirectory("mtk-diag").FullName;
+        var config = RunConfig.Load(TinyRun.Write(dir, steps: 12, checkpointEvery: 100, extraTraining: ", \"gradient_diagnostics_every\": 5"));
+        Assert.Equal(5, config.Training.GradientDiagnosticsEvery);
+        using (var trainer = new Trainer(config, Path.Combine(dir, "out"), new DatasetSources { DataDir = dir })) trainer.Run();
+        var history = RunHistory.Load(Path.Combine(dir, "out", Trainer.HistoryFile));
+        // Steps 0, 5 and 10 are sampled; the history records them after the step, as 1, 6 and 11.
+        var sampled = history.Rows.Where(r => r.Metric == "grad_cosine").Select(r => r.Step).Distinct().Order().ToArray();
+        Assert.Equal(new long[] { 1, 6, 11 }, sampled);
+        Assert.Equal(12, history.Rows.Where(r => r.Metric == "loss" && r.Kind == "train").Select(r => r.Step).Distinct().Count());
+
+        var bad = Assert.Throws<InvalidDataException>(() => RunConfig.Load(TinyRun.Write(Path.Combine(dir, "bad"), extraTraining: ", \"gradient_diagnostics_every\": 0")));
+        Assert.Contains("gradient_diagnostics_every", bad.Message);
+    }
+}

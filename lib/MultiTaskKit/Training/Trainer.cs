@@ -166,8 +166,12 @@ public sealed class Trainer : IDisposable
             if (training.GradAccumulation > 1)
             {
                 using (no_grad())
+                using (var micro = ((double)training.GradAccumulation).ToScalar())
                     foreach (var p in model.parameters())
-                        p.grad?.div_(training.GradAccumulation);
+                    {
+                        using var grad = p.grad;
+                        grad?.div_(micro);
+                    }
                 if (config.Optimizer.ClipNorm is { } clip) MultiTaskStep.ClipGradNorm(model, clip);
             }
             var factor = schedule.Factor(step);

@@ -136,7 +136,7 @@ public static class MultiTaskStep
         var result = weighting.Weigh(new WeightingInput(present, losses, raw, context));
         var w = CheckWeights(result.Weights, present, weighting.Name, options.Step);
         var total = (result.Weights * losses).sum();
-        if (result.ExtraLoss is { } extra) total = total + extra;
+        if (result.ExtraLoss is { } extra) total = total.add(extra, Scalars.One);
         total.backward();
         return new StepDiagnostics
         {

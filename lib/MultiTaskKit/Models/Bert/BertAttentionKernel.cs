@@ -1,3 +1,4 @@
+using MultiTaskKit.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,10 +31,11 @@ public static class BertAttentionKernel
 
         using var scope = NewDisposeScope();
         // Scaling Q ([.., tokens, d]) is a quarter of the work of scaling the scores ([.., tokens, tokens]) at d = 32, T = 128.
-        var scores = matmul(q.mul(1.0 / Math.Sqrt(q.shape[^1])), k.transpose(-1, -2));
+        using var scale = (1.0 / Math.Sqrt(q.shape[^1])).ToScalar();
+        var scores = matmul(q.mul(scale), k.transpose(-1, -2));
         // In place on the product's output: its backward reads only Q and K. The most negative float, not −∞, so that a
         // row with no visible key stays finite (uniform), as in Hugging Face's BERT.
-        if (keyMask is not null) scores.masked_fill_(keyMask.logical_not(), float.MinValue);
+        if (keyMask is not null) scores.masked_fill_(keyMask.logical_not(), Scalars.MostNegativeFloat);
         var probs = softmax(scores, -1);
         using var mask = FastDropout.Mask(probs.shape, dropout);
         return matmul(probs.mul(mask), v).MoveToOuterDisposeScope();

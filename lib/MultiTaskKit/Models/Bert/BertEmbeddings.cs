@@ -1,3 +1,4 @@
+using MultiTaskKit.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -51,16 +52,16 @@ public sealed class BertEmbeddings : nn.Module<TrunkInput, HiddenState>
 
         using var scope = NewDisposeScope();
         var positions = arange(tokens, dtype: ScalarType.Int64, device: ids.device);
-        var x = word_embeddings.forward(ids) + position_embeddings.forward(positions);
+        var x = word_embeddings.forward(ids).add(position_embeddings.forward(positions), Scalars.One);
         // Segment 0 everywhere is the common case; adding the one row broadcasts instead of gathering B×T rows.
         x = input.TokenTypeIds is { } types
-            ? x + token_type_embeddings.forward(types)
-            : x + token_type_embeddings.weight![0];
+            ? x.add(token_type_embeddings.forward(types), Scalars.One)
+            : x.add(token_type_embeddings.weight![0], Scalars.One);
         x = dropout.forward(LayerNorm.forward(x));
         // A boolean mask passes through as the caller's own tensor; anything else is converted once, here. A mask with
         // no padding in it is dropped: every layer then attends unmasked, which is the same function and lets the fused
         // attention kernel skip the mask (rows of a length-bucketed batch are often all the same length).
-        var boolMask = mask is null ? null : mask.dtype == ScalarType.Bool ? mask : mask.ne(0L);
+        var boolMask = mask is null ? null : mask.dtype == ScalarType.Bool ? mask : mask.ne(Scalars.ZeroInt64);
         if (boolMask is not null && boolMask.all().item<bool>()) boolMask = null;
         else if (boolMask is not null && !ReferenceEquals(boolMask, mask)) boolMask.MoveToOuterDisposeScope();
         return new HiddenState(x.MoveToOuterDisposeScope(), boolMask);

@@ -1,3 +1,4 @@
+using MultiTaskKit.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -82,7 +83,7 @@ public sealed class BertLayer : nn.Module<HiddenState, HiddenState>
     static Tensor? KeyMask(Tensor? mask, long batch, long tokens)
     {
         if (mask is null) return null;
-        var b = mask.dtype == ScalarType.Bool ? mask : mask.ne(0);
+        var b = mask.dtype == ScalarType.Bool ? mask : mask.ne(Scalars.ZeroInt64);
         return b.view(batch, 1, 1, tokens);
     }
 }

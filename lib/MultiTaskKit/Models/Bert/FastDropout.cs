@@ -56,11 +56,11 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
     /// <inheritdoc cref="AddTo(Tensor, Tensor)"/>
     public static Tensor AddTo(Tensor input, Tensor residual, double p, bool training)
     {
-        if (!training || p == 0) return input + residual;
+        if (!training || p == 0) return input.add(residual, Scalars.One);
         if (!Enabled || input.device_type != DeviceType.CPU || input.dtype != ScalarType.Float32)
-            return nn.functional.dropout(input, p, training: true) + residual;
+            return nn.functional.dropout(input, p, training: true).add(residual, Scalars.One);
         using var mask = Mask(input.shape, p);
-        return residual.addcmul(input, mask, 1);
+        return residual.addcmul(input, mask, Scalars.One);
     }
 
     /// <summary>A float32 mask of zeros and 1/(1 − p), seeded from torch's default generator.</summary>

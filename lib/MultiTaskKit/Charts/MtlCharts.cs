@@ -88,7 +88,7 @@ public static class MtlCharts
     }
 
     /// <summary>
-    /// Heat map of gradient conflict: rows are task pairs, columns are equal windows of training steps, each cell the
+    /// Heat map of gradient conflict: rows are task pairs, columns are windows of the steps that have task gradients, each cell the
     /// mean cosine in that window (red = conflict, blue = agreement).
     /// </summary>
     public static KitChart ConflictHeatmap(IEnumerable<HistoryPoint> history, int windows = 20, string title = "Gradient conflict over training (mean cosine per window)")
@@ -96,20 +96,27 @@ public static class MtlCharts
         if (windows < 1) throw new ArgumentOutOfRangeException(nameof(windows), windows, "expected at least one window");
         var rows = history.Where(p => p.Metric == "grad_cosine" && p.Task.Contains('|')).ToList();
         var pairs = Tasks(rows, "no 'grad_cosine' rows for a task pair 'a|b'");
-        long first = rows.Min(p => p.Step), last = rows.Max(p => p.Step);
-        windows = (int)Math.Min(windows, last - first + 1);
-        double width = (last - first + 1) / (double)windows;
-        var cells = pairs.Select(pair =>
-        {
-            var sums = new double[windows]; var counts = new int[windows];
-            foreach (var p in rows.Where(r => r.Task == pair))
+        // Windows are consecutive runs of the sampled steps (the trainer samples task gradients every N steps), so
+        // none is empty; a window a pair has no sample in is left out, since JSON (and the chart) has no NaN.
+        var steps = rows.Select(p => p.Step).Distinct().Order().ToArray();
+        windows = Math.Min(windows, steps.Length);
+        var rank = steps.Select((step, i) => (step, i)).ToDictionary(x => x.step, x => x.i);
+        int Window(long step) => (int)((long)rank[step] * windows / steps.Length);
+        var sums = pairs.Select(_ => new double[windows]).ToArray();
+        var counts = pairs.Select(_ => new int[windows]).ToArray();
+        for (int k = 0; k < pairs.Length; k++)
+            foreach (var p in rows.Where(r => r.Task == pairs[k]))
             {
-                int w = Math.Min(windows - 1, (int)((p.Step - first) / width));
-                sums[w] += p.Value; counts[w]++;
+                int w = Window(p.Step);
+                sums[k][w] += p.Value; counts[k][w]++;
             }
-            return sums.Select((s, i) => counts[i] == 0 ? double.NaN : s / counts[i]).ToArray();
+        var kept = Enumerable.Range(0, windows).Where(w => counts.All(c => c[w] > 0)).ToArray();
+        var cells = pairs.Select((_, k) => kept.Select(w => sums[k][w] / counts[k][w]).ToArray()).ToArray();
+        var labels = kept.Select(w =>
+        {
+            var inWindow = steps.Where(step => Window(step) == w).ToArray();
+            return inWindow[0] == inWindow[^1] ? $"{inWindow[0]}" : $"{inWindow[0]}–{inWindow[^1]}";
         }).ToArray();
-        var labels = Enumerable.Range(0, windows).Select(i => $"{first + (long)(i * width)}–{first + (long)((i + 1) * width) - 1}").ToArray();
         return Build(new ChartSpec
         {
             Kind = "heatmap", Title = title, XTitle = "optimiser steps (window)", YTitle = "task pair", ZTitle = "mean cosine",

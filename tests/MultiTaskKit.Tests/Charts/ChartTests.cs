@@ -99,6 +99,17 @@ public class ChartTests
     }
 
     [Fact]
+    public void ConflictHeatmapOfSampledStepsHasNoEmptyWindows()
+    {
+        // The trainer samples task gradients every 10 steps: 3 samples cannot fill 20 windows, and no cell may be NaN.
+        var h = new[] { 1L, 11, 21 }.Select(s => new HistoryPoint(s, 0, "train", "imdb|tweets", "grad_cosine", s / 100.0)).ToList();
+        var trace = Figure(MtlCharts.ConflictHeatmap(h, windows: 20))["data"]![0]!;
+        var z = trace["z"]!.AsArray()[0]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        Assert.Equal(new[] { 0.01, 0.11, 0.21 }, z);
+        Assert.Equal(["1", "11", "21"], trace["x"]!.AsArray().Select(v => v!.GetValue<string>()));
+    }
+
+    [Fact]
     public void ConfusionMatrixChecksItsShapeAndShowsTheCounts()
     {
         var ex = Assert.Throws<ArgumentException>(() => MtlCharts.ConfusionMatrix(["a", "b", "c"], new int[2, 2]));

@@ -9,7 +9,7 @@ namespace MultiTaskKit.Runtime;
 /// handle on. Nothing keeps that object reachable while the native call runs, so a garbage collection started by
 /// another thread can finalize it mid-call, and libtorch then reads a freed scalar ("Expected false to be true …
 /// toFloat"). A notebook kernel has many threads that allocate; a default-size run of notebook 02 failed this way
-/// here, in the residual add of a BERT layer, after some 900 training steps. A static field keeps these reachable,
+/// here, in the residual add of a BERT layer, several hundred training steps in. A static field keeps these reachable,
 /// and a scalar made for one call is held by a <c>using</c> variable until the call returns.</para>
 /// </summary>
 public static class Scalars

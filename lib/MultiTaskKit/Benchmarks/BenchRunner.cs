@@ -276,10 +276,6 @@ public static class BenchRunner
         return rows.Select((row, r) => Result(row.Step, row.Implementation, new Timing(seconds[r], cpu[r]), report)).ToList();
     }
 
-    /// <summary>Times one step object alone (tests, and callers with a single variant).</summary>
-    public static StepResult TimeStep(BenchStep step, string implementation, BenchOptions o, BenchReport report) =>
-        TimeInterleaved([new StepRow(implementation, step)], o, report)[0];
-
     static StepResult Result(BenchStep step, string implementation, Timing t, BenchReport report)
     {
         var flops = step.TrainingFlops;

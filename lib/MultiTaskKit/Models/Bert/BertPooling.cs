@@ -31,7 +31,7 @@ public sealed class MeanPooling : nn.Module<HiddenState, Tensor>
         var weights = mask.to(hidden.dtype).unsqueeze(1);                        // [B, 1, T]
         var sums = bmm(weights, hidden).squeeze(1);                              // [B, H]
         // Same floor as sentence-transformers, so a row without real tokens gives zeros, not NaN.
-        var counts = weights.sum(2).clamp_min(Scalars.PoolingFloor);                             // [B, 1]
+        var counts = weights.sum(2).clamp_min(Scalars.PoolingFloor);                   // [B, 1]
         return (sums / counts).MoveToOuterDisposeScope();
     }
 }

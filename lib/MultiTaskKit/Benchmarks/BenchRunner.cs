@@ -43,6 +43,9 @@ public sealed record BenchOptions
     /// <summary>Also time the kit's step with attention-probability dropout off (opt-in: changes results), which trains with fused attention.</summary>
     public bool CompareAttentionDropoutOff { get; init; } = true;
 
+    /// <summary>Also time the step's matrix products alone (<see cref="MatrixProductsStep"/>), the floor of any libtorch implementation.</summary>
+    public bool CompareMatrixProducts { get; init; } = true;
+
     /// <summary>A fast pass: 2 timed steps, a 300-step soak, no second naive shape.</summary>
     public static BenchOptions Quick(BenchOptions o) => o with { Steps = 2, SoakSteps = 300, GemmRepeats = 5, NaiveAtEveryShape = false, MethodSteps = 2, MethodRounds = 1 };
 
@@ -83,6 +86,9 @@ public sealed class KitParts
 /// <summary>Runs the sections of <c>mtk bench</c> in one process, so every figure is comparable with every other.</summary>
 public static class BenchRunner
 {
+    /// <summary>The implementation name of the floor row (<see cref="MatrixProductsStep"/>).</summary>
+    public const string MatrixProductsRow = "matrix products alone (floor)";
+
     public static BenchReport Run(BenchOptions o, KitParts kit, Action<string>? log = null)
     {
         o.Validate();
@@ -136,7 +142,7 @@ public static class BenchRunner
                 // Every variant at this shape is built first and then timed interleaved, one step of each per round, so
                 // that a burst of load elsewhere on the machine, or the heap still growing, hits them all alike.
                 var rows = new List<StepRow>();
-                var owned = new List<BenchStep>();
+                var owned = new List<IDisposable>();
                 try
                 {
                     if (o.Runs("step"))
@@ -158,6 +164,13 @@ public static class BenchRunner
                                 rows.Add(new StepRow("kit (attention dropout off, opt-in)", fused));
                             }
                         }
+                    }
+                    // The floor: the same step's matrix products and nothing else, at the same shapes, timed alongside.
+                    if (o.Runs("step") && o.CompareMatrixProducts)
+                    {
+                        var products = new MatrixProductsStep(o.Shape, tasks);
+                        owned.Add(products);
+                        rows.Add(new StepRow(MatrixProductsRow, products));
                     }
                     if (o.Runs("naive") && (first || o.NaiveAtEveryShape))
                     {
@@ -246,7 +259,7 @@ public static class BenchRunner
     }
 
     /// <summary>One variant of the step to time: a step object and what to switch on and off around each of its steps.</summary>
-    public sealed record StepRow(string Implementation, BenchStep Step, Action? Before = null, Action? After = null)
+    public sealed record StepRow(string Implementation, ITimedStep Step, Action? Before = null, Action? After = null)
     {
         public void Run()
         {
@@ -276,7 +289,7 @@ public static class BenchRunner
         return rows.Select((row, r) => Result(row.Step, row.Implementation, new Timing(seconds[r], cpu[r]), report)).ToList();
     }
 
-    static StepResult Result(BenchStep step, string implementation, Timing t, BenchReport report)
+    static StepResult Result(ITimedStep step, string implementation, Timing t, BenchReport report)
     {
         var flops = step.TrainingFlops;
         var achieved = flops / t.Median / 1e9;

@@ -9,7 +9,7 @@ namespace MultiTaskKit.Benchmarks;
 /// Subclasses build the model; this class owns the step and the pieces the profiler times apart. The step reads no
 /// value back to the host (no <c>.item()</c>), as a training loop that logs every N steps would not.
 /// </summary>
-public abstract class BenchStep : IDisposable
+public abstract class BenchStep : ITimedStep, IDisposable
 {
     optim.Optimizer? optimizer;
 

@@ -29,6 +29,12 @@ public sealed class LeanAdamW : AdamW
     public LeanAdamW(IEnumerable<Parameter> parameters, double lr = 1e-3, double weightDecay = 0.01)
         : this([new ParamGroup(parameters, lr, 0.9, 0.999, 1e-8, weightDecay, false, false)], lr) { }
 
+    /// <summary>
+    /// Update float32 CPU parameters with <see cref="AdamWKernel"/> (one pass per cache-sized chunk, the same numbers);
+    /// false runs libtorch's operations one by one. Default true.
+    /// </summary>
+    public bool Fused { get; set; } = true;
+
     public override Tensor step(Func<Tensor>? closure = null)
     {
         Tensor? loss = null;
@@ -51,8 +57,14 @@ public sealed class LeanAdamW : AdamW
                 if (grad is null) continue;
                 var state = (State)_state[p.Handle];
                 state.step += 1;
-                p.mul_(keepFraction);
                 double bias1 = 1 - Math.Pow(beta1, state.step), bias2 = 1 - Math.Pow(beta2, state.step);
+                if (Fused && AdamWKernel.Applies(p, grad, state.exp_avg, state.exp_avg_sq))
+                {
+                    AdamWKernel.Step(p, grad, state.exp_avg, state.exp_avg_sq,
+                        AdamWKernel.Coefficients.Of(lr, decay, beta1, beta2, eps, Math.Sqrt(bias2), -lr / bias1));
+                    continue;
+                }
+                p.mul_(keepFraction);
                 state.exp_avg.mul_(b1).add_(grad, oneMinusB1);
                 state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, oneMinusB2);
                 using var root = Math.Sqrt(bias2).ToScalar();

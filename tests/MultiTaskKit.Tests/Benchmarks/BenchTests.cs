@@ -82,7 +82,8 @@ public class BenchTests
 
         Assert.Equal(3, r.Gemm.Count); // measured because steps need the ceiling
         Assert.All(r.Gemm, g => Assert.True(g.Gflops > 0));
-        Assert.Equal(6, r.Steps.Count); // kit and naive at both shapes; kit with libtorch dropout and with attention dropout off at the first
+        Assert.Equal(8, r.Steps.Count); // kit, its matrix products alone and naive at both shapes; kit with libtorch dropout and with attention dropout off at the first
+        Assert.Equal(2, r.Steps.Count(s => s.Implementation == BenchRunner.MatrixProductsRow));
         Assert.Contains(r.Steps, s => s.Implementation == "kit (attention dropout off, opt-in)");
         Assert.Contains(r.Steps, s => s.Implementation == "kit (libtorch dropout)");
         Assert.True(MultiTaskKit.Models.Bert.FastDropout.Enabled); // switched back after the comparison
@@ -106,6 +107,20 @@ public class BenchTests
         Assert.Equal(r.Steps.Count, back.Steps.Count);
         Assert.Equal(r.Steps[0].SecondsPerStep, back.Steps[0].SecondsPerStep);
         Assert.Equal(r.Targets.Count, back.Targets.Count);
+    }
+
+    [Fact]
+    public void MatrixProductsFloorRunsTheProductsTheStepIsCreditedWith()
+    {
+        TorchRuntime.EnsureInitialized();
+        var tasks = new TaskBatch[] { new(2, 8), new(3, 4) };
+        using var floor = new MatrixProductsStep(TransformerShape.Tiny, tasks);
+        long live = Soak.LiveTensors;
+        floor.Step();
+        Assert.Equal(live, Soak.LiveTensors);
+        // Counted from the operands of every product it ran, against the bench's formula for the real step.
+        Assert.Equal(StepFlops.Training(TransformerShape.Tiny, tasks), floor.LastStepFlops, 1e-6);
+        Assert.Equal(floor.TrainingFlops, floor.LastStepFlops, 1e-6);
     }
 
     [Fact]

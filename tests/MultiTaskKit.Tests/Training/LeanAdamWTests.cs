@@ -56,6 +56,49 @@ public class LeanAdamWTests
     }
 
     [Fact]
+    public void FusedKernelGivesTheSameBitsAsTheOperationByOperationStepAcrossChunks()
+    {
+        TorchRuntime.EnsureInitialized();
+        // Sizes that span several chunks with a ragged end, one chunk exactly, and fewer elements than a vector.
+        long[][] shapes = [[257, 301], [AdamWKernel.Chunk], [5], [3, 2 * AdamWKernel.Chunk + 7]];
+        List<Parameter> Make() { torch.manual_seed(11); return shapes.Select(s => new Parameter(randn(s))).ToList(); }
+        var (a, b) = (Make(), Make());
+        using var plain = new LeanAdamW(a, lr: 2e-3, weightDecay: 0.05) { Fused = false };
+        using var fused = new LeanAdamW(b, lr: 2e-3, weightDecay: 0.05);
+        Assert.True(AdamWKernel.Applies(b[0], b[0], b[0], b[0]));
+        for (int step = 0; step < 6; step++)
+        {
+            torch.manual_seed(100 + step);
+            for (int i = 0; i < shapes.Length; i++)
+            {
+                using var g = randn(shapes[i]).mul_(step % 2 == 0 ? 1e-3 : 10.0); // small and large gradients
+                a[i].grad = g.clone();
+                b[i].grad = g.clone();
+            }
+            plain.step();
+            fused.step();
+        }
+        for (int i = 0; i < shapes.Length; i++)
+        {
+            var expected = a[i].detach().data<float>().ToArray();
+            Assert.Equal(expected, b[i].detach().data<float>().ToArray());
+            using var start = Make()[i];
+            Assert.False(start.detach().allclose(a[i].detach())); // it moved
+        }
+    }
+
+    [Fact]
+    public void FusedKernelLeavesNonContiguousParametersToTheTensorPath()
+    {
+        TorchRuntime.EnsureInitialized();
+        using var t = randn(8, 6);
+        using var strided = t.t();
+        Assert.False(AdamWKernel.Applies(strided, t, t, t));
+        using var d = randn(48, dtype: ScalarType.Float64);
+        Assert.False(AdamWKernel.Applies(d, d, d, d));
+    }
+
+    [Fact]
     public void RefusesAmsgradByName()
     {
         TorchRuntime.EnsureInitialized();

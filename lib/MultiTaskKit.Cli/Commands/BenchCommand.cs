@@ -68,9 +68,12 @@ static class BenchCommand
         AnsiConsole.MarkupLine($"[bold]mtk bench[/]  threads {r.Machine["threads"]}, {Markup.Escape(r.Machine.GetValueOrDefault("cpu", ""))}, load at start {Markup.Escape(r.Machine.GetValueOrDefault("load_average_at_start", "?"))}");
         if (r.Gemm.Count > 0)
         {
-            var t = new Table().Title("fp32 GEMM (best of N)").AddColumn("shape").AddColumn(new TableColumn("GFLOP/s").RightAligned());
-            foreach (var g in r.Gemm) t.AddRow(Markup.Escape(g.Name), $"{g.Gflops:F1}");
-            t.AddRow("[bold]model-shape figure[/] (FLOP-weighted)", $"[bold]{r.ModelGemmGflops:F1}[/]");
+            var t = new Table().Title("fp32 GEMM (best of N per pass; the figure is the better pass)").AddColumn("shape")
+                .AddColumn(new TableColumn("at start").RightAligned()).AddColumn(new TableColumn("after steps").RightAligned())
+                .AddColumn(new TableColumn("GFLOP/s").RightAligned());
+            static string F(double x) => double.IsNaN(x) ? "" : $"{x:F1}";
+            foreach (var g in r.Gemm) t.AddRow(Markup.Escape(g.Name), F(g.AtStart), F(g.AfterSteps), $"{g.Gflops:F1}");
+            t.AddRow("[bold]model-shape figure[/] (FLOP-weighted)", "", "", $"[bold]{r.ModelGemmGflops:F1}[/]");
             AnsiConsole.Write(t);
         }
         if (r.Steps.Count > 0)

@@ -127,9 +127,8 @@ public static class BenchRunner
             log("GEMM at the model's shapes");
             Guard("gemm", () =>
             {
-                report.Gemm = GemmBench.Run(o.Shape, o.GemmRepeats, (int)shapeA[0].TokenCount).ToList();
-                report.ModelGemmGflops = GemmBench.ModelGemmGflops(report.Gemm, o.Shape);
-                report.Gemm2048Gflops = report.Gemm.FirstOrDefault(g => g.M == 2048 && g.K == 2048 && g.N == 2048)?.Gflops ?? double.NaN;
+                report.Gemm = GemmBench.Run(o.Shape, o.GemmRepeats, (int)shapeA[0].TokenCount).Select(g => g with { AtStart = g.Gflops }).ToList();
+                SetGemmFigures(report, o.Shape);
             });
         }
 
@@ -183,6 +182,23 @@ public static class BenchRunner
                     report.Steps.AddRange(TimeInterleaved(rows, o, report));
                 }
                 finally { foreach (var s in owned) s.Dispose(); }
+            });
+        }
+
+        // The ceiling again, now that the process is warm: the better pass is the figure, and every step row so far is
+        // recomputed against it.
+        if (report.Gemm.Count > 0 && report.Steps.Count > 0)
+        {
+            log("GEMM at the model's shapes, second pass");
+            Guard("gemm (second pass)", () =>
+            {
+                report.Gemm = GemmBench.Combine(report.Gemm, GemmBench.Run(o.Shape, o.GemmRepeats, (int)shapeA[0].TokenCount));
+                SetGemmFigures(report, o.Shape);
+                report.Steps = report.Steps.Select(s => s with
+                {
+                    FractionOfModelGemm = s.AchievedGflops / report.ModelGemmGflops,
+                    FractionOfGemm2048 = s.AchievedGflops / report.Gemm2048Gflops,
+                }).ToList();
             });
         }
 
@@ -242,6 +258,12 @@ public static class BenchRunner
         report.Targets = Targets(report);
         report.TotalSeconds = total.Elapsed.TotalSeconds;
         return report;
+    }
+
+    static void SetGemmFigures(BenchReport report, TransformerShape shape)
+    {
+        report.ModelGemmGflops = GemmBench.ModelGemmGflops(report.Gemm, shape);
+        report.Gemm2048Gflops = report.Gemm.FirstOrDefault(g => g.M == 2048 && g.K == 2048 && g.N == 2048)?.Gflops ?? double.NaN;
     }
 
     static void Optional<T>(BenchReport report, string section, BenchOptions o, Func<BenchOptions, IReadOnlyList<T>>? run,
@@ -309,6 +331,8 @@ public static class BenchRunner
             if (kit is null) continue;
             if (Find("naive", i) is { } naive) r.Ratios[$"kit_vs_naive_{kit.Shape}"] = naive.SecondsPerStep / kit.SecondsPerStep;
             if (Find("pytorch", i) is { } py) r.Ratios[$"kit_vs_pytorch_{kit.Shape}"] = py.SecondsPerStep / kit.SecondsPerStep;
+            // Below 1: the share of the kit's step its matrix products alone take.
+            if (Find(MatrixProductsRow, i) is { } floor) r.Ratios[$"floor_vs_kit_{kit.Shape}"] = floor.SecondsPerStep / kit.SecondsPerStep;
         }
         var kitInf = r.Throughput.FirstOrDefault(t => t.What == "encoder inference" && t.Implementation == "kit");
         var ortInf = r.Throughput.FirstOrDefault(t => t.What == "encoder inference" && t.Implementation == "onnxruntime");
@@ -319,10 +343,19 @@ public static class BenchRunner
     static List<TargetCheck> Targets(BenchReport r)
     {
         var list = new List<TargetCheck>();
-        StepResult? Kit(int shape) => r.Steps.FirstOrDefault(s => s.Implementation == "kit" && s.Shape == r.Settings[$"shape{shape}"]);
+        StepResult? Row(string implementation, int shape) => r.Steps.FirstOrDefault(s => s.Implementation == implementation && s.Shape == r.Settings[$"shape{shape}"]);
+        StepResult? Kit(int shape) => Row("kit", shape);
+        // The floor is no target of its own: beside a fraction bar it says whether any step on libtorch's products can meet it.
+        void Floor(int shape, double bar)
+        {
+            if (Row(MatrixProductsRow, shape) is { } f)
+                list.Add(new($"step {f.Shape}: its matrix products alone (the floor of any implementation), fraction of the model-shape GEMM figure",
+                    f.FractionOfModelGemm, bar, f.FractionOfModelGemm >= bar));
+        }
         if (Kit(0) is { } a)
         {
             list.Add(new($"step {a.Shape}: fraction of the model-shape GEMM figure", a.FractionOfModelGemm, 0.75, a.FractionOfModelGemm >= 0.75));
+            Floor(0, 0.75);
             list.Add(new($"step {a.Shape}: fraction of the 2048³ GEMM figure", a.FractionOfGemm2048, 0.75, a.FractionOfGemm2048 >= 0.75));
             if (r.Ratios.TryGetValue($"kit_vs_naive_{a.Shape}", out var n)) list.Add(new($"step {a.Shape}: speed-up over naive", n, 1.15, n >= 1.15));
             if (r.Ratios.TryGetValue($"kit_vs_pytorch_{a.Shape}", out var p)) list.Add(new($"step {a.Shape}: speed-up over PyTorch", p, 2.5, p >= 2.5));
@@ -330,6 +363,7 @@ public static class BenchRunner
         if (Kit(1) is { } b)
         {
             list.Add(new($"step {b.Shape}: fraction of the model-shape GEMM figure", b.FractionOfModelGemm, 0.60, b.FractionOfModelGemm >= 0.60));
+            Floor(1, 0.60);
             list.Add(new($"step {b.Shape}: fraction of the 2048³ GEMM figure", b.FractionOfGemm2048, 0.60, b.FractionOfGemm2048 >= 0.60));
         }
         if (r.Ratios.TryGetValue("inference_kit_vs_onnxruntime", out var inf)) list.Add(new("encoder inference vs ONNX Runtime", inf, 1.0, inf >= 1.0));

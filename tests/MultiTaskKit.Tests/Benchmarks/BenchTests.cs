@@ -94,6 +94,10 @@ public class BenchTests
         Assert.Equal("weighting only", r.Methods.Single(m => m.Method == "uw").Kind);
         Assert.All(r.Steps, s => Assert.True(s.SecondsPerStep > 0 && s.AchievedGflops > 0 && s.FractionOfModelGemm > 0));
         Assert.Contains("kit_vs_naive_2x8+2x4", r.Ratios.Keys);
+        Assert.Contains("floor_vs_kit_2x8+2x4", r.Ratios.Keys);
+        Assert.All(r.Gemm, g => Assert.Equal(Math.Max(g.AtStart, g.AfterSteps), g.Gflops)); // both passes ran; the better is the figure
+        var kitRow = r.Steps.First(s => s.Implementation == "kit");
+        Assert.Equal(kitRow.AchievedGflops / r.ModelGemmGflops, kitRow.FractionOfModelGemm, 1e-9); // recomputed against the final figure
         Assert.Contains(r.Profile, p => p.Part == "dropout");
         Assert.Contains(r.Profile, p => p.Part.StartsWith("attention, fused"));
         var soak = Assert.Single(r.Soak);

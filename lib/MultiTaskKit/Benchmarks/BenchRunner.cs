@@ -40,6 +40,9 @@ public sealed record BenchOptions
     /// <summary>Also time the kit's step with libtorch's dropout instead of <see cref="Models.Bert.FastDropout"/>.</summary>
     public bool CompareLibTorchDropout { get; init; } = true;
 
+    /// <summary>Also time the kit's step with AdamW as libtorch's operations one by one instead of <see cref="Training.AdamWKernel"/>.</summary>
+    public bool CompareLibTorchAdamW { get; init; } = true;
+
     /// <summary>Also time the kit's step with attention-probability dropout off (opt-in: changes results), which trains with fused attention.</summary>
     public bool CompareAttentionDropoutOff { get; init; } = true;
 
@@ -155,6 +158,9 @@ public static class BenchRunner
                             // Same model and batches with libtorch's dropout: what the cheaper masks are worth, side by side.
                             if (first && o.CompareLibTorchDropout)
                                 rows.Add(new StepRow("kit (libtorch dropout)", step, () => Models.Bert.FastDropout.Enabled = false, () => Models.Bert.FastDropout.Enabled = true));
+                            // Same again with AdamW as libtorch's eight operations per parameter: what the fused update is worth.
+                            if (first && o.CompareLibTorchAdamW)
+                                rows.Add(new StepRow("kit (AdamW op by op)", step, () => Training.AdamWKernel.Enabled = false, () => Training.AdamWKernel.Enabled = true));
                             // Opt-in, changes results: no dropout on attention probabilities lets training use fused attention.
                             if (first && o.CompareAttentionDropoutOff)
                             {

@@ -14,7 +14,7 @@ static class BenchCommand
         {
             Description = $"Comma-separated sections to run: {string.Join(",", BenchOptions.AllSections)} (default: all).",
         };
-        var steps = new Option<int?>("--steps") { Description = "Timed training steps per measurement, after one warm-up (default 5; --quick: 2)." };
+        var steps = new Option<int?>("--steps") { Description = "Timed training steps per variant, one per interleaved round, after 3 warm-up steps (default 9; --quick: 2)." };
         var soakSteps = new Option<int?>("--soak-steps") { Description = "Steps of the memory soak (default 2000; --quick: 300)." };
         var quick = new Option<bool>("--quick") { Description = "A fast pass: fewer steps, a short soak, the naive step at one shape only." };
         var outPath = new Option<string?>("--out") { Description = "Write the full report as JSON to this file." };

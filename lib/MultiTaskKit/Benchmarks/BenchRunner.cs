@@ -13,7 +13,7 @@ public sealed record BenchOptions
     /// <summary>Sections to run; empty means all.</summary>
     public IReadOnlySet<string> Only { get; init; } = new HashSet<string>();
     /// <summary>Timed training steps per variant, one per interleaved round, after <see cref="Warmup"/> untimed ones.</summary>
-    public int Steps { get; init; } = 5;
+    public int Steps { get; init; } = 9;
     /// <summary>Untimed steps per variant first: the optimiser's state, the heap reaching its peak, the JIT's second tier.</summary>
     public int Warmup { get; init; } = 3;
     /// <summary>Steps of the soak; the early memory reading is at step 100.</summary>

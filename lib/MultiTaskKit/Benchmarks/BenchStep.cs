@@ -4,6 +4,18 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Benchmarks;
 
+/// <summary>What the interleaved timing runs: a training step, or anything else timed as one.</summary>
+public interface ITimedStep
+{
+    string Name { get; }
+    IReadOnlyList<TaskBatch> Tasks { get; }
+    long TokensPerStep { get; }
+    /// <summary>The matrix FLOPs the step is credited with (<see cref="StepFlops.Training"/>).</summary>
+    double TrainingFlops { get; }
+    void SetTraining(bool training);
+    void Step();
+}
+
 /// <summary>
 /// A multi-task training step to time: a model that returns the summed loss of one fixed batch per task, and AdamW.
 /// Subclasses build the model; this class owns the step and the pieces the profiler times apart. The step reads no

@@ -4,24 +4,12 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Benchmarks;
 
-/// <summary>What the interleaved timing runs: a training step, or anything else timed as one.</summary>
-public interface ITimedStep
-{
-    string Name { get; }
-    IReadOnlyList<TaskBatch> Tasks { get; }
-    long TokensPerStep { get; }
-    /// <summary>The matrix FLOPs the step is credited with (<see cref="StepFlops.Training"/>).</summary>
-    double TrainingFlops { get; }
-    void SetTraining(bool training);
-    void Step();
-}
-
 /// <summary>
 /// The matrix products of the case-study training step and nothing else: for every task and layer, the six linear maps
 /// forward (x·Wᵀ), their input gradients (g·W) and weight gradients (gᵀ·x), and the two attention products with their
 /// four backward products, at the step's shapes and in the layouts autograd multiplies them. No bias, activation,
-/// normalisation, softmax, dropout, embedding or optimiser work. Timed interleaved with the real step, it is the floor
-/// any implementation built on libtorch's matrix multiply reaches at best, and the same FLOP count divides both.
+/// normalisation, softmax, dropout, embedding or optimiser work. Timed interleaved with the real step, its time is the
+/// floor for any step built on libtorch's matrix multiply in that run, and the same FLOP count divides both.
 /// </summary>
 public sealed class MatrixProductsStep : ITimedStep, IDisposable
 {

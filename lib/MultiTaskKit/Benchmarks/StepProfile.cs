@@ -43,8 +43,9 @@ public static class StepProfile
 
     /// <summary>
     /// The attention products of all layers at each task's shape, forward plus backward, with dropout on the
-    /// probabilities as BERT trains: the explicit chain (QKᵀ, softmax, dropout, PV) against the fused kernel, which
-    /// libtorch only runs fused on CPU when there is no dropout on the probabilities.
+    /// probabilities as BERT trains: the explicit chain (QKᵀ, softmax, dropout, PV) with libtorch's dropout and as the
+    /// kit's <see cref="Models.Bert.BertAttentionKernel"/> runs it, against the fused kernel, which libtorch only runs
+    /// fused on CPU when there is no dropout on the probabilities.
     /// </summary>
     public static IReadOnlyList<ProfileEntry> Attention(TransformerShape shape, IReadOnlyList<TaskBatch> tasks, int repeats = 3)
     {
@@ -66,12 +67,14 @@ public static class StepProfile
 
         var unfused = Time((q, k, v) =>
             nn.functional.dropout(softmax(matmul(q, k.transpose(-1, -2)) * scale, -1), shape.Dropout, training: true).matmul(v));
+        var kit = Time((q, k, v) => Models.Bert.BertAttentionKernel.Attend(q, k, v, null, shape.Dropout));
         var unfusedNoDropout = Time((q, k, v) => softmax(matmul(q, k.transpose(-1, -2)) * scale, -1).matmul(v));
         var fused = Time((q, k, v) => nn.functional.scaled_dot_product_attention(q, k, v));
         var inputs = Time((q, k, v) => q + k + v); // what making the inputs and the sum costs, to subtract
         return
         [
-            new("", "attention, unfused with dropout", unfused - inputs, "QKᵀ·softmax·dropout·PV, forward+backward, all layers"),
+            new("", "attention, unfused with dropout", unfused - inputs, "QKᵀ·softmax·dropout·PV with libtorch's dropout, forward+backward, all layers"),
+            new("", "attention, the kit's kernel with dropout", kit - inputs, "BertAttentionKernel: QKᵀ·softmax·FastDropout·PV, as BERT trains"),
             new("", "attention, unfused without dropout", unfusedNoDropout - inputs, "QKᵀ·softmax·PV"),
             new("", "attention, fused SDPA without dropout", fused - inputs, "scaled_dot_product_attention"),
         ];

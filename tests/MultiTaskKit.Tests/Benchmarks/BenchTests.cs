@@ -102,6 +102,7 @@ public class BenchTests
         Assert.Equal(kitRow.AchievedGflops / r.ModelGemmGflops, kitRow.FractionOfModelGemm, 1e-9); // recomputed against the final figure
         Assert.Contains(r.Profile, p => p.Part == "dropout");
         Assert.Contains(r.Profile, p => p.Part.StartsWith("attention, fused"));
+        Assert.Contains(r.Profile, p => p.Part == "attention, the kit's kernel with dropout");
         var soak = Assert.Single(r.Soak);
         Assert.Equal(100, soak.Steps);
         Assert.True(soak.TensorCountReturned, $"live tensors {soak.LiveTensorsAtStart} → {soak.LiveTensorsAtEnd}");

@@ -50,8 +50,12 @@ public static class AdamWKernel
     }
 
     /// <summary>Updates <paramref name="parameter"/>, <paramref name="expAvg"/> and <paramref name="expAvgSq"/> in place.</summary>
+    /// <exception cref="ArgumentException">The tensors are not what <see cref="Applies"/> accepts (it reads raw memory).</exception>
     public static unsafe void Step(Tensor parameter, Tensor grad, Tensor expAvg, Tensor expAvgSq, Coefficients c)
     {
+        if (!Applies(parameter, grad, expAvg, expAvgSq))
+            throw new ArgumentException("AdamWKernel: expected contiguous float32 CPU tensors of one size (parameter, gradient, both moments), found " +
+                string.Join(", ", new[] { parameter, grad, expAvg, expAvgSq }.Select(t => $"{t.dtype} {t.device} [{string.Join("x", t.shape)}]{(t.is_contiguous() ? "" : " strided")}")) + ".");
         long n = parameter.numel();
         if (n == 0) return;
         var arrays = new Arrays(Address(parameter), Address(grad), Address(expAvg), Address(expAvgSq));

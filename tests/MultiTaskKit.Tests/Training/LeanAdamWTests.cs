@@ -96,6 +96,9 @@ public class LeanAdamWTests
         Assert.False(AdamWKernel.Applies(strided, t, t, t));
         using var d = randn(48, dtype: ScalarType.Float64);
         Assert.False(AdamWKernel.Applies(d, d, d, d));
+        using var shorter = randn(47);
+        var e = Assert.Throws<ArgumentException>(() => AdamWKernel.Step(t, t, t, shorter, AdamWKernel.Coefficients.Of(1e-3, 0, 0.9, 0.999, 1e-8, 1, -1e-3)));
+        Assert.Contains("[47]", e.Message);
     }
 
     [Fact]

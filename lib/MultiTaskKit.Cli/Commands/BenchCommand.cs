@@ -117,7 +117,7 @@ static class BenchCommand
         }
         foreach (var s in r.Soak)
             AnsiConsole.MarkupLine($"soak: {Markup.Escape(s.Model)}, {s.Steps} steps ({s.SecondsPerStep:F3} s/step): RSS {s.RssMiBAtEarly:F0} MiB at step {s.EarlyStep}, " +
-                $"{s.RssMiBAtEnd:F0} MiB at {s.Steps} ({s.GrowthPercent:+0.0;-0.0}%); live tensors {s.LiveTensorsAtStart} → {s.LiveTensorsAtEnd}");
+                $"{s.RssMiBAtEnd:F0} MiB at {s.Steps} ({s.GrowthPercent:F2} %); live tensors {s.LiveTensorsAtStart} → {s.LiveTensorsAtEnd}");
         if (r.Targets.Count > 0)
         {
             var t = new Table().Title("targets (issue 6)").AddColumn("target").AddColumn(new TableColumn("value").RightAligned()).AddColumn(new TableColumn("bar").RightAligned()).AddColumn("met");

@@ -32,13 +32,12 @@ public static class GemmBench
             .Select(s => new GemmResult(s.Name, s.M, s.K, s.N, TorchRuntime.MeasureGemmGflops(s.M, s.K, s.N, repeats)))
             .ToArray();
 
-    /// <summary>The two passes of each shape combined: the better figure, both kept.</summary>
+    /// <summary>The second pass folded into the first (whose <see cref="GemmResult.AtStart"/> is set): the better figure, both kept.</summary>
     public static List<GemmResult> Combine(IReadOnlyList<GemmResult> atStart, IReadOnlyList<GemmResult> afterSteps) =>
         atStart.Select(a =>
         {
             var b = afterSteps.FirstOrDefault(x => x.M == a.M && x.K == a.K && x.N == a.N);
-            return b is null ? a with { AtStart = a.Gflops }
-                : a with { Gflops = Math.Max(a.Gflops, b.Gflops), AtStart = a.Gflops, AfterSteps = b.Gflops };
+            return b is null ? a : a with { Gflops = Math.Max(a.Gflops, b.Gflops), AfterSteps = b.Gflops };
         }).ToList();
 
     /// <summary>

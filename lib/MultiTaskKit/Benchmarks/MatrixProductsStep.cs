@@ -14,7 +14,7 @@ namespace MultiTaskKit.Benchmarks;
 public sealed class MatrixProductsStep : ITimedStep, IDisposable
 {
     readonly List<Tensor> owned = new();
-    readonly List<(TaskBatch Batch, Operands X)> tasks = new();
+    readonly List<Operands> operands = new();
     readonly TransformerShape shape;
 
     sealed record Operands(Tensor Hidden, Tensor Wide, Tensor GradHidden, Tensor GradWide,
@@ -35,9 +35,9 @@ public sealed class MatrixProductsStep : ITimedStep, IDisposable
             Tensor R(params long[] size) { var t = randn(size, device: TorchRuntime.Device); owned.Add(t); return t; }
             // One set of weights per layer ([out, in] as nn.Linear keeps them: Q, K, V, output, FFN up, FFN down).
             var weights = Enumerable.Range(0, shape.Layers).Select(_ => new[] { R(h, h), R(h, h), R(h, h), R(h, h), R(f, h), R(h, f) }).ToArray();
-            tasks.Add((b, new Operands(R(rows, h), R(rows, f), R(rows, h), R(rows, f),
+            operands.Add(new Operands(R(rows, h), R(rows, f), R(rows, h), R(rows, f),
                 R(b.Batch, heads, b.Tokens, d), R(b.Batch, heads, b.Tokens, d), R(b.Batch, heads, b.Tokens, d),
-                R(b.Batch, heads, b.Tokens, b.Tokens), R(b.Batch, heads, b.Tokens, d), R(b.Batch, heads, b.Tokens, b.Tokens), weights)));
+                R(b.Batch, heads, b.Tokens, b.Tokens), R(b.Batch, heads, b.Tokens, d), R(b.Batch, heads, b.Tokens, b.Tokens), weights));
         }
     }
 
@@ -67,7 +67,7 @@ public sealed class MatrixProductsStep : ITimedStep, IDisposable
             Product(gradOutput, weight);
             Product(gradOutput.t(), input);
         }
-        foreach (var (_, x) in tasks)
+        foreach (var x in operands)
             foreach (var w in x.Weights)
             {
                 // Forward: Q, K, V and the output map read and write [rows, h]; FFN up writes [rows, f]; down reads it.

@@ -51,25 +51,32 @@ public static class AdamWKernel
 
     /// <summary>Updates <paramref name="parameter"/>, <paramref name="expAvg"/> and <paramref name="expAvgSq"/> in place.</summary>
     /// <exception cref="ArgumentException">The tensors are not what <see cref="Applies"/> accepts (it reads raw memory).</exception>
-    public static unsafe void Step(Tensor parameter, Tensor grad, Tensor expAvg, Tensor expAvgSq, Coefficients c)
+    public static void Step(Tensor parameter, Tensor grad, Tensor expAvg, Tensor expAvgSq, Coefficients c)
     {
-        if (!Applies(parameter, grad, expAvg, expAvgSq))
+        if (!TryStep(parameter, grad, expAvg, expAvgSq, c))
             throw new ArgumentException("AdamWKernel: expected contiguous float32 CPU tensors of one size (parameter, gradient, both moments), found " +
                 string.Join(", ", new[] { parameter, grad, expAvg, expAvgSq }.Select(t => $"{t.dtype} {t.device} [{string.Join("x", t.shape)}]{(t.is_contiguous() ? "" : " strided")}")) + ".");
+    }
+
+    /// <summary>The update when <see cref="Applies"/> holds; otherwise nothing is touched and the answer is false.</summary>
+    public static unsafe bool TryStep(Tensor parameter, Tensor grad, Tensor expAvg, Tensor expAvgSq, Coefficients c)
+    {
+        if (!Applies(parameter, grad, expAvg, expAvgSq)) return false;
         long n = parameter.numel();
-        if (n == 0) return;
+        if (n == 0) return true;
         var arrays = new Arrays(Address(parameter), Address(grad), Address(expAvg), Address(expAvgSq));
         long chunks = (n + Chunk - 1) / Chunk;
         if (chunks == 1)
         {
             using var scratch = empty(Chunk, dtype: ScalarType.Float32);
             Update(arrays, 0, n, scratch, c);
-            return;
+            return true;
         }
         Parallel.For(0L, chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, TorchRuntime.Threads) },
             () => empty(Chunk, dtype: ScalarType.Float32),
             (chunk, _, scratch) => { Update(arrays, chunk * Chunk, Math.Min(n, (chunk + 1) * Chunk), scratch, c); return scratch; },
             scratch => scratch.Dispose());
+        return true;
     }
 
     readonly record struct Arrays(IntPtr Parameter, IntPtr Grad, IntPtr ExpAvg, IntPtr ExpAvgSq);

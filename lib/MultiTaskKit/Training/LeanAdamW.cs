@@ -58,12 +58,9 @@ public sealed class LeanAdamW : AdamW
                 var state = (State)_state[p.Handle];
                 state.step += 1;
                 double bias1 = 1 - Math.Pow(beta1, state.step), bias2 = 1 - Math.Pow(beta2, state.step);
-                if (Fused && AdamWKernel.Enabled && AdamWKernel.Applies(p, grad, state.exp_avg, state.exp_avg_sq))
-                {
-                    AdamWKernel.Step(p, grad, state.exp_avg, state.exp_avg_sq,
-                        AdamWKernel.Coefficients.Of(lr, decay, beta1, beta2, eps, Math.Sqrt(bias2), -lr / bias1));
+                if (Fused && AdamWKernel.Enabled && AdamWKernel.TryStep(p, grad, state.exp_avg, state.exp_avg_sq,
+                        AdamWKernel.Coefficients.Of(lr, decay, beta1, beta2, eps, Math.Sqrt(bias2), -lr / bias1)))
                     continue;
-                }
                 p.mul_(keepFraction);
                 state.exp_avg.mul_(b1).add_(grad, oneMinusB1);
                 state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, oneMinusB2);

@@ -43,6 +43,9 @@ public sealed record BenchOptions
     /// <summary>Also time the kit's step with AdamW as libtorch's operations one by one instead of <see cref="Training.AdamWKernel"/>.</summary>
     public bool CompareLibTorchAdamW { get; init; } = true;
 
+    /// <summary>Also time the kit's step, at every shape, with softmax and attention dropout as libtorch's chain instead of <see cref="Models.Bert.SoftmaxDropout"/>.</summary>
+    public bool CompareUnfusedSoftmaxDropout { get; init; } = true;
+
     /// <summary>Also time the kit's step with attention-probability dropout off (opt-in: changes results), which trains with fused attention.</summary>
     public bool CompareAttentionDropoutOff { get; init; } = true;
 
@@ -161,6 +164,9 @@ public static class BenchRunner
                             // Same again with AdamW as libtorch's eight operations per parameter: what the fused update is worth.
                             if (first && o.CompareLibTorchAdamW)
                                 rows.Add(new StepRow("kit (AdamW op by op)", step, () => Training.AdamWKernel.Enabled = false, () => Training.AdamWKernel.Enabled = true));
+                            // Same again with softmax and the attention mask as separate libtorch calls and a float mask.
+                            if (o.CompareUnfusedSoftmaxDropout)
+                                rows.Add(new StepRow("kit (softmax, dropout unfused)", step, () => Models.Bert.SoftmaxDropout.Enabled = false, () => Models.Bert.SoftmaxDropout.Enabled = true));
                             // Opt-in, changes results: no dropout on attention probabilities lets training use fused attention.
                             if (first && o.CompareAttentionDropoutOff)
                             {

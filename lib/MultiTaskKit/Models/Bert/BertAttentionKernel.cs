@@ -9,9 +9,10 @@ namespace MultiTaskKit.Models.Bert;
 /// <list type="bullet">
 /// <item>without dropout (evaluation, or p = 0): libtorch's fused <c>scaled_dot_product_attention</c>, which on CPU
 /// runs a flash-attention kernel and never materialises the [batch, heads, tokens, tokens] probabilities;</item>
-/// <item>with dropout on CPU: the explicit chain with a <see cref="FastDropout"/> mask. libtorch's fused entry point
-/// falls back to its unfused "math" path as soon as dropout is on, and that path draws its mask with the serial
-/// Bernoulli sampler and copies its strided inputs, which measured about twice the cost of this chain;</item>
+/// <item>with dropout on CPU: the explicit chain, QKᵀ, <see cref="SoftmaxDropout"/> (softmax and a
+/// <see cref="FastDropout"/> mask kept as bits, one autograd operation) and PV. libtorch's fused entry point falls back
+/// to its unfused "math" path as soon as dropout is on, and that path draws its mask with the serial Bernoulli sampler
+/// and copies its strided inputs, which measured about twice the cost of this chain;</item>
 /// <item>elsewhere (CUDA): the fused entry point with dropout.</item>
 /// </list>
 /// All three compute the same function (up to float rounding); the masks differ from libtorch's own.
@@ -36,6 +37,7 @@ public static class BertAttentionKernel
         // In place on the product's output: its backward reads only Q and K. The most negative float, not −∞, so that a
         // row with no visible key stays finite (uniform), as in Hugging Face's BERT.
         if (keyMask is not null) scores.masked_fill_(keyMask.logical_not(), Scalars.MostNegativeFloat);
+        if (SoftmaxDropout.Enabled) return matmul(SoftmaxDropout.Apply(scores, dropout), v).MoveToOuterDisposeScope();
         var probs = softmax(scores, -1);
         using var mask = FastDropout.Mask(probs.shape, dropout);
         return matmul(probs.mul(mask), v).MoveToOuterDisposeScope();

@@ -1,0 +1,212 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using MultiTaskKit.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Models.Bert;
+
+/// <summary>
+/// dropout(softmax(x)) over the last dimension as one autograd operation on float32 CPU tensors, with
+/// <see cref="FastDropout"/>'s mask kept as one bit per element. It computes what BERT's attention computes on its
+/// probabilities, softmax(scores) ⊙ <see cref="FastDropout.Mask(long[], double, ulong)"/>, with the same seed drawn
+/// the same way, and moves less memory:
+/// <list type="bullet">
+/// <item>forward: libtorch's softmax, then one pass that draws the mask, multiplies it in and packs it into bits.
+/// The chain it replaces wrote a float mask as large as the probabilities and read it back in the multiply, and kept
+/// it for backward;</item>
+/// <item>backward: one pass per row, ∂L/∂x = y ⊙ (g ⊙ m − Σ g ⊙ m ⊙ y) with y the probabilities, m the mask and g the
+/// incoming gradient. The chain ran a multiply and libtorch's softmax backward, two passes that wrote and read an
+/// intermediate gradient as large as the probabilities.</item>
+/// </list>
+/// At 256 tokens the probabilities are 50 MB per layer and batch of 16, so each pass saved is a pass over memory.
+/// <para>The forward result is bit for bit the chain's (the same products of the same floats). The backward sums each
+/// row's dot product in its own order, so it agrees with libtorch's softmax backward to float rounding.</para>
+/// </summary>
+public sealed class SoftmaxDropout : autograd.SingleTensorFunction<SoftmaxDropout>
+{
+    /// <summary>Rows per parallel work item in backward, at least this many elements: a few hundred kilobytes.</summary>
+    const int BlockElements = 1 << 15;
+
+    /// <summary>
+    /// When false, <see cref="BertAttentionKernel"/> runs the libtorch chain (softmax, a float <see cref="FastDropout"/>
+    /// mask, a multiply) instead, to measure the difference. Default: true unless <c>MTK_FUSED_SOFTMAX_DROPOUT=0</c>.
+    /// </summary>
+    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MTK_FUSED_SOFTMAX_DROPOUT") != "0";
+
+    public override string Name => nameof(SoftmaxDropout);
+
+    /// <summary>dropout(softmax(<paramref name="scores"/>, −1)) with a mask keyed by a seed drawn from torch's default generator.</summary>
+    public static Tensor Apply(Tensor scores, double p) => Apply(scores, p, FastDropout.NextSeed());
+
+    /// <summary>dropout(softmax(<paramref name="scores"/>, −1)) with the mask <see cref="FastDropout.Mask(long[], double, ulong)"/> draws for <paramref name="seed"/>.</summary>
+    public static Tensor Apply(Tensor scores, double p, ulong seed)
+    {
+        if (p is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p), p, "SoftmaxDropout: dropout probability: expected a value in [0, 1)");
+        if (scores.device_type != DeviceType.CPU || scores.dtype != ScalarType.Float32)
+            throw new ArgumentException($"SoftmaxDropout: expected float32 scores on the CPU, found {scores.dtype} on {scores.device}.", nameof(scores));
+        if (scores.dim() == 0) throw new ArgumentException("SoftmaxDropout: expected scores with at least one dimension, found a scalar.", nameof(scores));
+        return apply(scores, p, seed);
+    }
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var scores = (Tensor)vars[0];
+        double p = (double)vars[1];
+        ulong seed = (ulong)vars[2];
+        Tensor probs;
+        using (no_grad()) probs = softmax(scores, -1).contiguous();
+        var output = empty_like(probs);
+        long n = probs.numel();
+        // One bit per element, plus slack so that backward may read any element's bits as one 32-bit load.
+        var bits = zeros((n + 7) / 8 + 8, dtype: ScalarType.Byte);
+        var draw = new Draw(seed, FastDropout.Threshold(p), (float)(1.0 / (1.0 - p)));
+        unsafe
+        {
+            var (y, o, b) = (Address(probs), Address(output), Address(bits));
+            long chunks = (n + FastDropout.Chunk - 1) / FastDropout.Chunk;
+            if (chunks <= 1) { if (n > 0) Forward((float*)y, (float*)o, (byte*)b, 0, n, draw); }
+            else Parallel.For(0L, chunks, Options, c => Forward((float*)y, (float*)o, (byte*)b, c, n, draw));
+        }
+        ctx.save_for_backward([probs, bits]);
+        ctx.save_data(nameof(Draw), draw);
+        return output;
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    {
+        var draw = (Draw)ctx.get_data(nameof(Draw))!;
+        var saved = ctx.get_saved_variables();
+        using var probs = saved[0];
+        using var bits = saved[1];
+        using var g = gradOutput.contiguous();
+        var grad = empty_like(probs);
+        int width = (int)probs.shape[^1];
+        long rows = width == 0 ? 0 : probs.numel() / width;
+        long rowsPerBlock = Math.Max(1, BlockElements / Math.Max(1, width));
+        long blocks = (rows + rowsPerBlock - 1) / rowsPerBlock;
+        unsafe
+        {
+            var (gs, ys, ds, b) = (Address(g), Address(probs), Address(grad), Address(bits));
+            void Block(long block)
+            {
+                for (long r = block * rowsPerBlock, end = Math.Min(rows, r + rowsPerBlock); r < end; r++)
+                    Backward((float*)gs + r * width, (float*)ys + r * width, (float*)ds + r * width, (byte*)b, r * width, width, draw.Scale);
+            }
+            if (blocks <= 1) { for (long block = 0; block < blocks; block++) Block(block); }
+            else Parallel.For(0L, blocks, Options, Block);
+        }
+        return [grad, null!, null!];
+    }
+
+    static ParallelOptions Options => new() { MaxDegreeOfParallelism = Math.Max(1, TorchRuntime.Threads) };
+
+    static unsafe IntPtr Address(Tensor t)
+    {
+        fixed (byte* b = t.bytes) return (IntPtr)b;
+    }
+
+    /// <summary>The mask's key, threshold and scale for one call.</summary>
+    sealed record Draw(ulong Seed, uint Threshold, float Scale);
+
+    /// <summary>Output and mask bits of hash chunk <paramref name="chunk"/>: o = y ⊙ m, as the chain's multiply.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void Forward(float* probs, float* output, byte* bits, long chunk, long n, Draw draw)
+    {
+        var (k1, k2) = FastDropout.ChunkKeys(draw.Seed, chunk);
+        long start = chunk * FastDropout.Chunk;
+        int count = (int)(Math.Min(n, start + FastDropout.Chunk) - start);
+        float* y = probs + start, o = output + start;
+        // A chunk starts at a multiple of 2¹⁵ elements, so its bits start on a byte (indeed a 4 KiB) boundary.
+        byte* mask = bits + start / 8;
+        uint threshold = draw.Threshold;
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var kept = Vector512.Create(draw.Scale);
+            for (; j + 16 <= count; j += 16)
+            {
+                var keep = FastDropout.Keep16(j, k1, k2, threshold);
+                *(ushort*)(mask + j / 8) = (ushort)keep.ExtractMostSignificantBits();
+                (Vector512.Load(y + j) * (keep.AsSingle() & kept)).Store(o + j);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var kept = Vector256.Create(draw.Scale);
+            for (; j + 8 <= count; j += 8)
+            {
+                var keep = FastDropout.Keep8(j, k1, k2, threshold);
+                mask[j / 8] = (byte)keep.ExtractMostSignificantBits();
+                (Vector256.Load(y + j) * (keep.AsSingle() & kept)).Store(o + j);
+            }
+        }
+        // Whole bytes remain from here (j is a multiple of 8), so the bits below set only this chunk's bytes, which start zeroed.
+        for (; j < count; j++)
+        {
+            bool keep = FastDropout.Keeps(j, k1, k2, threshold);
+            if (keep) mask[j / 8] |= (byte)(1 << (j % 8));
+            o[j] = y[j] * (keep ? draw.Scale : 0f);
+        }
+    }
+
+    /// <summary>dx = y ⊙ (g ⊙ m − Σ g ⊙ m ⊙ y) for one row whose first element is element <paramref name="index"/> of the tensor.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void Backward(float* g, float* y, float* dx, byte* bits, long index, int n, float scale)
+    {
+        float dot = 0;
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var lanes = Vector512.Create(1u, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768);
+            var kept = Vector512.Create(scale);
+            var acc = Vector512<float>.Zero;
+            for (; i + 16 <= n; i += 16)
+            {
+                long e = index + i;
+                uint word = *(uint*)(bits + (e >> 3)) >> (int)(e & 7);
+                var keep = Vector512.Equals(Vector512.Create(word) & lanes, lanes).AsSingle();
+                var gm = Vector512.Load(g + i) * (keep & kept);
+                gm.Store(dx + i);
+                acc += gm * Vector512.Load(y + i);
+            }
+            dot = Vector512.Sum(acc);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var lanes = Vector256.Create(1u, 2, 4, 8, 16, 32, 64, 128);
+            var kept = Vector256.Create(scale);
+            var acc = Vector256<float>.Zero;
+            for (; i + 8 <= n; i += 8)
+            {
+                long e = index + i;
+                uint word = *(uint*)(bits + (e >> 3)) >> (int)(e & 7);
+                var keep = Vector256.Equals(Vector256.Create(word) & lanes, lanes).AsSingle();
+                var gm = Vector256.Load(g + i) * (keep & kept);
+                gm.Store(dx + i);
+                acc += gm * Vector256.Load(y + i);
+            }
+            dot = Vector256.Sum(acc);
+        }
+        for (; i < n; i++)
+        {
+            long e = index + i;
+            float gm = g[i] * (((bits[e >> 3] >> (int)(e & 7)) & 1) != 0 ? scale : 0f);
+            dx[i] = gm;
+            dot += gm * y[i];
+        }
+
+        i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var d = Vector512.Create(dot);
+            for (; i + 16 <= n; i += 16) (Vector512.Load(y + i) * (Vector512.Load(dx + i) - d)).Store(dx + i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var d = Vector256.Create(dot);
+            for (; i + 8 <= n; i += 8) (Vector256.Load(y + i) * (Vector256.Load(dx + i) - d)).Store(dx + i);
+        }
+        for (; i < n; i++) dx[i] = y[i] * (dx[i] - dot);
+    }
+}

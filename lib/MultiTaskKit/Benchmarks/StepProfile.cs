@@ -74,7 +74,7 @@ public static class StepProfile
         return
         [
             new("", "attention, unfused with dropout", unfused - inputs, "QKᵀ·softmax·dropout·PV with libtorch's dropout, forward+backward, all layers"),
-            new("", "attention, the kit's kernel with dropout", kit - inputs, "BertAttentionKernel: QKᵀ·softmax·FastDropout·PV, as BERT trains"),
+            new("", "attention, the kit's kernel with dropout", kit - inputs, "BertAttentionKernel: QKᵀ, SoftmaxDropout (mask as bits), PV, as BERT trains"),
             new("", "attention, unfused without dropout", unfusedNoDropout - inputs, "QKᵀ·softmax·PV"),
             new("", "attention, fused SDPA without dropout", fused - inputs, "scaled_dot_product_attention"),
         ];

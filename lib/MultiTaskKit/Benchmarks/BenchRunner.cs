@@ -313,9 +313,12 @@ public static class BenchRunner
         }
         var seconds = rows.Select(_ => new List<double>()).ToArray();
         var cpu = rows.Select(_ => new List<double>()).ToArray();
+        // The order rotates by one each round, so that no variant always runs first, or always after the same other
+        // variant (whose heap, caches and lingering threads it would inherit every time).
         for (int round = 0; round < o.Steps; round++)
-            for (int r = 0; r < rows.Count; r++)
+            for (int i = 0; i < rows.Count; i++)
             {
+                int r = (i + round) % rows.Count;
                 var t = StepTimer.Measure(rows[r].Run, 1, warmup: 0);
                 seconds[r].AddRange(t.Seconds);
                 cpu[r].AddRange(t.CpuSeconds ?? []);

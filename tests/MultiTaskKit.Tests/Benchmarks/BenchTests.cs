@@ -82,8 +82,10 @@ public class BenchTests
 
         Assert.Equal(3, r.Gemm.Count); // measured because steps need the ceiling
         Assert.All(r.Gemm, g => Assert.True(g.Gflops > 0));
-        Assert.Equal(9, r.Steps.Count); // kit, its matrix products alone and naive at both shapes; kit with libtorch dropout, AdamW op by op and attention dropout off at the first
+        Assert.Equal(11, r.Steps.Count); // kit, unfused softmax-dropout, its matrix products alone and naive at both shapes; kit with libtorch dropout, AdamW op by op and attention dropout off at the first
         Assert.Contains(r.Steps, s => s.Implementation == "kit (AdamW op by op)");
+        Assert.Equal(2, r.Steps.Count(s => s.Implementation == "kit (softmax, dropout unfused)"));
+        Assert.True(MultiTaskKit.Models.Bert.SoftmaxDropout.Enabled); // switched back after the comparison
         Assert.True(MultiTaskKit.Training.AdamWKernel.Enabled); // switched back after the comparison
         Assert.Equal(2, r.Steps.Count(s => s.Implementation == BenchRunner.MatrixProductsRow));
         Assert.Contains(r.Steps, s => s.Implementation == "kit (attention dropout off, opt-in)");

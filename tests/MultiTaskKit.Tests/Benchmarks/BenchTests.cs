@@ -20,6 +20,18 @@ public class BenchTests
     }
 
     [Fact]
+    public void InterleavedRoundsRotateTheOrder()
+    {
+        using var step = new KitTrainingStep(TransformerShape.Tiny, TinyTasks);
+        var order = new List<int>();
+        var rows = Enumerable.Range(0, 3).Select(i => new BenchRunner.StepRow($"row {i}", step, () => order.Add(i))).ToList();
+        var results = BenchRunner.TimeInterleaved(rows, new BenchOptions { Warmup = 1, Steps = 4 }, new BenchReport());
+        // One warm-up each in row order, then rounds starting one row later each time.
+        Assert.Equal([0, 1, 2, /* rounds */ 0, 1, 2, 1, 2, 0, 2, 0, 1, 0, 1, 2], order);
+        Assert.All(results, r => Assert.Equal(4, r.SecondsAll.Count));
+    }
+
+    [Fact]
     public void StepFlopsMatchHandCount()
     {
         // Tiny: linear weights per layer 4·32² + 2·32·64 = 8,192. Task 2×8 (16 tokens), 3 layers:

@@ -64,7 +64,7 @@ public static class AdamWKernel
         if (!Applies(parameter, grad, expAvg, expAvgSq)) return false;
         long n = parameter.numel();
         if (n == 0) return true;
-        var arrays = new Arrays(Address(parameter), Address(grad), Address(expAvg), Address(expAvgSq));
+        var arrays = new Arrays(CpuKernel.Address(parameter), CpuKernel.Address(grad), CpuKernel.Address(expAvg), CpuKernel.Address(expAvgSq));
         long chunks = (n + Chunk - 1) / Chunk;
         if (chunks == 1)
         {
@@ -72,7 +72,7 @@ public static class AdamWKernel
             Update(arrays, 0, n, scratch, c);
             return true;
         }
-        Parallel.For(0L, chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, TorchRuntime.Threads) },
+        Parallel.For(0L, chunks, CpuKernel.Options,
             () => empty(Chunk, dtype: ScalarType.Float32),
             (chunk, _, scratch) => { Update(arrays, chunk * Chunk, Math.Min(n, (chunk + 1) * Chunk), scratch, c); return scratch; },
             scratch => scratch.Dispose());
@@ -81,17 +81,12 @@ public static class AdamWKernel
 
     readonly record struct Arrays(IntPtr Parameter, IntPtr Grad, IntPtr ExpAvg, IntPtr ExpAvgSq);
 
-    static unsafe IntPtr Address(Tensor t)
-    {
-        fixed (byte* b = t.bytes) return (IntPtr)b;
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void Update(Arrays a, long from, long to, Tensor scratch, Coefficients c)
     {
         int count = (int)(to - from);
         float* p = (float*)a.Parameter + from, g = (float*)a.Grad + from, m = (float*)a.ExpAvg + from, v = (float*)a.ExpAvgSq + from;
-        float* s = (float*)Address(scratch);
+        float* s = (float*)CpuKernel.Address(scratch);
 
         // Decay the weight, then both moments: p·(1 − lr·λ); m·β₁ + g·(1 − β₁); v·β₂ + (1 − β₂)·g·g. The new v is copied
         // to the scratch chunk for libtorch's square root.

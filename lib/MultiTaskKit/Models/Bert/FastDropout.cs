@@ -83,17 +83,8 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
         // Drop when a uniform 32-bit draw falls below p·2³²: P(drop) = p to within 2⁻³².
         uint threshold = Threshold(p);
         float scale = (float)(1.0 / (1.0 - p));
-        long chunks = (n + Chunk - 1) / Chunk;
-        unsafe
-        {
-            fixed (byte* bytes = mask.bytes)
-            {
-                var address = (IntPtr)bytes;
-                if (chunks == 1) Fill((float*)address, 0, n, seed, threshold, scale);
-                else Parallel.For(0L, chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, TorchRuntime.Threads) },
-                    c => Fill((float*)address, c, n, seed, threshold, scale));
-            }
-        }
+        var address = CpuKernel.Address(mask);
+        unsafe { CpuKernel.For((n + Chunk - 1) / Chunk, c => Fill((float*)address, c, n, seed, threshold, scale)); }
         return mask;
     }
 

@@ -55,7 +55,8 @@ public sealed class SoftmaxDropout : autograd.SingleTensorFunction<SoftmaxDropou
         double p = (double)vars[1];
         ulong seed = (ulong)vars[2];
         Tensor probs;
-        using (no_grad()) probs = softmax(scores, -1).contiguous();
+        using (no_grad())
+        using (var raw = softmax(scores, -1)) probs = raw.contiguous(); // a second handle when already contiguous
         var output = empty_like(probs);
         long n = probs.numel();
         // One bit per element, plus slack so that backward may read any element's bits as one 32-bit load.
@@ -63,10 +64,8 @@ public sealed class SoftmaxDropout : autograd.SingleTensorFunction<SoftmaxDropou
         var draw = new Draw(seed, FastDropout.Threshold(p), (float)(1.0 / (1.0 - p)));
         unsafe
         {
-            var (y, o, b) = (Address(probs), Address(output), Address(bits));
-            long chunks = (n + FastDropout.Chunk - 1) / FastDropout.Chunk;
-            if (chunks <= 1) { if (n > 0) Forward((float*)y, (float*)o, (byte*)b, 0, n, draw); }
-            else Parallel.For(0L, chunks, Options, c => Forward((float*)y, (float*)o, (byte*)b, c, n, draw));
+            var (y, o, b) = (CpuKernel.Address(probs), CpuKernel.Address(output), CpuKernel.Address(bits));
+            CpuKernel.For((n + FastDropout.Chunk - 1) / FastDropout.Chunk, c => Forward((float*)y, (float*)o, (byte*)b, c, n, draw));
         }
         ctx.save_for_backward([probs, bits]);
         ctx.save_data(nameof(Draw), draw);
@@ -87,23 +86,14 @@ public sealed class SoftmaxDropout : autograd.SingleTensorFunction<SoftmaxDropou
         long blocks = (rows + rowsPerBlock - 1) / rowsPerBlock;
         unsafe
         {
-            var (gs, ys, ds, b) = (Address(g), Address(probs), Address(grad), Address(bits));
-            void Block(long block)
+            var (gs, ys, ds, b) = (CpuKernel.Address(g), CpuKernel.Address(probs), CpuKernel.Address(grad), CpuKernel.Address(bits));
+            CpuKernel.For(blocks, block =>
             {
                 for (long r = block * rowsPerBlock, end = Math.Min(rows, r + rowsPerBlock); r < end; r++)
                     Backward((float*)gs + r * width, (float*)ys + r * width, (float*)ds + r * width, (byte*)b, r * width, width, draw.Scale);
-            }
-            if (blocks <= 1) { for (long block = 0; block < blocks; block++) Block(block); }
-            else Parallel.For(0L, blocks, Options, Block);
+            });
         }
         return [grad, null!, null!];
-    }
-
-    static ParallelOptions Options => new() { MaxDegreeOfParallelism = Math.Max(1, TorchRuntime.Threads) };
-
-    static unsafe IntPtr Address(Tensor t)
-    {
-        fixed (byte* b = t.bytes) return (IntPtr)b;
     }
 
     /// <summary>The mask's key, threshold and scale for one call.</summary>

@@ -1,3 +1,4 @@
+using MultiTaskKit.Steps;
 using System.CommandLine;
 using System.Text.Json;
 using MultiTaskKit.Models;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MultiTaskKit.Data;
 using MultiTaskKit.Evaluation;
+using MultiTaskKit.Training;
 using Spectre.Console;
 
 namespace MultiTaskKit.Cli.Commands;

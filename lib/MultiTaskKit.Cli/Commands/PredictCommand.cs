@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using MultiTaskKit.Data;
 using MultiTaskKit.Evaluation;
+using MultiTaskKit.Training;
 using Spectre.Console;
 
 namespace MultiTaskKit.Cli.Commands;

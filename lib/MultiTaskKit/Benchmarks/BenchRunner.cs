@@ -1,3 +1,4 @@
+using MultiTaskKit.Steps;
 using System.Diagnostics;
 using MultiTaskKit.Runtime;
 using TorchSharp;
@@ -19,19 +20,19 @@ public sealed record BenchOptions
     /// <summary>Steps of the soak; the early memory reading is at step 100.</summary>
     public int SoakSteps { get; init; } = 2000;
     /// <summary>Batches of the soak: the case-study model at small batches, so 2,000 steps fit in minutes on 2 cores.</summary>
-    public IReadOnlyList<TaskBatch> SoakBatches { get; init; } = [new(2, 32), new(2, 16)];
+    public IReadOnlyList<BatchShape> SoakBatches { get; init; } = [new(2, 32), new(2, 16)];
     /// <summary>The encoder shape; the case study's MiniLM unless a test shrinks it.</summary>
     public TransformerShape Shape { get; init; } = TransformerShape.MiniLM;
     /// <summary>The two step shapes (task 1 classification, task 2 regression).</summary>
-    public IReadOnlyList<IReadOnlyList<TaskBatch>> StepShapes { get; init; } =
+    public IReadOnlyList<IReadOnlyList<BatchShape>> StepShapes { get; init; } =
         [[new(16, 128), new(16, 64)], [new(16, 256), new(16, 64)]];
     public int GemmRepeats { get; init; } = 10;
     /// <summary>Batches of the method-overhead section: the case-study model, one batch read by both tasks.</summary>
-    public IReadOnlyList<TaskBatch> MethodBatches { get; init; } = [new(8, 64), new(8, 64)];
+    public IReadOnlyList<BatchShape> MethodBatches { get; init; } = [new(8, 64), new(8, 64)];
     /// <summary>Timed steps per method and round, and interleaved rounds, of the method-overhead section.</summary>
     public int MethodSteps { get; init; } = 3;
     public int MethodRounds { get; init; } = 2;
-    /// <summary>Methods to compare (names of <see cref="Weighting.MethodCatalog"/>; "ew" is always added); null: all.</summary>
+    /// <summary>Methods to compare (names of <see cref="MethodCatalog"/>; "ew" is always added); null: all.</summary>
     public IReadOnlyList<string>? MethodNames { get; init; }
     public string Python { get; init; } = PyTorchReference.DefaultPython;
     /// <summary>Also time the naive step at the second shape (the table has it; it costs a minute).</summary>
@@ -75,7 +76,7 @@ public sealed record BenchOptions
 public sealed class KitParts
 {
     /// <summary>The kit's own case-study step (BERT trunk split at layer k, two tasks).</summary>
-    public Func<TransformerShape, IReadOnlyList<TaskBatch>, BenchStep>? TrainingStep { get; init; }
+    public Func<TransformerShape, IReadOnlyList<BatchShape>, BenchStep>? TrainingStep { get; init; }
     public string TrainingStepMissing { get; init; } = "the kit's BERT trunk and multi-task model are not built into this binary";
 
     /// <summary>Encoder inference, kit against ONNX Runtime: returns both throughputs.</summary>
@@ -335,7 +336,7 @@ public static class BenchRunner
             step.Name, t.CpuMedian);
     }
 
-    public static string Describe(IReadOnlyList<TaskBatch> tasks) => string.Join("+", tasks);
+    public static string Describe(IReadOnlyList<BatchShape> tasks) => string.Join("+", tasks);
 
     static void Ratios(BenchReport r)
     {

@@ -8,7 +8,7 @@ namespace MultiTaskKit.Benchmarks;
 public interface ITimedStep
 {
     string Name { get; }
-    IReadOnlyList<TaskBatch> Tasks { get; }
+    IReadOnlyList<BatchShape> Tasks { get; }
     long TokensPerStep { get; }
     /// <summary>The matrix FLOPs the step is credited with (<see cref="StepFlops.Training"/>).</summary>
     double TrainingFlops { get; }
@@ -25,7 +25,7 @@ public abstract class BenchStep : ITimedStep, IDisposable
 {
     optim.Optimizer? optimizer;
 
-    protected BenchStep(string name, TransformerShape shape, IReadOnlyList<TaskBatch> tasks)
+    protected BenchStep(string name, TransformerShape shape, IReadOnlyList<BatchShape> tasks)
     {
         TorchRuntime.EnsureInitialized();
         shape.Validate();
@@ -37,7 +37,7 @@ public abstract class BenchStep : ITimedStep, IDisposable
 
     public string Name { get; }
     public TransformerShape Shape { get; }
-    public IReadOnlyList<TaskBatch> Tasks { get; }
+    public IReadOnlyList<BatchShape> Tasks { get; }
     public long TokensPerStep => Tasks.Sum(t => t.TokenCount);
     public double TrainingFlops => StepFlops.Training(Shape, Tasks);
 
@@ -106,7 +106,7 @@ public abstract class BenchStep : ITimedStep, IDisposable
     }
 
     /// <summary>Random token ids in [1000, vocab) for the fixed batches (away from BERT's special ids).</summary>
-    protected static Tensor RandomIds(TaskBatch t, int vocab, Generator g) =>
+    protected static Tensor RandomIds(BatchShape t, int vocab, Generator g) =>
         randint(Math.Min(1000, vocab / 2), vocab, new long[] { t.Batch, t.Tokens }, dtype: int64, device: TorchRuntime.Device, generator: g);
 
     protected virtual void Dispose(bool disposing)

@@ -2,6 +2,7 @@ using MultiTaskKit.Aggregation;
 using MultiTaskKit.Models;
 using MultiTaskKit.Models.Bert;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -40,7 +41,7 @@ public sealed class KitTrainingStep : BenchStep
     /// <param name="name">Name of the row in the bench table.</param>
     /// <param name="mode">Gradients with respect to the shared parameters or the shared representation.</param>
     /// <param name="sameBatch">All tasks read task 0's token ids (rep-grad requires it; the method comparison uses it for all).</param>
-    public KitTrainingStep(TransformerShape shape, IReadOnlyList<TaskBatch> tasks, long seed = 0,
+    public KitTrainingStep(TransformerShape shape, IReadOnlyList<BatchShape> tasks, long seed = 0,
         Func<IReadOnlyList<string>, ILossWeighting>? weighting = null, IGradientAggregator? aggregator = null, string? name = null,
         GradientMode mode = GradientMode.Parameters, bool sameBatch = false)
         : base(name ?? "kit BertTrunk + MultiTaskModel", shape, tasks)

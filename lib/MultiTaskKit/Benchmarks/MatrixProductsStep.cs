@@ -20,7 +20,7 @@ public sealed class MatrixProductsStep : ITimedStep, IDisposable
     sealed record Operands(Tensor Hidden, Tensor Wide, Tensor GradHidden, Tensor GradWide,
         Tensor Q, Tensor K, Tensor V, Tensor Probs, Tensor GradContext, Tensor GradScores, Tensor[][] Weights);
 
-    public MatrixProductsStep(TransformerShape shape, IReadOnlyList<TaskBatch> batches, long seed = 0)
+    public MatrixProductsStep(TransformerShape shape, IReadOnlyList<BatchShape> batches, long seed = 0)
     {
         TorchRuntime.EnsureInitialized();
         shape.Validate();
@@ -42,7 +42,7 @@ public sealed class MatrixProductsStep : ITimedStep, IDisposable
     }
 
     public string Name => "the step's matrix products alone";
-    public IReadOnlyList<TaskBatch> Tasks { get; }
+    public IReadOnlyList<BatchShape> Tasks { get; }
     public long TokensPerStep => Tasks.Sum(t => t.TokenCount);
     public double TrainingFlops => StepFlops.Training(shape, Tasks);
 

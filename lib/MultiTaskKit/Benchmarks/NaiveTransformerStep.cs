@@ -19,7 +19,7 @@ public sealed class NaiveTransformerStep : BenchStep
     readonly Tensor labels;
     readonly Tensor targets;
 
-    public NaiveTransformerStep(TransformerShape shape, IReadOnlyList<TaskBatch> tasks, long seed = 0)
+    public NaiveTransformerStep(TransformerShape shape, IReadOnlyList<BatchShape> tasks, long seed = 0)
         : base("naive nn.TransformerEncoder", shape, tasks)
     {
         torch.manual_seed(seed);

@@ -29,7 +29,7 @@ public static class PyTorchReference
         return null;
     }
 
-    public static PyTorchResult Run(TransformerShape shape, TaskBatch task1, TaskBatch task2, int threads, int steps,
+    public static PyTorchResult Run(TransformerShape shape, BatchShape task1, BatchShape task2, int threads, int steps,
         string python = DefaultPython, string? script = null, TimeSpan? timeout = null)
     {
         if (task1.Batch != task2.Batch)

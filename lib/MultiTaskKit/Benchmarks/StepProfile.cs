@@ -47,7 +47,7 @@ public static class StepProfile
     /// kit's <see cref="Models.Bert.BertAttentionKernel"/> runs it, against the fused kernel, which libtorch only runs
     /// fused on CPU when there is no dropout on the probabilities.
     /// </summary>
-    public static IReadOnlyList<ProfileEntry> Attention(TransformerShape shape, IReadOnlyList<TaskBatch> tasks, int repeats = 3)
+    public static IReadOnlyList<ProfileEntry> Attention(TransformerShape shape, IReadOnlyList<BatchShape> tasks, int repeats = 3)
     {
         TorchRuntime.EnsureInitialized();
         int d = shape.Hidden / shape.Heads;

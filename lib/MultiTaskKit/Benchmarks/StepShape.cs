@@ -1,7 +1,7 @@
 namespace MultiTaskKit.Benchmarks;
 
 /// <summary>One task's batch in a benchmarked step: <see cref="Batch"/> rows of <see cref="Tokens"/> tokens.</summary>
-public sealed record TaskBatch(int Batch, int Tokens)
+public sealed record BatchShape(int Batch, int Tokens)
 {
     public long TokenCount => (long)Batch * Tokens;
     public override string ToString() => $"{Batch}x{Tokens}";
@@ -42,19 +42,19 @@ public sealed record TransformerShape(int Vocab, int Hidden, int Heads, int Ffn,
 /// </summary>
 public static class StepFlops
 {
-    public static double Training(TransformerShape shape, IEnumerable<TaskBatch> tasks) =>
+    public static double Training(TransformerShape shape, IEnumerable<BatchShape> tasks) =>
         tasks.Sum(t => 3.0 * ForwardPerTask(shape, t));
 
-    public static double Forward(TransformerShape shape, IEnumerable<TaskBatch> tasks) =>
+    public static double Forward(TransformerShape shape, IEnumerable<BatchShape> tasks) =>
         tasks.Sum(t => ForwardPerTask(shape, t));
 
     /// <summary>Only the two attention products, forward and backward.</summary>
-    public static double AttentionTraining(TransformerShape shape, IEnumerable<TaskBatch> tasks) =>
+    public static double AttentionTraining(TransformerShape shape, IEnumerable<BatchShape> tasks) =>
         tasks.Sum(t => 3.0 * AttentionForward(shape, t));
 
-    static double ForwardPerTask(TransformerShape shape, TaskBatch t) =>
+    static double ForwardPerTask(TransformerShape shape, BatchShape t) =>
         2.0 * shape.LinearParametersPerLayer * shape.Layers * t.TokenCount + AttentionForward(shape, t);
 
-    static double AttentionForward(TransformerShape shape, TaskBatch t) =>
+    static double AttentionForward(TransformerShape shape, BatchShape t) =>
         2 * (2.0 * t.Batch * t.Tokens * (double)t.Tokens * shape.Hidden) * shape.Layers;
 }

@@ -1,3 +1,5 @@
+using MultiTaskKit.Runtime;
+
 namespace MultiTaskKit.Data;
 
 /// <summary>Seeded, stable splitting and sub-sampling. The same seed and input order always give the same split.</summary>

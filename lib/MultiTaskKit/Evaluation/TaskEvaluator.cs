@@ -1,9 +1,8 @@
+using MultiTaskKit.Data;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
-using MultiTaskKit.Training;
 using TorchSharp;
 using static TorchSharp.torch;
-using DataTaskKind = MultiTaskKit.Data.TaskKind;
 
 namespace MultiTaskKit.Evaluation;
 
@@ -17,8 +16,8 @@ public static class TaskEvaluator
     {
         TorchRuntime.EnsureInitialized();
         if (examples.Count == 0) throw new ArgumentException($"task '{task.Name}': expected examples to evaluate, found none.", nameof(examples));
-        var classification = task.Kind == DataTaskKind.Classification ? new ClassificationAccumulator(task.LabelNames) : null;
-        var regression = task.Kind == DataTaskKind.Regression ? new RegressionAccumulator() : null;
+        var classification = task.Kind == TaskKind.Classification ? new ClassificationAccumulator(task.LabelNames) : null;
+        var regression = task.Kind == TaskKind.Regression ? new RegressionAccumulator() : null;
         foreach (var (ex, output) in Predict(model, task, examples, padId, batchSize))
         {
             if (classification != null) classification.Update(ClassificationAccumulator.ArgMax(output), ex.Label);
@@ -45,7 +44,7 @@ public static class TaskEvaluator
                 {
                     using var batch = TaskBatch.Build(task.Name, task.Kind, chunk, padId, TorchRuntime.Device);
                     var output = model.Forward(new Dictionary<string, TrunkInput> { [task.Name] = batch.Input })[task.Name];
-                    if (task.Kind == DataTaskKind.Classification) output = nn.functional.softmax(output, -1);
+                    if (task.Kind == TaskKind.Classification) output = nn.functional.softmax(output, -1);
                     values = output.to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
                 }
                 NativeAllocator.CollectStepGarbage();

@@ -44,7 +44,7 @@ public sealed class ClassificationHead : TaskHead
         }
     }
 
-    public override TaskKind Kind => TaskKind.Classification;
+    public override HeadKind Kind => HeadKind.Classification;
 
     public override Tensor forward(Tensor pooled) => classifier.call(dropout.call(pooled));
 

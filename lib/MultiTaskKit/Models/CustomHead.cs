@@ -8,12 +8,12 @@ public sealed class CustomHead : TaskHead
 {
     readonly nn.Module<Tensor, Tensor> body;
     readonly Func<Tensor, Tensor, Tensor> loss;
-    readonly TaskKind kind;
+    readonly HeadKind kind;
 
     /// <param name="body">Maps the pooled vector to the prediction; its parameters belong to the task.</param>
     /// <param name="loss">(prediction, target) to a scalar loss.</param>
     /// <param name="kind">How evaluation should treat the predictions.</param>
-    public CustomHead(nn.Module<Tensor, Tensor> body, Func<Tensor, Tensor, Tensor> loss, TaskKind kind = TaskKind.Custom) : base("custom_head")
+    public CustomHead(nn.Module<Tensor, Tensor> body, Func<Tensor, Tensor, Tensor> loss, HeadKind kind = HeadKind.Custom) : base("custom_head")
     {
         this.body = body ?? throw new ArgumentNullException(nameof(body));
         this.loss = loss ?? throw new ArgumentNullException(nameof(loss));
@@ -21,7 +21,7 @@ public sealed class CustomHead : TaskHead
         register_module("body", body);
     }
 
-    public override TaskKind Kind => kind;
+    public override HeadKind Kind => kind;
 
     public override Tensor forward(Tensor pooled) => body.call(pooled);
 

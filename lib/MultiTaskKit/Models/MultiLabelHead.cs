@@ -31,7 +31,7 @@ public sealed class MultiLabelHead : TaskHead
         }
     }
 
-    public override TaskKind Kind => TaskKind.MultiLabel;
+    public override HeadKind Kind => HeadKind.MultiLabel;
 
     public override Tensor forward(Tensor pooled) => classifier.call(dropout.call(pooled));
 

@@ -24,7 +24,7 @@ public sealed class RegressionHead : TaskHead
         register_module("regressor", regressor);
     }
 
-    public override TaskKind Kind => TaskKind.Regression;
+    public override HeadKind Kind => HeadKind.Regression;
 
     public override Tensor forward(Tensor pooled)
     {

@@ -1,3 +1,4 @@
+using MultiTaskKit.Steps;
 using System.Diagnostics;
 using MultiTaskKit.Aggregation;
 using MultiTaskKit.Models;

@@ -1,4 +1,5 @@
 using MultiTaskKit.Aggregation;
+using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
 
 namespace MultiTaskKit.Training;

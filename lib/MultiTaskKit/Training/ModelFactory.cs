@@ -1,18 +1,12 @@
+using MultiTaskKit.Data;
 using MultiTaskKit.Models;
 using MultiTaskKit.Models.Bert;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Text;
 using TorchSharp;
 using static TorchSharp.torch;
-using DataTaskKind = MultiTaskKit.Data.TaskKind;
 
 namespace MultiTaskKit.Training;
-
-/// <summary>A task as the model sees it: name, kind and (classification) its label names.</summary>
-public sealed record TaskSignature(string Name, DataTaskKind Kind, IReadOnlyList<string> LabelNames)
-{
-    public int Outputs => Kind == DataTaskKind.Classification ? LabelNames.Count : 1;
-}
 
 /// <summary>A built multi-task model with its tokenizer and where its trunk came from.</summary>
 public sealed class BuiltModel : IDisposable
@@ -36,7 +30,7 @@ public static class ModelFactory
     public static BuiltModel Build(RunConfig config, IReadOnlyList<TaskSignature> tasks)
     {
         TorchRuntime.EnsureInitialized();
-        torch.manual_seed((long)(Data.SeededRandom.Derive(config.Seed, "init") >> 1));
+        torch.manual_seed((long)(SeededRandom.Derive(config.Seed, "init") >> 1));
         var m = config.Model;
         BertModel bert;
         BertTokenizer tokenizer;
@@ -85,7 +79,7 @@ public static class ModelFactory
             _ => throw new InvalidDataException($"model.pooling: expected mean or cls, found '{m.Pooling}'."),
         };
         var trunk = new BertTrunk(bert, pooling);
-        var heads = tasks.Select(t => new KeyValuePair<string, TaskHead>(t.Name, t.Kind == DataTaskKind.Classification
+        var heads = tasks.Select(t => new KeyValuePair<string, TaskHead>(t.Name, t.Kind == TaskKind.Classification
             ? new ClassificationHead(trunk.OutputSize, t.LabelNames.Count, new ClassificationHeadOptions(Dropout: m.HeadDropout))
             : new RegressionHead(trunk.OutputSize, 1, m.HeadDropout))).ToList();
         var plan = config.Sharing.Plan switch

@@ -1,3 +1,4 @@
+using MultiTaskKit.Steps;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -10,7 +11,6 @@ using MultiTaskKit.Weighting;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using DataTaskKind = MultiTaskKit.Data.TaskKind;
 
 namespace MultiTaskKit.Training;
 
@@ -293,7 +293,7 @@ public sealed class Trainer : IDisposable
             o[t.Name] = new JsonObject
             {
                 ["dataset"] = t.Splits.Dataset,
-                ["kind"] = t.Signature.Kind == DataTaskKind.Classification ? "classification" : "regression",
+                ["kind"] = t.Signature.Kind == TaskKind.Classification ? "classification" : "regression",
                 ["labels"] = new JsonArray(t.Signature.LabelNames.Select(l => (JsonNode)JsonValue.Create(l)!).ToArray()),
                 ["normalizer"] = t.Normalizer,
                 ["max_tokens"] = t.Config.MaxTokens,

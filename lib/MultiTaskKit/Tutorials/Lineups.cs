@@ -1,6 +1,7 @@
 using MultiTaskKit.Aggregation;
 using MultiTaskKit.Charts;
 using MultiTaskKit.Models;
+using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
 
 namespace MultiTaskKit.Tutorials;

@@ -1,3 +1,4 @@
+using MultiTaskKit.Steps;
 using System.Diagnostics;
 using System.Reflection;
 using MultiTaskKit.Aggregation;

@@ -1,5 +1,6 @@
 using MultiTaskKit.Charts;
 using MultiTaskKit.Models;
+using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -4,7 +4,7 @@ namespace MultiTaskKit.Weighting;
 
 /// <summary>
 /// A loss-level method: maps this step's task losses (and, for some methods, the per-task gradient matrix) to
-/// non-negative task weights. The step engine (<see cref="MultiTaskStep"/>) then backpropagates Σ wᵢ·ℓᵢ, where ℓᵢ is
+/// non-negative task weights. The step engine (<see cref="Steps.MultiTaskStep"/>) then backpropagates Σ wᵢ·ℓᵢ, where ℓᵢ is
 /// <see cref="TransformLosses"/> of the raw loss (identity for most methods, log for DB-MTL and FAMO).
 /// <para>State a method needs from outside (step index, earlier losses) arrives in <see cref="WeightingInput.Context"/>;
 /// learnable state is a registered parameter of the method, which is an <c>nn.Module</c>, attached to the model with

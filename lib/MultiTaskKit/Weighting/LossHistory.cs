@@ -2,7 +2,7 @@ namespace MultiTaskKit.Weighting;
 
 /// <summary>
 /// Task losses of earlier steps and epochs, kept by the caller and handed to methods in <see cref="StepContext.History"/>.
-/// Record every step with <see cref="Record(IReadOnlyDictionary{string, double})"/> (or from diagnostics) and close each
+/// Record every step with <see cref="Record(IReadOnlyDictionary{string, double})"/> (or from the step engine's diagnostics) and close each
 /// epoch with <see cref="EndEpoch"/>. Holds doubles only, never tensors.
 /// </summary>
 public sealed class LossHistory
@@ -33,12 +33,6 @@ public sealed class LossHistory
             running[task] = running.TryGetValue(task, out var r) ? (r.Sum + value, r.Count + 1) : (value, 1);
         }
         Steps++;
-    }
-
-    /// <summary>Records the losses of a step the engine did not skip.</summary>
-    public void Record(StepDiagnostics diagnostics)
-    {
-        if (!diagnostics.Skipped) Record(diagnostics.Losses);
     }
 
     /// <summary>Closes the epoch: the mean of each task's losses since the last call becomes a new entry of <see cref="EpochMeans"/>.</summary>

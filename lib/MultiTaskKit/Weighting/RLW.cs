@@ -1,4 +1,4 @@
-using MultiTaskKit.Aggregation;
+using MultiTaskKit.Runtime;
 using static TorchSharp.torch;
 
 namespace MultiTaskKit.Weighting;

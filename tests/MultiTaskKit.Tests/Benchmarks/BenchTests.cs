@@ -9,7 +9,7 @@ namespace MultiTaskKit.Tests.Benchmarks;
 /// <summary>Smoke tests of the bench code at tiny sizes. Nothing here asserts a time: timings belong to <c>mtk bench</c>.</summary>
 public class BenchTests
 {
-    static readonly TaskBatch[] TinyTasks = [new(2, 8), new(2, 4)];
+    static readonly BatchShape[] TinyTasks = [new(2, 8), new(2, 4)];
 
     readonly ITestOutputHelper output;
 
@@ -36,7 +36,7 @@ public class BenchTests
     {
         // Tiny: linear weights per layer 4·32² + 2·32·64 = 8,192. Task 2×8 (16 tokens), 3 layers:
         // forward 2·8192·3·16 = 786,432 plus attention 2·(2·2·8·8·32)·3 = 49,152; training ×3.
-        Assert.Equal(3.0 * (786_432 + 49_152), StepFlops.Training(TransformerShape.Tiny, [new TaskBatch(2, 8)]));
+        Assert.Equal(3.0 * (786_432 + 49_152), StepFlops.Training(TransformerShape.Tiny, [new BatchShape(2, 8)]));
         // MiniLM at 16×128+16×64: 6 × 1,769,472 × 6 layers × 3,072 tokens = 195.7 GFLOP of linear maps (the issue's
         // count), plus 9.06 GFLOP of attention products.
         var linearOnly = 6.0 * 1_769_472 * 6 * 3072;
@@ -134,7 +134,7 @@ public class BenchTests
     public void MatrixProductsFloorRunsTheProductsTheStepIsCreditedWith()
     {
         TorchRuntime.EnsureInitialized();
-        var tasks = new TaskBatch[] { new(2, 8), new(3, 4) };
+        var tasks = new BatchShape[] { new(2, 8), new(3, 4) };
         using var floor = new MatrixProductsStep(TransformerShape.Tiny, tasks);
         long live = Soak.LiveTensors;
         floor.Step();

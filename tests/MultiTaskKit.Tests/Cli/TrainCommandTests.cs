@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Tests.Cli;
 

@@ -1,4 +1,5 @@
 using MultiTaskKit.Data;
+using MultiTaskKit.Runtime;
 
 namespace MultiTaskKit.Tests.Data;
 

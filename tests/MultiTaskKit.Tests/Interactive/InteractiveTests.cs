@@ -1,3 +1,4 @@
+using MultiTaskKit.Steps;
 using System.Text.RegularExpressions;
 using Microsoft.DotNet.Interactive.Formatting;
 using MultiTaskKit.Charts;
@@ -81,10 +82,10 @@ public class ViewTests
     [Fact]
     public void StrategiesShowTheirHyperparameters()
     {
-        var spec = MultiTaskKit.Weighting.MethodCatalog.Create("pcgrad", ["a", "b"]);
+        var spec = MultiTaskKit.Steps.MethodCatalog.Create("pcgrad", ["a", "b"]);
         var table = KitViews.Strategy(spec.Aggregator!);
         Assert.Contains(table.Rows, r => r[0] == "as configured" && r[1].Contains("PCGrad", StringComparison.OrdinalIgnoreCase));
-        var uw = KitViews.Strategy(MultiTaskKit.Weighting.MethodCatalog.Create("uw", ["a", "b"]).Weighting);
+        var uw = KitViews.Strategy(MultiTaskKit.Steps.MethodCatalog.Create("uw", ["a", "b"]).Weighting);
         Assert.Contains(uw.Rows, r => r[0] == "type");
     }
 }

@@ -2,6 +2,7 @@ using MultiTaskKit.Aggregation;
 using MultiTaskKit.Models;
 using MultiTaskKit.Models.Bert;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;

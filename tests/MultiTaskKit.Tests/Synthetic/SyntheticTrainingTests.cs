@@ -2,6 +2,7 @@ using MultiTaskKit.Aggregation;
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Steps;
 using MultiTaskKit.Synthetic;
 using MultiTaskKit.Weighting;
 using Xunit.Abstractions;

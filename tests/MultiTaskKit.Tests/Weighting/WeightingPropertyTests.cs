@@ -1,4 +1,5 @@
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
 using static TorchSharp.torch;
 

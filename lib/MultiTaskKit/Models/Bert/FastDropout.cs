@@ -146,7 +146,7 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
     /// <summary>The hash keys of chunk <paramref name="chunk"/> (elements chunk·<see cref="Chunk"/> onwards) under <paramref name="seed"/>.</summary>
     internal static (uint K1, uint K2) ChunkKeys(ulong seed, long chunk)
     {
-        ulong key = SplitMix(seed ^ (0x9E3779B97F4A7C15UL * (ulong)(chunk + 1)));
+        ulong key = SplitMix64.Hash(seed ^ (SplitMix64.Gamma * (ulong)(chunk + 1)));
         return ((uint)key, (uint)(key >> 32));
     }
 
@@ -174,14 +174,6 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
         h ^= Vector512.ShiftRightLogical(h, 16); h *= Vector512.Create(0x85EBCA6Bu);
         h ^= Vector512.ShiftRightLogical(h, 13); h *= Vector512.Create(0xC2B2AE35u);
         return h ^ Vector512.ShiftRightLogical(h, 16);
-    }
-
-    static ulong SplitMix(ulong x)
-    {
-        x += 0x9E3779B97F4A7C15UL;
-        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
-        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
-        return x ^ (x >> 31);
     }
 
     /// <summary>The scalar loop alone, for any length: what every machine computes, vector units or not (tests compare the two).</summary>

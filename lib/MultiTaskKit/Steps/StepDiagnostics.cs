@@ -1,4 +1,6 @@
-namespace MultiTaskKit.Weighting;
+using MultiTaskKit.Weighting;
+
+namespace MultiTaskKit.Steps;
 
 /// <summary>
 /// What one step did, read from the gradient matrix the methods already build (no extra pass). In a weighting-only step
@@ -62,5 +64,16 @@ public sealed record StepDiagnostics
     {
         for (int i = 0; i < Tasks.Count; i++) if (Tasks[i] == task) return i;
         throw new ArgumentException($"task '{task}' was not in this step (tasks: {string.Join(", ", Tasks)})", nameof(task));
+    }
+}
+
+/// <summary>Feeds the step engine's diagnostics to a <see cref="LossHistory"/> (which, in the weighting layer, knows nothing of the engine).</summary>
+public static class LossHistoryExtensions
+{
+    /// <summary>Records the losses of a step the engine did not skip.</summary>
+    public static void Record(this LossHistory history, StepDiagnostics diagnostics)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        if (!diagnostics.Skipped) history.Record(diagnostics.Losses);
     }
 }

@@ -1,4 +1,6 @@
-namespace MultiTaskKit.Weighting;
+using MultiTaskKit.Weighting;
+
+namespace MultiTaskKit.Steps;
 
 /// <summary>With respect to what the per-task gradients are taken.</summary>
 public enum GradientMode

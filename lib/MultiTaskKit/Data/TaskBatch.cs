@@ -1,11 +1,9 @@
-using MultiTaskKit.Data;
 using MultiTaskKit.Models;
-using TaskKind = MultiTaskKit.Data.TaskKind;
 using MultiTaskKit.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Data;
 
 /// <summary>One example after tokenisation: its token ids (special tokens included, already truncated) and its label or target.</summary>
 public sealed record EncodedExample(int Index, long[] Ids, int Label, float Target)

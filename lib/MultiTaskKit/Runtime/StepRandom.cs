@@ -1,4 +1,4 @@
-namespace MultiTaskKit.Aggregation;
+namespace MultiTaskKit.Runtime;
 
 /// <summary>
 /// Randomness for stochastic methods (PCGrad's and GradVac's task order, RLW's weights) derived from (seed, step, salt)
@@ -8,11 +8,9 @@ public static class StepRandom
 {
     public static Random For(long seed, long step, long salt = 0)
     {
-        // SplitMix64 finaliser: a fixed, platform-independent mix (HashCode.Combine is randomised per process).
-        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)step * 0xBF58476D1CE4E5B9UL + (ulong)salt * 0x94D049BB133111EBUL);
-        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
-        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
-        z ^= z >> 31;
+        // the SplitMix64 finaliser over a linear combination: a fixed, platform-independent mix (HashCode.Combine is
+        // randomised per process)
+        ulong z = SplitMix64.Mix(unchecked((ulong)seed * SplitMix64.Gamma + (ulong)step * 0xBF58476D1CE4E5B9UL + (ulong)salt * 0x94D049BB133111EBUL));
         return new Random((int)(z & 0x7FFFFFFF));
     }
 

@@ -1,16 +1,15 @@
 using System.Text.Json.Nodes;
 using MultiTaskKit.Data;
+using MultiTaskKit.Evaluation;
 using MultiTaskKit.Models;
 using MultiTaskKit.Text;
-using MultiTaskKit.Training;
-using DataTaskKind = MultiTaskKit.Data.TaskKind;
 
-namespace MultiTaskKit.Evaluation;
+namespace MultiTaskKit.Training;
 
 /// <summary>One task's prediction for one text: the label and class probabilities, or the regression value.</summary>
-public sealed record TaskPrediction(string Task, DataTaskKind Kind, string? Label, IReadOnlyDictionary<string, double>? Probabilities, double? Value)
+public sealed record TaskPrediction(string Task, TaskKind Kind, string? Label, IReadOnlyDictionary<string, double>? Probabilities, double? Value)
 {
-    public override string ToString() => Kind == DataTaskKind.Classification
+    public override string ToString() => Kind == TaskKind.Classification
         ? $"{Task}: {Label} ({string.Join(", ", Probabilities!.Select(p => $"{p.Key} {p.Value:F3}"))})"
         : $"{Task}: {Value:F4}";
 }
@@ -45,7 +44,7 @@ public sealed class RunPredictor : IDisposable
         foreach (var t in Config.Tasks)
         {
             var d = described[t.Name] ?? throw new InvalidDataException($"{tasksPath}: task '{t.Name}' of config.json is missing.");
-            var kind = d["kind"]!.GetValue<string>() == "classification" ? DataTaskKind.Classification : DataTaskKind.Regression;
+            var kind = d["kind"]!.GetValue<string>() == "classification" ? TaskKind.Classification : TaskKind.Regression;
             var labels = d["labels"]!.AsArray().Select(x => x!.GetValue<string>()).ToList();
             tasks[t.Name] = (new TaskSignature(t.Name, kind, labels), d["normalizer"]!.GetValue<string>(), t.MaxTokens, ModelFactory.ToTruncation(t.Truncation));
         }
@@ -81,7 +80,7 @@ public sealed class RunPredictor : IDisposable
             var encoded = texts.Select((t, i) => new EncodedExample(i, tokenizer.Encode(TextNormalizer.Apply(normalizer, t), maxTokens, truncation), -1, float.NaN)).ToList();
             foreach (var (ex, output) in TaskEvaluator.Predict(built.Model, sig, encoded, tokenizer.PadId))
             {
-                perText[ex.Index].Add(sig.Kind == DataTaskKind.Classification
+                perText[ex.Index].Add(sig.Kind == TaskKind.Classification
                     ? new TaskPrediction(name, sig.Kind, sig.LabelNames[ClassificationAccumulator.ArgMax(output)],
                         sig.LabelNames.Select((l, j) => (l, (double)output[j])).ToDictionary(x => x.l, x => x.Item2), null)
                     : new TaskPrediction(name, sig.Kind, null, null, output[0]));
@@ -122,9 +121,9 @@ public sealed class RunPredictor : IDisposable
         return new CsvTaskOptions
         {
             TextColumn = textColumn ?? cfg.TextColumn ?? "text",
-            LabelColumn = labelColumn ?? cfg.LabelColumn ?? (sig.Kind == DataTaskKind.Classification ? "label" : "target"),
+            LabelColumn = labelColumn ?? cfg.LabelColumn ?? (sig.Kind == TaskKind.Classification ? "label" : "target"),
             Kind = sig.Kind,
-            LabelNames = sig.Kind == DataTaskKind.Classification ? sig.LabelNames : null,
+            LabelNames = sig.Kind == TaskKind.Classification ? sig.LabelNames : null,
         };
     }
 

@@ -1,10 +1,11 @@
 using MultiTaskKit.Aggregation;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MultiTaskKit.Weighting;
+namespace MultiTaskKit.Steps;
 
 /// <summary>
 /// The step engine: from per-task losses to the final gradients in <c>.grad</c> of every parameter, composing a loss

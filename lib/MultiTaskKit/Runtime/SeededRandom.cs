@@ -1,9 +1,8 @@
-namespace MultiTaskKit.Data;
+namespace MultiTaskKit.Runtime;
 
 /// <summary>
-/// SplitMix64 (Steele, Lea and Flood, OOPSLA 2014): a tiny generator whose sequence is fixed by its definition, so
-/// splits and sampling orders stay the same across .NET versions and machines (System.Random makes no such promise).
-/// Its whole state is one ulong, which checkpoints save and restore.
+/// A <see cref="SplitMix64"/> generator with its state in an object: splits and sampling orders draw from it. Its whole
+/// state is one ulong, which checkpoints save and restore.
 /// </summary>
 public sealed class SeededRandom
 {
@@ -12,13 +11,7 @@ public sealed class SeededRandom
     /// <summary>The generator's whole state; assign a saved value to continue a sequence.</summary>
     public ulong State { get; set; }
 
-    public ulong NextUInt64()
-    {
-        var z = State += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    public ulong NextUInt64() => SplitMix64.Mix(State += SplitMix64.Gamma);
 
     /// <summary>A double in [0, 1) with 53 random bits.</summary>
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
@@ -50,6 +43,6 @@ public sealed class SeededRandom
         // FNV-1a over the purpose, mixed into the seed: stable, unlike string.GetHashCode.
         ulong h = 14695981039346656037UL;
         foreach (var c in purpose) { h ^= c; h *= 1099511628211UL; }
-        return new SeededRandom(seed ^ h).NextUInt64();
+        return SplitMix64.Hash(seed ^ h);
     }
 }

@@ -23,10 +23,14 @@ public static class KitFormatters
         Formatter.Register<DatasetCardView>((card, writer) => writer.Write(card.ToHtml()), HtmlFormatter.MimeType);
         Formatter.Register<ProgressView>((view, writer) => writer.Write(view.ToHtml()), HtmlFormatter.MimeType);
         Formatter.Register<Evaluation.MetricsReport>((r, writer) => writer.Write(KitViews.Metrics(r).ToHtml()), HtmlFormatter.MimeType);
-        Formatter.Register<Models.MultiTaskModel>((model, writer) => writer.Write(KitViews.ModelSummary(model).ToHtml()), HtmlFormatter.MimeType);
+        Formatter.Register<Models.MultiTaskNetwork>((model, writer) =>
+        {
+            writer.Write(KitViews.ModelSummary(model).ToHtml());
+            if (KitViews.Mixing(model) is { } mixing) writer.Write(mixing.ToHtml());
+        }, HtmlFormatter.MimeType);
         Formatter.Register<Weighting.WeightingMethod>((w, writer) => writer.Write(KitViews.Strategy(w).ToHtml()), HtmlFormatter.MimeType);
         Formatter.Register<Aggregation.GramianAggregator>((a, writer) => writer.Write(KitViews.Strategy(a).ToHtml()), HtmlFormatter.MimeType);
-        foreach (var t in new[] { typeof(KitChart), typeof(KitTable), typeof(DatasetCardView), typeof(ProgressView), typeof(Models.MultiTaskModel), typeof(Evaluation.MetricsReport),
+        foreach (var t in new[] { typeof(KitChart), typeof(KitTable), typeof(DatasetCardView), typeof(ProgressView), typeof(Models.MultiTaskNetwork), typeof(Models.MultiTaskModel), typeof(Models.CrossStitchNetwork), typeof(Evaluation.MetricsReport),
                      typeof(Weighting.WeightingMethod), typeof(Aggregation.GramianAggregator) })
             Formatter.SetPreferredMimeTypesFor(t, HtmlFormatter.MimeType);
     }

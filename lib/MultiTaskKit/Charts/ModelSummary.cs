@@ -10,7 +10,7 @@ public static class KitViews
     /// One row per module (the parameter name without its last segment, e.g. <c>shared.layers.0</c>): who owns it
     /// (shared, a task, the strategy), how many parameters; then a total per owner.
     /// </summary>
-    public static KitTable ModelSummary(MultiTaskModel model)
+    public static KitTable ModelSummary(MultiTaskNetwork model)
     {
         var owner = new Dictionary<TorchSharp.Modules.Parameter, string>(ReferenceEqualityComparer.Instance);
         foreach (var p in model.SharedParameters()) owner[p] = "shared";
@@ -25,8 +25,30 @@ public static class KitViews
         var body = rows.Select(r => (IReadOnlyList<string>)[r.Module, r.Owner, r.Count.ToString("N0"), r.Trainable ? "yes" : "frozen"])
             .Concat(rows.GroupBy(r => r.Owner).Select(g => (IReadOnlyList<string>)[$"total ({g.Key})", g.Key, g.Sum(r => r.Count).ToString("N0"),
                 $"{100.0 * g.Sum(r => r.Count) / Math.Max(1, total):0.#}% of all"]));
-        return new KitTable($"Model: {model.Plan}, tasks {string.Join(", ", model.Tasks)} — {total:N0} parameters",
+        return new KitTable($"Model: {model.Architecture}, tasks {string.Join(", ", model.Tasks)} — {total:N0} parameters",
             ["module", "owner", "parameters", "trainable"], body);
+    }
+
+    /// <summary>
+    /// The architecture's learned mixing (<see cref="MultiTaskNetwork.LearnedMixing"/>): one row per mixing unit and
+    /// reading task, one column per task read from (cross-stitch: row i of α says how much of each task's activation task
+    /// i continues with). Null when the architecture mixes nothing.
+    /// </summary>
+    public static KitTable? Mixing(MultiTaskNetwork model)
+    {
+        var mixing = model.LearnedMixing();
+        if (mixing.Count == 0) return null;
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var (name, weights) in mixing)
+        {
+            var w = weights.detach().to_type(TorchSharp.torch.ScalarType.Float64).cpu();
+            var values = w.data<double>().ToArray();
+            int columns = (int)w.shape[^1];
+            for (int r = 0; r < values.Length / columns; r++)
+                rows.Add([name, model.Tasks.Count == values.Length / columns ? model.Tasks[r] : r.ToString(),
+                          .. Enumerable.Range(0, columns).Select(c => KitTable.Num(values[r * columns + c]))]);
+        }
+        return new KitTable($"Learned mixing: {model.Architecture}", ["unit", "task reads", .. model.Tasks.Select(t => $"from {t}")], rows);
     }
 
     /// <summary>A metrics report: one row per task and metric, with the dataset, split and example count; Δm when set.</summary>

@@ -7,12 +7,12 @@ using static TorchSharp.torch;
 namespace MultiTaskKit.Evaluation;
 
 /// <summary>
-/// Scores one task of a <see cref="MultiTaskModel"/> on encoded examples: evaluation mode, no gradients, one dispose
+/// Scores one task of a <see cref="MultiTaskNetwork"/> on encoded examples: evaluation mode, no gradients, one dispose
 /// scope per batch, metrics accumulated on the host as scalars. The model's training mode is restored afterwards.
 /// </summary>
 public static class TaskEvaluator
 {
-    public static IMetricResult Evaluate(MultiTaskModel model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize = 64)
+    public static IMetricResult Evaluate(MultiTaskNetwork model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize = 64)
     {
         TorchRuntime.EnsureInitialized();
         if (examples.Count == 0) throw new ArgumentException($"task '{task.Name}': expected examples to evaluate, found none.", nameof(examples));
@@ -30,7 +30,7 @@ public static class TaskEvaluator
     /// Raw outputs per example: class probabilities (softmax of the logits) for classification, the predicted value for
     /// regression. Examples come back in batches sorted by length, each paired with its output.
     /// </summary>
-    public static IEnumerable<(EncodedExample Example, float[] Output)> Predict(MultiTaskModel model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize = 64)
+    public static IEnumerable<(EncodedExample Example, float[] Output)> Predict(MultiTaskNetwork model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize = 64)
     {
         bool wasTraining = model.training;
         model.eval();

@@ -24,12 +24,12 @@ namespace MultiTaskKit.Steps;
 /// diagnostics alike. In rep-grad mode the per-task backwards stop at the shared representation and one more backward
 /// carries the combined gradient through the shared part.</para>
 /// <para>Gradients written: shared parameters get the aggregated update (or Σ wᵢgᵢ); each task's own parameters get
-/// wᵢ·∇ℓᵢ (aggregation never touches them); learnable strategy state gets its own gradient (for the optimiser).</para>
+/// Σ wᵢ·∇ℓᵢ, which is wᵢ·∇ℓᵢ where only task i's loss reaches them (aggregation never touches them); learnable strategy state gets its own gradient (for the optimiser).</para>
 /// </summary>
 public static class MultiTaskStep
 {
     public static StepDiagnostics Backward(
-        MultiTaskModel model,
+        MultiTaskNetwork model,
         IReadOnlyDictionary<string, Tensor> taskLosses,
         ILossWeighting weighting,
         IGradientAggregator? aggregator = null,
@@ -54,6 +54,8 @@ public static class MultiTaskStep
                 throw new ArgumentException($"step {options.Step}: the loss of task '{t}' must be a scalar, found shape [{string.Join(", ", taskLosses[t].shape)}]", nameof(taskLosses));
 
         bool repGrad = options.Gradients == GradientMode.Representation;
+        if (repGrad && !model.HasSharedRepresentation)
+            throw new ArgumentException($"rep-grad: the {model.Architecture} architecture has no single shared representation; use parameter gradients (e.g. mgda instead of mgda-ub)", nameof(options));
         if (repGrad && options.Representation is null)
             throw new ArgumentException("rep-grad: StepOptions.Representation is null; run model.Forward(input, representationGradients: true) and pass output.Representation", nameof(options));
         if (repGrad && aggregator is { SupportsRepresentationGradients: false })
@@ -104,13 +106,13 @@ public static class MultiTaskStep
     }
 
     /// <summary>Clips the gradient of all model parameters (not strategy state) to a global L2 norm; returns the norm before clipping.</summary>
-    public static double ClipGradNorm(MultiTaskModel model, double maxNorm)
+    public static double ClipGradNorm(MultiTaskNetwork model, double maxNorm)
     {
         var ps = model.ModelParameters().Where(p => p.requires_grad).ToList();
         return nn.utils.clip_grad_norm_(ps, maxNorm);
     }
 
-    static List<Tensor> Trainable(MultiTaskModel model, ILossWeighting weighting, IGradientAggregator? aggregator)
+    static List<Tensor> Trainable(MultiTaskNetwork model, ILossWeighting weighting, IGradientAggregator? aggregator)
     {
         var all = model.parameters().AsEnumerable();
         if (weighting is nn.Module w) all = all.Concat(w.parameters());
@@ -146,7 +148,7 @@ public static class MultiTaskStep
         };
     }
 
-    static StepDiagnostics PerTaskBackward(MultiTaskModel model, string[] present, string[] missing, Tensor losses,
+    static StepDiagnostics PerTaskBackward(MultiTaskNetwork model, string[] present, string[] missing, Tensor losses,
         double[] raw, Dictionary<string, double> lossMap, ILossWeighting weighting, IGradientAggregator? aggregator,
         StepOptions options, StepContext context)
     {
@@ -167,6 +169,16 @@ public static class MultiTaskStep
             w = CheckWeights(result.Weights, present, weighting.Name, options.Step);
         }
 
+        // When the weights come only after the per-task backwards and other tasks' losses reach a task's parameters
+        // (cross-stitch), those parameters' gradients are kept per task, so that each can be weighted by its own task.
+        List<Tensor>? own = null;
+        Tensor? ownRows = null;
+        if (result is null && !model.TaskParametersAreExclusive)
+        {
+            own = model.Tasks.SelectMany(model.TaskParameters).Where(p => p.requires_grad).ToList<Tensor>();
+            ownRows = zeros(new long[] { t, GradientMatrix.Size(own) }, dtype: own.FirstOrDefault()?.dtype ?? losses.dtype, device: device);
+        }
+
         for (int i = 0; i < t; i++)
         {
             var li = result is null ? losses[i] : result.Weights[i] * losses[i];
@@ -177,6 +189,8 @@ public static class MultiTaskStep
             {
                 using (no_grad()) row.copy_(g.reshape(-1));
             }
+            if (ownRows is not null)
+                using (var ownRow = ownRows[i]) GradientMatrix.CaptureAndZero(ownRow, own!);
         }
         int passes = t;
 
@@ -192,7 +206,20 @@ public static class MultiTaskStep
             }
             using var column = tensor(w, device: device).to_type(dtype).unsqueeze(1);
             matrix = matrix * column;
-            if (result.ScaleTaskParameters)
+            if (ownRows is not null)
+            {
+                using var ownWeights = result.ScaleTaskParameters ? tensor(w, device: device).to_type(ownRows.dtype) : ones(t, dtype: ownRows.dtype, device: device);
+                using var combined = ownWeights.matmul(ownRows);
+                long offset = 0;
+                using (no_grad())
+                    foreach (var p in own!)
+                    {
+                        // parameters no loss reached (an absent task's head) keep no gradient, as on the exclusive path
+                        using (var g = p.grad) if (g is not null) { using var slice = combined.narrow(0, offset, p.numel()); g.copy_(slice.view(p.shape)); }
+                        offset += p.numel();
+                    }
+            }
+            else if (result.ScaleTaskParameters)
                 using (no_grad())
                     for (int i = 0; i < t; i++)
                         foreach (var p in model.TaskParameters(present[i]))

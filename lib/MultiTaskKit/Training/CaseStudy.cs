@@ -59,7 +59,7 @@ public static class CaseStudy
     };
 
     /// <summary>The same run with another sharing plan (hard sharing for --compare).</summary>
-    public static RunConfig WithPlan(RunConfig config, SharingPlanKind plan, string suffix) =>
+    public static RunConfig WithPlan(RunConfig config, string plan, string suffix) =>
         config with { Name = $"{config.Name}-{suffix}", Sharing = config.Sharing with { Plan = plan } };
 
     /// <summary>

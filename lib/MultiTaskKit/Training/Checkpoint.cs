@@ -48,7 +48,7 @@ public static class Checkpoint
 
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
 
-    public static void SaveLatest(string runDir, MultiTaskModel model, optim.Optimizer optimizer, TrainerState state, RunHistory history)
+    public static void SaveLatest(string runDir, MultiTaskNetwork model, optim.Optimizer optimizer, TrainerState state, RunHistory history)
     {
         BertCheckpoint.WriteFolderAtomically(Path.Combine(runDir, LatestFolder), tmp =>
         {
@@ -59,7 +59,7 @@ public static class Checkpoint
         });
     }
 
-    public static void SaveBest(string runDir, MultiTaskModel model, long step, double score)
+    public static void SaveBest(string runDir, MultiTaskNetwork model, long step, double score)
     {
         BertCheckpoint.WriteFolderAtomically(Path.Combine(runDir, BestFolder), tmp =>
         {
@@ -70,7 +70,7 @@ public static class Checkpoint
 
     public static bool HasLatest(string runDir) => File.Exists(Path.Combine(runDir, LatestFolder, StateFile));
 
-    public static TrainerState LoadLatest(string runDir, MultiTaskModel model, optim.Optimizer optimizer)
+    public static TrainerState LoadLatest(string runDir, MultiTaskNetwork model, optim.Optimizer optimizer)
     {
         var dir = Path.Combine(runDir, LatestFolder);
         var statePath = Path.Combine(dir, StateFile);
@@ -83,7 +83,7 @@ public static class Checkpoint
     }
 
     /// <summary>Loads safetensors weights into <paramref name="model"/>; every key must match (names both sides on a mismatch).</summary>
-    public static void LoadWeights(MultiTaskModel model, string path)
+    public static void LoadWeights(MultiTaskNetwork model, string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"weights: expected '{path}', found no such file.", path);
         var dict = BertCheckpoint.ReadSafetensors(path);

@@ -11,18 +11,20 @@ namespace MultiTaskKit.Training;
 /// <summary>A built multi-task model with its tokenizer and where its trunk came from.</summary>
 public sealed class BuiltModel : IDisposable
 {
-    public required MultiTaskModel Model { get; init; }
+    public required MultiTaskNetwork Model { get; init; }
     public required BertTokenizer Tokenizer { get; init; }
     /// <summary>The vocabulary's text, copied into run folders so that a run is self-describing.</summary>
     public required string VocabText { get; init; }
     public required string TrunkDescription { get; init; }
-    public required BertConfig TrunkConfig { get; init; }
+    /// <summary>The BERT trunk's configuration; null for the <c>mlp</c> trunk.</summary>
+    public BertConfig? TrunkConfig { get; init; }
     public void Dispose() => Model.Dispose();
 }
 
 /// <summary>
 /// Builds the multi-task model of a configuration: a BERT trunk (the embedded MiniLM, a Hugging Face folder or id, or
-/// a freshly initialised <c>random</c> one with MiniLM's vocabulary), cut by the sharing plan, with one head per task.
+/// a freshly initialised <c>random</c> one with MiniLM's vocabulary) or an <c>mlp</c> trunk over MiniLM's vocabulary,
+/// made into the architecture <c>sharing.plan</c> names (<see cref="ArchitectureCatalog"/>), with one head per task.
 /// Initialisation is seeded, so the same configuration builds the same model.
 /// </summary>
 public static class ModelFactory
@@ -32,6 +34,7 @@ public static class ModelFactory
         TorchRuntime.EnsureInitialized();
         torch.manual_seed((long)(SeededRandom.Derive(config.Seed, "init") >> 1));
         var m = config.Model;
+        if (m.Trunk.Equals("mlp", StringComparison.OrdinalIgnoreCase)) return BuildMlp(config, tasks);
         BertModel bert;
         BertTokenizer tokenizer;
         string vocabText;
@@ -79,19 +82,32 @@ public static class ModelFactory
             _ => throw new InvalidDataException($"model.pooling: expected mean or cls, found '{m.Pooling}'."),
         };
         var trunk = new BertTrunk(bert, pooling);
-        var heads = tasks.Select(t => new KeyValuePair<string, TaskHead>(t.Name, t.Kind == TaskKind.Classification
-            ? new ClassificationHead(trunk.OutputSize, t.LabelNames.Count, new ClassificationHeadOptions(Dropout: m.HeadDropout))
-            : new RegressionHead(trunk.OutputSize, 1, m.HeadDropout))).ToList();
-        var plan = config.Sharing.Plan switch
-        {
-            SharingPlanKind.Hard => SharingPlan.Hard,
-            SharingPlanKind.Isolated => SharingPlan.Isolated,
-            _ => SharingPlan.SplitAt(Math.Min(config.Sharing.SharedLayers, trunk.Layers.Count)),
-        };
-        var model = new MultiTaskModel(trunk, heads, plan);
+        var model = ArchitectureCatalog.Build(config.Sharing, trunk, Heads(trunk.OutputSize, tasks, m));
         model.to(TorchRuntime.Device);
         return new BuiltModel { Model = model, Tokenizer = tokenizer, VocabText = vocabText, TrunkDescription = description, TrunkConfig = bert.Config };
     }
+
+    /// <summary>The <c>mlp</c> trunk: a bag of token embeddings over MiniLM's vocabulary, then <c>layers</c> layers of <c>hidden</c> width.</summary>
+    static BuiltModel BuildMlp(RunConfig config, IReadOnlyList<TaskSignature> tasks)
+    {
+        var m = config.Model;
+        string vocabText;
+        using (var reader = new StreamReader(EmbeddedMiniLm.OpenVocab())) vocabText = reader.ReadToEnd();
+        var tokenizer = BertTokenizer.FromVocab(new StringReader(vocabText), "embedded MiniLM vocab.txt");
+        var trunk = new MlpTrunk(MlpTrunkOptions.ForTokens(tokenizer.VocabSize, m.Hidden, m.Layers, m.Dropout ?? 0.0));
+        var model = ArchitectureCatalog.Build(config.Sharing, trunk, Heads(trunk.OutputSize, tasks, m));
+        model.to(TorchRuntime.Device);
+        return new BuiltModel
+        {
+            Model = model, Tokenizer = tokenizer, VocabText = vocabText,
+            TrunkDescription = $"mlp (token embeddings, hidden {m.Hidden}, {m.Layers} layers, seed {config.Seed})",
+        };
+    }
+
+    static List<KeyValuePair<string, TaskHead>> Heads(long inputSize, IReadOnlyList<TaskSignature> tasks, ModelConfig m) =>
+        tasks.Select(t => new KeyValuePair<string, TaskHead>(t.Name, t.Kind == TaskKind.Classification
+            ? new ClassificationHead(inputSize, t.LabelNames.Count, new ClassificationHeadOptions(Dropout: m.HeadDropout))
+            : new RegressionHead(inputSize, 1, m.HeadDropout))).ToList();
 
     /// <summary>The tokenizer's truncation for a task's configured mode.</summary>
     public static Truncation ToTruncation(TruncationMode mode) => mode switch

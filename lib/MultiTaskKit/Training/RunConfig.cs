@@ -54,8 +54,7 @@ public sealed record RunConfig
         var dup = Tasks.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
         if (dup != null) throw new InvalidDataException($"{source}: task names must be unique, found '{dup.Key}' {dup.Count()} times.");
         foreach (var t in Tasks) t.Validate(source);
-        if (Sharing.Plan == SharingPlanKind.Split && Sharing.SharedLayers < 0)
-            throw new InvalidDataException($"{source}: sharing.shared_layers must be at least 0, found {Sharing.SharedLayers}.");
+        Sharing.Validate(source);
         if (!(Optimizer.Lr > 0)) throw new InvalidDataException($"{source}: optimizer.lr must be positive, found {Optimizer.Lr}.");
         if (Training.Steps is null && !(Training.Epochs > 0)) throw new InvalidDataException($"{source}: set training.steps or a positive training.epochs.");
         if (Training.GradAccumulation < 1) throw new InvalidDataException($"{source}: training.grad_accumulation must be at least 1, found {Training.GradAccumulation}.");
@@ -63,11 +62,13 @@ public sealed record RunConfig
     }
 }
 
-/// <summary>The trunk: <c>minilm</c> (the embedded all-MiniLM-L6-v2), a Hugging Face folder or model id, or <c>random</c> (a freshly initialised BERT of the given size, for tests).</summary>
+/// <summary>The trunk: <c>minilm</c> (the embedded all-MiniLM-L6-v2), a Hugging Face folder or model id, <c>random</c> (a
+/// freshly initialised BERT of the given size, for tests), or <c>mlp</c> (a small MLP over a bag of token embeddings:
+/// <see cref="Models.MlpTrunk"/> with MiniLM's vocabulary, <see cref="Hidden"/> wide, <see cref="Layers"/> deep).</summary>
 public sealed record ModelConfig
 {
     public string Trunk { get; init; } = "minilm";
-    /// <summary>For <c>random</c>: hidden size, layers, heads, feed-forward size. The vocabulary is MiniLM's.</summary>
+    /// <summary>For <c>random</c> (and <c>mlp</c>: hidden size and layers): hidden size, layers, heads, feed-forward size. The vocabulary is MiniLM's.</summary>
     public int Hidden { get; init; } = 32;
     public int Layers { get; init; } = 2;
     public int Heads { get; init; } = 2;
@@ -80,13 +81,40 @@ public sealed record ModelConfig
     public double HeadDropout { get; init; } = 0.1;
 }
 
-public enum SharingPlanKind { Hard, Split, Isolated }
+/// <summary>The architecture names <see cref="ArchitectureCatalog"/> knows out of the box (<c>sharing.plan</c>).</summary>
+public static class SharingPlanKind
+{
+    /// <summary>The whole trunk shared; each task owns its head.</summary>
+    public const string Hard = "hard";
+    /// <summary>The lower <see cref="SharingConfig.SharedLayers"/> layers shared, the rest per task.</summary>
+    public const string Split = "split";
+    /// <summary>Nothing shared (single-task baselines).</summary>
+    public const string Isolated = "isolated";
+    /// <summary>One trunk copy per task, mixed after every layer by learned α (<see cref="Models.CrossStitchNetwork"/>).</summary>
+    public const string CrossStitch = "cross_stitch";
+}
 
-/// <summary>The sharing plan: all trunk layers shared, the lower <see cref="SharedLayers"/> shared, or nothing shared.</summary>
+/// <summary>
+/// The architecture: <c>plan</c> names one in <see cref="ArchitectureCatalog"/> (<c>hard</c>, <c>split</c>,
+/// <c>isolated</c>, <c>cross_stitch</c>); the other keys are that architecture's settings.
+/// </summary>
 public sealed record SharingConfig
 {
-    public SharingPlanKind Plan { get; init; } = SharingPlanKind.Split;
+    public string Plan { get; init; } = SharingPlanKind.Split;
+    /// <summary>For <c>split</c>: how many lower layers are shared (capped at the trunk's depth).</summary>
     public int SharedLayers { get; init; } = 2;
+    /// <summary>For <c>cross_stitch</c>: the initial diagonal of every α (null: 0.9; see <see cref="Models.CrossStitchOptions"/>).</summary>
+    public double? CrossStitchSelfWeight { get; init; }
+
+    internal void Validate(string source)
+    {
+        if (!ArchitectureCatalog.Contains(Plan))
+            throw new InvalidDataException($"{source}: sharing.plan must be one of {string.Join(", ", ArchitectureCatalog.Names)}, found '{Plan}'.");
+        if (SharedLayers < 0)
+            throw new InvalidDataException($"{source}: sharing.shared_layers must be at least 0, found {SharedLayers}.");
+        if (CrossStitchSelfWeight is { } w && !(w >= 0 && w <= 1))
+            throw new InvalidDataException($"{source}: sharing.cross_stitch_self_weight must be in [0, 1], found {w}.");
+    }
 }
 
 /// <summary>Loss weighting and gradient aggregation by name (see the weighting and aggregation folders), with fixed weights for <c>fixed</c>.</summary>

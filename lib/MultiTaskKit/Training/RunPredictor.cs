@@ -29,7 +29,7 @@ public sealed class RunPredictor : IDisposable
     public RunConfig Config { get; }
     public string RunDir { get; }
     public string WeightsPath { get; }
-    public MultiTaskModel Model => built.Model;
+    public MultiTaskNetwork Model => built.Model;
     public IReadOnlyList<string> Tasks => Config.Tasks.Select(t => t.Name).ToList();
 
     RunPredictor(string runDir)

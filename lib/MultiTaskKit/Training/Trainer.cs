@@ -28,7 +28,7 @@ public sealed record TrainingResult(
 /// <summary>
 /// Trains a multi-task model from a <see cref="RunConfig"/> into a run folder, resumably.
 /// <para>Each optimizer step takes <see cref="TrainingConfig.GradAccumulation"/> micro-steps; each micro-step draws a
-/// batch for the tasks the <see cref="TaskSampler"/> picks, runs <see cref="MultiTaskModel.Forward(IReadOnlyDictionary{string, TrunkInput}, bool)"/>,
+/// batch for the tasks the <see cref="TaskSampler"/> picks, runs <see cref="MultiTaskNetwork.Forward(IReadOnlyDictionary{string, TrunkInput}, bool)"/>,
 /// and hands the per-task losses to the step engine (<see cref="MultiTaskStep.Backward"/>), which applies the configured
 /// weighting and aggregation. Then the learning rate is set from the schedule and the optimizer steps. One dispose
 /// scope per micro-step keeps native memory flat.</para>
@@ -306,7 +306,7 @@ public sealed class Trainer : IDisposable
         return o;
     }
 
-    (OptimizerHelper Optimizer, double[] BaseRates) CreateOptimizer(MultiTaskModel model)
+    (OptimizerHelper Optimizer, double[] BaseRates) CreateOptimizer(MultiTaskNetwork model)
     {
         var o = config.Optimizer;
         var headParams = new HashSet<Parameter>(Tasks.SelectMany(t => model.Head(t.Name).parameters()), ReferenceEqualityComparer.Instance);
@@ -335,7 +335,7 @@ public sealed class Trainer : IDisposable
         if (d.GradientNorm is { } gn) history.Add(step, epoch, "train", "all", "grad_norm", gn);
     }
 
-    MetricsReport EvaluateAll(MultiTaskModel model, BuiltModel built, string split)
+    MetricsReport EvaluateAll(MultiTaskNetwork model, BuiltModel built, string split)
     {
         var evaluations = Tasks.Select(t =>
         {
@@ -373,7 +373,7 @@ public sealed class Trainer : IDisposable
             ["name"] = config.Name,
             ["seed"] = config.Seed,
             ["trunk"] = Built!.TrunkDescription,
-            ["sharing"] = Built.Model.Plan.ToString(),
+            ["sharing"] = Built.Model.Architecture,
             ["method"] = MethodFactory.Create(config.Method, Tasks.Select(t => t.Name).ToList()).ToString(),
             ["weighting"] = config.Method.Weighting,
             ["aggregation"] = config.Method.Aggregation ?? "none",

@@ -8,7 +8,7 @@ namespace MultiTaskKit.Weighting;
 /// <see cref="TransformLosses"/> of the raw loss (identity for most methods, log for DB-MTL and FAMO).
 /// <para>State a method needs from outside (step index, earlier losses) arrives in <see cref="WeightingInput.Context"/>;
 /// learnable state is a registered parameter of the method, which is an <c>nn.Module</c>, attached to the model with
-/// <see cref="Models.MultiTaskModel.AttachStrategy"/>.</para>
+/// <see cref="Models.MultiTaskNetwork.AttachStrategy"/>.</para>
 /// </summary>
 public interface ILossWeighting
 {

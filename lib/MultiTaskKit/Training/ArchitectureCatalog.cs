@@ -1,0 +1,45 @@
+using MultiTaskKit.Models;
+
+namespace MultiTaskKit.Training;
+
+/// <summary>
+/// The architectures a run configuration can name in <c>sharing.plan</c>, each built from a splittable trunk, the task
+/// heads and the <see cref="SharingConfig"/>. A new architecture is a <see cref="MultiTaskNetwork"/> subclass plus one
+/// entry here (and, if it has settings, their keys in <see cref="SharingConfig"/>); nothing else in the trainer changes.
+/// </summary>
+public static class ArchitectureCatalog
+{
+    /// <summary>Builds a network from the trunk (whose modules it takes over), the heads in task order, and the settings.</summary>
+    public delegate MultiTaskNetwork Builder(ISplittableTrunk trunk, IReadOnlyList<KeyValuePair<string, TaskHead>> heads, SharingConfig sharing);
+
+    static readonly (string Name, string Description, Builder Build)[] Entries =
+    [
+        (SharingPlanKind.Hard, "the whole trunk shared; each task owns its head",
+            (trunk, heads, _) => new MultiTaskModel(trunk, heads, SharingPlan.Hard)),
+        (SharingPlanKind.Split, "the lower shared_layers layers shared; each task owns copies of the rest",
+            (trunk, heads, s) => new MultiTaskModel(trunk, heads, SharingPlan.SplitAt(Math.Min(s.SharedLayers, trunk.Layers.Count)))),
+        (SharingPlanKind.Isolated, "nothing shared; each task owns a copy of the trunk",
+            (trunk, heads, _) => new MultiTaskModel(trunk, heads, SharingPlan.Isolated)),
+        (SharingPlanKind.CrossStitch, "one trunk copy per task, mixed after every layer by learned α (Misra et al. 2016)",
+            (trunk, heads, s) => new CrossStitchNetwork(trunk, heads, new CrossStitchOptions(s.CrossStitchSelfWeight ?? new CrossStitchOptions().SelfWeight))),
+    ];
+
+    /// <summary>The names, in the order they are listed.</summary>
+    public static IReadOnlyList<string> Names { get; } = Entries.Select(e => e.Name).ToArray();
+
+    /// <summary>Whether <paramref name="name"/> (any case) is an architecture.</summary>
+    public static bool Contains(string? name) => name is not null && Entries.Any(e => e.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>One line per architecture: name and what it shares.</summary>
+    public static IReadOnlyList<(string Name, string Description)> Describe() => Entries.Select(e => (e.Name, e.Description)).ToArray();
+
+    /// <summary>Builds the architecture <paramref name="sharing"/> names.</summary>
+    public static MultiTaskNetwork Build(SharingConfig sharing, ISplittableTrunk trunk, IReadOnlyList<KeyValuePair<string, TaskHead>> heads)
+    {
+        ArgumentNullException.ThrowIfNull(sharing);
+        var entry = Entries.FirstOrDefault(e => e.Name.Equals(sharing.Plan, StringComparison.OrdinalIgnoreCase));
+        if (entry.Build is null)
+            throw new ArgumentException($"sharing.plan: expected one of {string.Join(", ", Names)}, found '{sharing.Plan}'", nameof(sharing));
+        return entry.Build(trunk, heads, sharing);
+    }
+}

@@ -9,7 +9,11 @@ static class TinyRun
     static readonly string[] Pos = ["good", "great", "excellent", "lovely", "fine", "superb"];
     static readonly string[] Neg = ["bad", "awful", "terrible", "poor", "dull", "boring"];
 
-    public static string Write(string dir, int steps = 24, int checkpointEvery = 4, string extraTraining = "")
+    /// <param name="model">The <c>model</c> section (null: a random BERT of hidden 16, 2 layers).</param>
+    /// <param name="sharing">The <c>sharing</c> section (null: split at layer 1).</param>
+    /// <param name="method">The <c>method</c> section (null: the default, equal weighting).</param>
+    public static string Write(string dir, int steps = 24, int checkpointEvery = 4, string extraTraining = "",
+        string? model = null, string? sharing = null, string? method = null)
     {
         Directory.CreateDirectory(dir);
         var rng = new Random(3);
@@ -32,8 +36,8 @@ static class TinyRun
         {
           "name": "tiny",
           "seed": 11,
-          "model": { "trunk": "random", "hidden": 16, "layers": 2, "heads": 2, "intermediate": 32 },
-          "sharing": { "plan": "split", "shared_layers": 1 },
+          "model": {{model ?? """{ "trunk": "random", "hidden": 16, "layers": 2, "heads": 2, "intermediate": 32 }"""}},
+          "sharing": {{sharing ?? """{ "plan": "split", "shared_layers": 1 }"""}},{{(method is null ? "" : $"\n  \"method\": {method},")}}
           "optimizer": { "name": "adamw", "lr": 0.002 },
           "training": { "steps": {{steps}}, "eval_every_steps": 8, "checkpoint_every_steps": {{checkpointEvery}}{{extraTraining}} },
           "tasks": [

@@ -1,0 +1,60 @@
+using System.Text.Json.Nodes;
+using MultiTaskKit.Models.Bert;
+
+namespace MultiTaskKit.Tests.Cli;
+
+/// <summary><c>mtk train</c> with an architecture other than a cut trunk: cross-stitch on the MLP trunk, a gradient
+/// method and a loss weighting, through the real process.</summary>
+public class ArchitectureTrainTests
+{
+    [Fact]
+    public void CrossStitchOnTheMlpTrunkTrainsEvaluatesAndLearnsAlpha()
+    {
+        var dir = Directory.CreateTempSubdirectory("mtk-cross-stitch").FullName;
+        var config = TinyRun.Write(dir, steps: 16,
+            model: """{ "trunk": "mlp", "hidden": 16, "layers": 2 }""",
+            sharing: """{ "plan": "cross_stitch", "cross_stitch_self_weight": 0.8 }""",
+            method: """{ "weighting": "uw", "aggregation": "pcgrad" }""");
+        var run = Path.Combine(dir, "out");
+        var (code, output) = MtkProcess.Run(dir, "train", "--config", config, "--out", run);
+        Assert.True(code == 0, output);
+
+        var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")))!;
+        Assert.Equal("cross_stitch", metrics["run"]!["sharing"]!.GetValue<string>());
+        Assert.StartsWith("mlp", metrics["run"]!["trunk"]!.GetValue<string>());
+        Assert.Equal(16, metrics["run"]!["steps"]!.GetValue<long>());
+        var accuracy = metrics["tasks"]!["sentiment"]!["metrics"]!["accuracy"]!.GetValue<double>();
+        Assert.InRange(accuracy, 0, 1);
+
+        // the gradient method saw a gradient matrix over α: per-task norms and cosines are in the history
+        var rows = File.ReadAllLines(Path.Combine(run, "history.csv")).Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Contains(rows, r => r[2] == "train" && r[3] == "sentiment|score" && r[4] == "grad_cosine");
+        Assert.Contains(rows, r => r[2] == "train" && r[3] == "score" && r[4] == "shared_grad_norm" && double.Parse(r[5], System.Globalization.CultureInfo.InvariantCulture) > 0);
+
+        // α is saved, and it moved from its initial 0.8 / 0.2
+        var weights = BertCheckpoint.ReadSafetensors(Path.Combine(run, "checkpoint", "model.safetensors"));
+        Assert.Contains("strategy.weighting.log_variances", weights.Keys);
+        foreach (var key in new[] { "shared.stitch.stem.alpha", "shared.stitch.layers.0.alpha", "shared.stitch.layers.1.alpha" })
+        {
+            var alpha = weights[key].data<float>().ToArray();
+            Assert.Equal(4, alpha.Length);
+            Assert.True(Math.Abs(alpha[0] - 0.8f) > 1e-5 || Math.Abs(alpha[1] - 0.2f) > 1e-5, $"{key} did not train: [{string.Join(", ", alpha)}]");
+        }
+
+        // evaluate rebuilds the architecture from config.json and reloads the best weights: the same figures
+        var (ecode, eout) = MtkProcess.Run(dir, "evaluate", "--run", run, "--json");
+        Assert.True(ecode == 0, eout);
+        var evaluated = JsonNode.Parse(eout[eout.IndexOf('{')..])!;
+        Assert.Equal(accuracy, evaluated["tasks"]!["sentiment"]!["metrics"]!["accuracy"]!.GetValue<double>(), 6);
+    }
+
+    [Fact]
+    public void AnUnknownPlanNamesTheKnownOnes()
+    {
+        var dir = Directory.CreateTempSubdirectory("mtk-bad-plan").FullName;
+        var config = TinyRun.Write(dir, sharing: """{ "plan": "mmoe" }""");
+        var (code, output) = MtkProcess.Run(dir, "train", "--config", config, "--out", Path.Combine(dir, "out"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("sharing.plan must be one of hard, split, isolated, cross_stitch, found 'mmoe'", output);
+    }
+}

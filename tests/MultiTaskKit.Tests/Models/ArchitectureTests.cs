@@ -1,0 +1,123 @@
+using System.Globalization;
+using MultiTaskKit.Models;
+using MultiTaskKit.Runtime;
+using MultiTaskKit.Weighting;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Tests.Models;
+
+/// <summary>The <see cref="MultiTaskNetwork"/> contract, checked on every implementation.</summary>
+public class ArchitectureTests
+{
+    public ArchitectureTests() => TorchRuntime.EnsureInitialized();
+
+    public static TheoryData<string> Architectures => new() { "hard", "split@1", "isolated", "cross_stitch" };
+
+    internal static MultiTaskNetwork Build(string architecture, long seed = 1, int tasks = 2)
+    {
+        manual_seed(seed);
+        var trunk = new MlpTrunk(new MlpTrunkOptions(InputSize: 4, HiddenSize: 8, Layers: 2));
+        var heads = new List<KeyValuePair<string, TaskHead>>
+        {
+            new("cls", new ClassificationHead(8, 3)),
+            new("reg", new RegressionHead(8)),
+            new("third", new RegressionHead(8)),
+        }.Take(tasks).ToList();
+        return architecture == "cross_stitch"
+            ? new CrossStitchNetwork(trunk, heads)
+            : new MultiTaskModel(trunk, heads, SharingPlan.Parse(architecture));
+    }
+
+    [Theory, MemberData(nameof(Architectures))]
+    public void MapsEachTasksInputToItsPrediction(string architecture)
+    {
+        using var model = Build(architecture);
+        Assert.Equal(architecture, model.Architecture);
+        var shared = model.forward(TrunkInput.FromFeatures(randn(5, 4)));
+        Assert.Equal(new long[] { 5, 3 }, shared["cls"].shape);
+        Assert.Equal(new long[] { 5 }, shared["reg"].shape);
+
+        var a = TrunkInput.FromFeatures(randn(3, 4));
+        var b = TrunkInput.FromFeatures(randn(7, 4));
+        var perTask = model.Forward(new Dictionary<string, TrunkInput> { ["cls"] = a, ["reg"] = b });
+        Assert.Equal(new long[] { 3, 3 }, perTask["cls"].shape);
+        Assert.Equal(new long[] { 7 }, perTask["reg"].shape);
+        // a task's prediction depends only on its own batch, whatever the other task reads
+        Assert.True(perTask["reg"].allclose(model.forward(b)["reg"], rtol: 1e-5, atol: 1e-6));
+        Assert.True(perTask["cls"].allclose(model.forward(a)["cls"], rtol: 1e-5, atol: 1e-6));
+        Assert.False(model.Forward(new Dictionary<string, TrunkInput> { ["reg"] = b }).ContainsKey("cls"));
+        Assert.Contains("nope", Assert.Throws<ArgumentException>(() => model.Forward(new Dictionary<string, TrunkInput> { ["nope"] = b })).Message);
+    }
+
+    [Theory, MemberData(nameof(Architectures))]
+    public void SharedAndTaskParametersPartitionTheNetwork(string architecture)
+    {
+        using var model = Build(architecture, tasks: 3);
+        model.AttachStrategy(new UncertaintyWeighting(model.Tasks));
+        var groups = new List<List<TorchSharp.Modules.Parameter>> { model.SharedParameters().ToList(), model.StrategyParameters().ToList() };
+        groups.AddRange(model.Tasks.Select(t => model.TaskParameters(t).ToList()));
+        var seen = new HashSet<TorchSharp.Modules.Parameter>(ReferenceEqualityComparer.Instance);
+        foreach (var p in groups.SelectMany(g => g)) Assert.True(seen.Add(p), $"{architecture}: a parameter is in two groups");
+        var all = model.parameters().ToList();
+        Assert.Equal(all.Count, seen.Count);
+        Assert.All(all, p => Assert.Contains(p, seen));
+        Assert.Equal(model.SharedParameters().Count() + model.Tasks.Sum(t => model.TaskParameters(t).Count()), model.ModelParameters().Count());
+        Assert.Equal(architecture != "isolated", model.SharedParameters().Any());
+        // each task owns its head
+        foreach (var t in model.Tasks) Assert.All(model.Head(t).parameters(), p => Assert.Contains(p, model.TaskParameters(t)));
+    }
+
+    [Theory, MemberData(nameof(Architectures))]
+    public void RepresentationGradientsOnlyWhereEveryTaskReadsOneRepresentation(string architecture)
+    {
+        using var model = Build(architecture);
+        var x = TrunkInput.FromFeatures(randn(3, 4));
+        if (model.HasSharedRepresentation)
+        {
+            Assert.NotNull(model.Forward(x, representationGradients: true).Representation);
+            return;
+        }
+        var ex = Assert.Throws<InvalidOperationException>(() => model.Forward(x, representationGradients: true));
+        Assert.Contains($"the {architecture} architecture has no single shared representation", ex.Message);
+        var losses = model.Losses(model.forward(x), new Dictionary<string, Tensor> { ["cls"] = tensor(new long[] { 0, 1, 2 }), ["reg"] = randn(3) });
+        var step = Assert.Throws<ArgumentException>(() => MultiTaskStep.Backward(model, losses, new EqualWeighting(model.Tasks), null,
+            new StepOptions { Gradients = GradientMode.Representation }));
+        Assert.Contains("no single shared representation", step.Message);
+    }
+
+    /// <summary>
+    /// Hard, split and isolated after the interface change against values recorded from the code before it (commit 3dd596f,
+    /// the same construction, seed and input): the same outputs to the last bit and the same checkpoint keys.
+    /// </summary>
+    [Fact]
+    public void HardSplitAndIsolatedAreUnchangedAgainstTheRecordedOutputsAndKeys()
+    {
+        string[] cls = ["0.218525692820549", "-0.34466099739074707", "0.33165520429611206", "0.21758243441581726", "-0.3457017242908478", "0.3331244885921478", "0.19823257625102997", "-0.3670506477355957", "0.36326566338539124"];
+        string[] reg = ["0.010769831016659737", "0.008922550827264786", "-0.02897261269390583"];
+        var keys = new Dictionary<string, string>
+        {
+            ["hard"] = "shared.stem.dense.weight,shared.stem.dense.bias,shared.layers.0.dense.weight,shared.layers.0.dense.bias,shared.layers.1.dense.weight,shared.layers.1.dense.bias,tasks.cls.head.classifier.weight,tasks.cls.head.classifier.bias,tasks.reg.head.regressor.weight,tasks.reg.head.regressor.bias,tasks.cls.<Head>k__BackingField.classifier.weight,tasks.cls.<Head>k__BackingField.classifier.bias,tasks.reg.<Head>k__BackingField.regressor.weight,tasks.reg.<Head>k__BackingField.regressor.bias",
+            ["split@1"] = "shared.stem.dense.weight,shared.stem.dense.bias,shared.layers.0.dense.weight,shared.layers.0.dense.bias,tasks.cls.layers.1.dense.weight,tasks.cls.layers.1.dense.bias,tasks.cls.head.classifier.weight,tasks.cls.head.classifier.bias,tasks.reg.layers.1.dense.weight,tasks.reg.layers.1.dense.bias,tasks.reg.head.regressor.weight,tasks.reg.head.regressor.bias,tasks.cls.layerFolder.1.dense.weight,tasks.cls.layerFolder.1.dense.bias,tasks.cls.<Head>k__BackingField.classifier.weight,tasks.cls.<Head>k__BackingField.classifier.bias,tasks.reg.layerFolder.1.dense.weight,tasks.reg.layerFolder.1.dense.bias,tasks.reg.<Head>k__BackingField.regressor.weight,tasks.reg.<Head>k__BackingField.regressor.bias",
+            ["isolated"] = "tasks.cls.stem.dense.weight,tasks.cls.stem.dense.bias,tasks.cls.layers.0.dense.weight,tasks.cls.layers.0.dense.bias,tasks.cls.layers.1.dense.weight,tasks.cls.layers.1.dense.bias,tasks.cls.head.classifier.weight,tasks.cls.head.classifier.bias,tasks.reg.stem.dense.weight,tasks.reg.stem.dense.bias,tasks.reg.layers.0.dense.weight,tasks.reg.layers.0.dense.bias,tasks.reg.layers.1.dense.weight,tasks.reg.layers.1.dense.bias,tasks.reg.head.regressor.weight,tasks.reg.head.regressor.bias,tasks.cls.layerFolder.0.dense.weight,tasks.cls.layerFolder.0.dense.bias,tasks.cls.layerFolder.1.dense.weight,tasks.cls.layerFolder.1.dense.bias,tasks.cls.<Head>k__BackingField.classifier.weight,tasks.cls.<Head>k__BackingField.classifier.bias,tasks.reg.layerFolder.0.dense.weight,tasks.reg.layerFolder.0.dense.bias,tasks.reg.layerFolder.1.dense.weight,tasks.reg.layerFolder.1.dense.bias,tasks.reg.<Head>k__BackingField.regressor.weight,tasks.reg.<Head>k__BackingField.regressor.bias",
+        };
+        foreach (var plan in new[] { SharingPlan.Hard, SharingPlan.SplitAt(1), SharingPlan.Isolated })
+        {
+            manual_seed(5);
+            var trunk = new MlpTrunk(new MlpTrunkOptions(InputSize: 4, HiddenSize: 8, Layers: 2));
+            using var model = new MultiTaskModel(trunk, new Dictionary<string, TaskHead>
+            {
+                ["cls"] = new ClassificationHead(8, 3, new ClassificationHeadOptions(Dropout: 0)),
+                ["reg"] = new RegressionHead(8, 1, 0),
+            }, plan);
+            model.eval();
+            var y = model.forward(TrunkInput.FromFeatures(linspace(-2, 2, 12).reshape(3, 4)));
+            Assert.Equal(cls, Values(y["cls"]));
+            Assert.Equal(reg, Values(y["reg"]));
+            Assert.Equal(keys[plan.ToString()], string.Join(",", model.state_dict().Keys));
+        }
+    }
+
+    static string[] Values(Tensor t) =>
+        t.to_type(ScalarType.Float64).data<double>().ToArray().Select(v => v.ToString("R", CultureInfo.InvariantCulture)).ToArray();
+}

@@ -107,7 +107,9 @@ public static class SmallSolvers
     /// <summary>
     /// The min-norm point of the convex hull of the rows of G, given K = G·Gᵀ: argmin over the simplex of wᵀKw.
     /// Two rows: the closed form γ = clamp((g₂ − g₁)·g₂ / ‖g₁ − g₂‖², 0, 1) (Sener &amp; Koltun 2018, Algorithm 1).
-    /// More rows: Frank–Wolfe with exact line search (their Algorithm 2), from the uniform point.
+    /// Up to 12 rows: exactly, by active-set enumeration (<see cref="MinNormBySupport"/>). More rows, or a numerically
+    /// inconclusive enumeration: Frank–Wolfe with exact line search (their Algorithm 2), from the uniform point, which
+    /// only approaches the optimum (as LibMTL's and torchjd's solvers do).
     /// </summary>
     public static double[] MinNormOnSimplex(double[,] k, int maxIterations = 250, double tolerance = 1e-7)
     {
@@ -119,6 +121,7 @@ public static class SmallSolvers
             double gamma = denominator <= 0 ? 0.5 : Math.Clamp((k[1, 1] - k[0, 1]) / denominator, 0, 1);
             return new[] { gamma, 1 - gamma };
         }
+        if (n <= 12 && MinNormBySupport(k) is { } exact) return exact;
         var w = Enumerable.Repeat(1.0 / n, n).ToArray();
         for (int it = 0; it < maxIterations; it++)
         {
@@ -134,6 +137,45 @@ public static class SmallSolvers
             w[t] += gamma;
         }
         return w;
+    }
+
+    /// <summary>
+    /// argmin wᵀKw over the simplex, exactly: the KKT conditions are, for a support S, (Kw)_S = μ·1, Σw = 1, w_S ≥ 0 and
+    /// (Kw)ⱼ ≥ μ off S (then μ = wᵀKw). Supports are tried by growing size, each by one bordered solve
+    /// [K_SS 1; 1ᵀ 0]·[w_S; −μ] = [0; 1]; by convexity the first that satisfies the conditions is a minimiser. Null when
+    /// no support passes within the numerical slack (the caller then falls back to Frank–Wolfe).
+    /// </summary>
+    public static double[]? MinNormBySupport(double[,] k)
+    {
+        int n = k.GetLength(0);
+        double scale = 0;
+        for (int i = 0; i < n; i++) scale = Math.Max(scale, Math.Abs(k[i, i]));
+        if (scale == 0) return Enumerable.Repeat(1.0 / n, n).ToArray();
+        double slack = 1e-9 * scale;
+        foreach (int mask in Enumerable.Range(1, (1 << n) - 1).OrderBy(m => System.Numerics.BitOperations.PopCount((uint)m)))
+        {
+            var support = Enumerable.Range(0, n).Where(i => (mask & (1 << i)) != 0).ToArray();
+            int s = support.Length;
+            var a = new double[s + 1, s + 1];
+            var b = new double[s + 1];
+            for (int r = 0; r < s; r++)
+            {
+                for (int c = 0; c < s; c++) a[r, c] = k[support[r], support[c]];
+                a[r, s] = 1;
+                a[s, r] = 1;
+            }
+            b[s] = 1;
+            var x = Solve(a, b);
+            if (x is null || x.Take(s).Any(v => v < -1e-12 || !double.IsFinite(v))) continue;
+            var w = new double[n];
+            for (int r = 0; r < s; r++) w[support[r]] = Math.Max(x[r], 0);
+            double total = w.Sum();
+            for (int i = 0; i < n; i++) w[i] /= total;
+            var kw = MatVec(k, w);
+            double value = Dot(w, kw);
+            if (kw.All(v => v >= value - slack)) return w;
+        }
+        return null;
     }
 
     /// <summary>

@@ -6,7 +6,10 @@ namespace MultiTaskKit.Weighting;
 /// <param name="Beta">β: weight of the old average in the gradient moving average; default 0.9 (LibMTL's DB_beta).</param>
 /// <param name="BetaSigma">σ: the average's weight decays as β/tˢ over steps t = 1, 2, …; default 0 (constant β).</param>
 /// <param name="Epsilon">Added inside the log and to norms; default 1e-8.</param>
-public sealed record DbMtlOptions(double Beta = 0.9, double BetaSigma = 0.0, double Epsilon = 1e-8);
+/// <param name="StartAverageAtZero">Start the moving average at ĝ = 0, as LibMTL does (its first update is then
+/// (1 − β)·g, a tenth of the gradient at β = 0.9, growing over ~1/(1 − β) steps); default false: the average starts at
+/// the first step's gradients, so the first steps are not shrunk.</param>
+public sealed record DbMtlOptions(double Beta = 0.9, double BetaSigma = 0.0, double Epsilon = 1e-8, bool StartAverageAtZero = false);
 
 /// <summary>
 /// DB-MTL (dual-balancing MTL): balances loss scales with a log transform, ℓᵢ = log(Lᵢ + ε), and gradient scales by
@@ -53,13 +56,17 @@ public sealed class DBMTL : WeightingMethod
             {
                 // all tasks present (rows in model order): update in place, ĝ ← decay·ĝ + (1 − decay)·g; the first step
                 // has no average yet and starts it at the current gradients
-                if (input.Context.Step == 0) average.copy_(grads);
-                else average.mul_(decay).add_(grads, alpha: 1 - decay);
+                if (input.Context.Step == 0 && !Options.StartAverageAtZero) average.copy_(grads);
+                else
+                {
+                    if (input.Context.Step == 0) average.zero_();
+                    average.mul_(decay).add_(grads, alpha: 1 - decay);
+                }
                 updated = average;
             }
             else
             {
-                var old = input.Context.Step == 0 ? grads : average.index_select(0, rows);
+                var old = input.Context.Step != 0 ? average.index_select(0, rows) : Options.StartAverageAtZero ? zeros_like(grads) : grads;
                 updated = grads + decay * (old - grads);
                 average.index_copy_(0, rows, updated);
             }
@@ -69,5 +76,6 @@ public sealed class DBMTL : WeightingMethod
         }
     }
 
-    public override string ToString() => $"DB-MTL(Beta={Format(Options.Beta)}, BetaSigma={Format(Options.BetaSigma)}, Epsilon={Format(Options.Epsilon)})";
+    public override string ToString() => $"DB-MTL(Beta={Format(Options.Beta)}, BetaSigma={Format(Options.BetaSigma)}, Epsilon={Format(Options.Epsilon)}" +
+        (Options.StartAverageAtZero ? ", StartAverageAtZero=True)" : ")");
 }

@@ -1,6 +1,6 @@
 // Notebook 02 (the article's case study) as a script: the same library calls and trainer as `mtk casestudy`, tables
 // printed, charts as HTML. Run: dotnet run notebooks/scripts/02-case-study.cs   (MTK_NOTEBOOK_SIZE=small: a minute)
-#:project ../../lib/MultiTaskKit
+#:project ../../lib/MultiTaskKit.Tutorials
 // The trainer reads and writes its run configuration with reflection-based System.Text.Json, which file-based
 // programs turn off by default (they default to PublishAot).
 #:property PublishAot=false

@@ -1,7 +1,8 @@
 // Notebook 03 (loss weighting and gradient aggregation side by side) as a script: same library calls, tables printed, charts as HTML.
 // Run: dotnet run notebooks/scripts/03-loss-weighting.cs     (MTK_NOTEBOOK_SIZE=small for a quick run)
-#:project ../../lib/MultiTaskKit
+#:project ../../lib/MultiTaskKit.Tutorials
 using MultiTaskKit.Charts;
+using MultiTaskKit.Data.Synthetic;
 using MultiTaskKit.Tutorials;
 
 var settings = MtlLab.Settings.For(TutorialSizes.FromEnvironment());

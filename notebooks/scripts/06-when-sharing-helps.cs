@@ -1,6 +1,6 @@
 // Notebook 06 (when does sharing help?) as a script: same library calls, tables printed, charts as HTML.
 // Run: dotnet run notebooks/scripts/06-when-sharing-helps.cs     (MTK_NOTEBOOK_SIZE=small for a quick run)
-#:project ../../lib/MultiTaskKit
+#:project ../../lib/MultiTaskKit.Tutorials
 using MultiTaskKit.Charts;
 using MultiTaskKit.Tutorials;
 

@@ -1,6 +1,6 @@
 // Notebook 07 (the cost of multi-task learning) as a script: the same library calls, printed tables, charts as HTML.
 // Run: dotnet run notebooks/scripts/07-cost-of-mtl.cs     (MTK_NOTEBOOK_SIZE=small for a quick run)
-#:project ../../lib/MultiTaskKit
+#:project ../../lib/MultiTaskKit.Tutorials
 using MultiTaskKit.Charts;
 using MultiTaskKit.Tutorials;
 

@@ -2,7 +2,7 @@
 
 Every notebook starts with the cell that loads the kit the way notebooks/README.md tells users to (a local package
 feed made by `dotnet pack`), then alternates a markdown cell that explains with a short code cell that does.
-The flows live in lib/MultiTaskKit/Tutorials so that notebooks/scripts/NN-*.cs run exactly the same code.
+The flows live in lib/MultiTaskKit.Tutorials so that notebooks/scripts/NN-*.cs run exactly the same code.
 """
 import os, sys
 sys.path.insert(0, os.path.dirname(__file__))

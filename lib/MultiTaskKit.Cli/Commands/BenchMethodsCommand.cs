@@ -1,21 +1,13 @@
-using MultiTaskKit.Steps;
 using System.CommandLine;
 using System.Text.Json;
-using MultiTaskKit.Models;
+using MultiTaskKit.Benchmarks;
 using MultiTaskKit.Runtime;
-using MultiTaskKit.Synthetic;
-using MultiTaskKit.Weighting;
+using MultiTaskKit.Steps;
 using Spectre.Console;
 
 namespace MultiTaskKit.Cli.Commands;
 
-/// <summary>
-/// <c>mtk bench methods</c>: the time per training step of every weighting/aggregation method as a ratio to equal
-/// weighting, for 2 and 5 tasks, on the synthetic regression problem with a 2-layer MLP trunk (hard sharing), all
-/// measured side by side in one run. Each method's figure is the median of its per-step times over several
-/// interleaved rounds (methods alternate, so a burst of load elsewhere hits them alike), which damps the noise of a
-/// shared machine.
-/// </summary>
+/// <summary><c>mtk bench methods</c>: the options of <see cref="MethodBench"/> and its table.</summary>
 static class BenchMethodsCommand
 {
     public static Command Create()
@@ -38,7 +30,7 @@ static class BenchMethodsCommand
             var names = parse.GetValue(methods) is { } list
                 ? new[] { "ew" }.Concat(list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(n => MethodCatalog.Create(n, new[] { "a" }).Name)).Distinct().ToArray()
                 : MethodCatalog.Names.ToArray();
-            var result = Run(taskCounts, parse.GetValue(steps), parse.GetValue(rounds), parse.GetValue(hidden), parse.GetValue(batch), names);
+            var result = MethodBench.Run(taskCounts, parse.GetValue(steps), parse.GetValue(rounds), parse.GetValue(hidden), parse.GetValue(batch), names);
             Print(result);
             if (parse.GetValue(json) is { } path)
                 AtomicFile.WriteAllText(path, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
@@ -47,47 +39,7 @@ static class BenchMethodsCommand
         return command;
     }
 
-    public sealed record MethodTiming(string Method, string Description, int Tasks, double SecondsPerStep, double RatioToEqual, int BackwardPasses);
-
-    public sealed record BenchResult(string Device, int Threads, int Steps, int Rounds, int Hidden, int Batch, IReadOnlyList<MethodTiming> Timings);
-
-    public static BenchResult Run(int[] taskCounts, int steps, int rounds, int hidden, int batch, IReadOnlyList<string> names)
-    {
-        TorchRuntime.EnsureInitialized();
-        var timings = new List<MethodTiming>();
-        foreach (int t in taskCounts)
-        {
-            var problem = new SyntheticRegression(new SyntheticRegressionOptions(Tasks: t, InputSize: 16, Samples: 1024, Conflict: 0.5, Seed: 1));
-            var options = new SyntheticTrainingOptions(Steps: steps, BatchSize: batch, HiddenSize: hidden, Layers: 2, Seed: 1);
-            var times = names.ToDictionary(n => n, _ => new List<double>());
-            var passes = new Dictionary<string, int>();
-            var descriptions = new Dictionary<string, string>();
-            // warm-up: JIT and allocator, every method once
-            foreach (var name in names)
-                SyntheticTraining.Train(problem, SharingPlan.Hard, MethodCatalog.Create(name, problem.TaskNames), options with { Steps = 3 });
-            for (int round = 0; round < rounds; round++)
-                foreach (var name in names)
-                {
-                    var method = MethodCatalog.Create(name, problem.TaskNames);
-                    var run = SyntheticTraining.Train(problem, SharingPlan.Hard, method, options);
-                    times[name].AddRange(run.StepSeconds);
-                    passes[name] = run.Steps[^1].BackwardPasses;
-                    descriptions[name] = method.ToString();
-                }
-            var median = times.ToDictionary(kv => kv.Key, kv => Median(kv.Value));
-            double equal = median["ew"];
-            timings.AddRange(names.Select(n => new MethodTiming(n, descriptions[n], t, median[n], median[n] / equal, passes[n])));
-        }
-        return new BenchResult(TorchRuntime.Device.ToString(), TorchRuntime.Threads, steps, rounds, hidden, batch, timings);
-    }
-
-    static double Median(List<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
-    }
-
-    static void Print(BenchResult result)
+    static void Print(MethodBenchResult result)
     {
         var counts = result.Timings.Select(x => x.Tasks).Distinct().ToArray();
         var table = new Table().AddColumn("method");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using MultiTaskKit.Charts;
 using MultiTaskKit.Data;
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.Runtime;
@@ -77,7 +78,7 @@ static class CaseStudyCommand
         {
             using var trainer = new Trainer(config, dir, sources)
             {
-                Progress = p, Log = m => AnsiConsole.MarkupLine(Markup.Escape(m)), WriteCharts = RunCharts.Writer,
+                Progress = p, Log = m => AnsiConsole.MarkupLine(Markup.Escape(m)), WriteCharts = (dir, history, test) => RunCharts.Write(dir, history, test),
             };
             return trainer.Run(resume && Checkpoint.HasLatest(dir));
         });

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MultiTaskKit.Charts;
 using MultiTaskKit.Data;
 using MultiTaskKit.Training;
 using Spectre.Console;
@@ -26,7 +27,7 @@ static class TrainCommand
             {
                 using var trainer = new Trainer(cfg, dir, sources)
                 {
-                    Progress = p, Log = m => AnsiConsole.MarkupLine(Markup.Escape(m)), WriteCharts = RunCharts.Writer,
+                    Progress = p, Log = m => AnsiConsole.MarkupLine(Markup.Escape(m)), WriteCharts = (dir, history, test) => RunCharts.Write(dir, history, test),
                 };
                 return trainer.Run(parse.GetValue(resume));
             });

@@ -3,18 +3,16 @@ using MultiTaskKit.Runtime;
 namespace MultiTaskKit.Data;
 
 /// <summary>
-/// Where the built-in datasets come from (the upstream URLs and checksums in <c>data/*.json</c>) and where they are
-/// found on this machine: a local data folder (<c>--data-dir</c>, <c>MTK_DATA_DIR</c>, laid out like
-/// <c>shared/data</c>) needs no network; otherwise files are downloaded once into <see cref="CacheDir"/>.
+/// Where the built-in datasets come from (the upstream URLs and checksums of their <see cref="DatasetManifest"/>, read
+/// from <c>data/*.json</c>) and where they are found on this machine: a local data folder (<c>--data-dir</c>,
+/// <c>MTK_DATA_DIR</c>, laid out like <c>shared/data</c>) needs no network; otherwise files are downloaded once into
+/// <see cref="CacheDir"/>.
 /// </summary>
 public sealed class DatasetSources
 {
-    public const string ImdbUrl = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz";
-    public static readonly Checksum ImdbChecksum = Checksum.Md5("7c2ac02c03563afcf9b574c7e56c153a");
-    public const string VaderArchiveUrl = "https://raw.githubusercontent.com/cjhutto/vaderSentiment/master/additional_resources/hutto_ICWSM_2014.tar.gz";
-    public static readonly Checksum VaderArchiveChecksum = Checksum.Sha256("d5bb07d87474b3eb8d30b4deccbc23f19d742a6c5718fbacc65485b70b95c5fa");
-    public const string VaderEntry = "hutto_ICWSM_2014/tweets_GroundTruth.txt";
-    public const string TweetEvalBaseUrl = "https://raw.githubusercontent.com/cardiffnlp/tweeteval/main/datasets/";
+    /// <summary>The one entry of the VADER archive the kit reads (from <c>data/vader-tweets.json</c>).</summary>
+    public static string VaderEntry => DatasetManifest.VaderTweets.ArchiveEntry
+        ?? throw new InvalidDataException("data/vader-tweets.json: key 'archive_entry': expected the tweets file's path in the archive, found none");
 
     /// <summary>Local copies; null means download into the cache.</summary>
     public string? DataDir { get; init; }
@@ -22,11 +20,11 @@ public sealed class DatasetSources
     public string CacheDir { get; init; } = KitPaths.DataCache;
 
     /// <summary>Overridable so that tests can serve the files from a loopback server.</summary>
-    public Uri Imdb { get; init; } = new(ImdbUrl);
-    public Checksum? ImdbSum { get; init; } = ImdbChecksum;
-    public Uri VaderArchive { get; init; } = new(VaderArchiveUrl);
-    public Checksum? VaderSum { get; init; } = VaderArchiveChecksum;
-    public Uri TweetEvalBase { get; init; } = new(TweetEvalBaseUrl);
+    public Uri Imdb { get; init; } = new(DatasetManifest.Imdb.Url);
+    public Checksum? ImdbSum { get; init; } = DatasetManifest.Imdb.Checksum;
+    public Uri VaderArchive { get; init; } = new(DatasetManifest.VaderTweets.Url);
+    public Checksum? VaderSum { get; init; } = DatasetManifest.VaderTweets.Checksum;
+    public Uri TweetEvalBase { get; init; } = DatasetManifest.TweetEval.BaseUrl();
 
     public Downloader Downloader { get; init; } = new();
     public IProgress<DownloadProgress>? Progress { get; init; }

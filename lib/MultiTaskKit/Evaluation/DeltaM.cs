@@ -5,7 +5,8 @@ namespace MultiTaskKit.Evaluation;
 /// LibMTL, JMLR 2023): the mean over tasks of the mean over each task's metrics of the relative change against the
 /// single-task baseline, signed so that an improvement is positive:
 /// Δm = (100/T) Σₜ (1/Nₜ) Σₘ (−1)^{sₜ,ₘ} (Mₜ,ₘ − Bₜ,ₘ) / Bₜ,ₘ, with sₜ,ₘ = 1 when lower is better, 0 when higher is better.
-/// Result in percent.
+/// <para>Unit: percent, everywhere in the kit (+2.5 means 2.5 % better than the baselines on average): this
+/// class, <see cref="MetricsReport.DeltaM"/>, <c>delta_m</c> in <c>metrics.json</c>, the charts and the tables.</para>
 /// </summary>
 public static class DeltaM
 {

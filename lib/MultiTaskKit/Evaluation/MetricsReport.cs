@@ -20,7 +20,7 @@ public sealed record TaskEvaluation(string Task, string Dataset, string Split, I
 
 /// <summary>
 /// The metrics of every task of a run, as a long-format <see cref="DataFrame"/> (task, dataset, split, count, metric,
-/// value) and as JSON with snake_case keys. <see cref="DeltaM"/> is set when single-task baselines ran.
+/// value) and as JSON with snake_case keys. <see cref="DeltaM"/> (in percent, see <see cref="Evaluation.DeltaM"/>) is set when single-task baselines ran.
 /// </summary>
 public sealed record MetricsReport(IReadOnlyList<TaskEvaluation> Tasks, double? DeltaM = null, string? Note = null)
 {

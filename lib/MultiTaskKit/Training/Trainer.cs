@@ -1,4 +1,3 @@
-using MultiTaskKit.Steps;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -7,6 +6,7 @@ using MultiTaskKit.Data;
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -1,8 +1,8 @@
 using MultiTaskKit.Benchmarks;
 using MultiTaskKit.Runtime;
 using TorchSharp;
-using static TorchSharp.torch;
 using Xunit.Abstractions;
+using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Benchmarks;
 

@@ -43,7 +43,7 @@ public class ChartTests
         var results = new[]
         {
             new MethodResult("single-task", new Dictionary<string, double> { ["imdb accuracy"] = 0.90, ["tweets pearson"] = 0.85 }),
-            new MethodResult("hard sharing", new Dictionary<string, double> { ["imdb accuracy"] = 0.91, ["tweets pearson"] = 0.86 }, 0.012),
+            new MethodResult("hard sharing", new Dictionary<string, double> { ["imdb accuracy"] = 0.91, ["tweets pearson"] = 0.86 }, 1.2),
         };
         yield return MtlCharts.Comparison(results);
         yield return MtlCharts.DeltaM(results);

@@ -1,8 +1,8 @@
-using MultiTaskKit.Steps;
 using System.Text.RegularExpressions;
 using Microsoft.DotNet.Interactive.Formatting;
 using MultiTaskKit.Charts;
 using MultiTaskKit.Interactive;
+using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Tests.Interactive;
 

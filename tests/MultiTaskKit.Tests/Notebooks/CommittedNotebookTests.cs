@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using MultiTaskKit.Charts;
 using MultiTaskKit.Cli.Commands;
+using MultiTaskKit.Notebooks;
 using MultiTaskKit.Tests.Charts;
 
 namespace MultiTaskKit.Tests.Notebooks;

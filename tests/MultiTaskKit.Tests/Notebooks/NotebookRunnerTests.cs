@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using MultiTaskKit.Cli.Commands;
+using MultiTaskKit.Notebooks;
 
 namespace MultiTaskKit.Tests.Notebooks;
 

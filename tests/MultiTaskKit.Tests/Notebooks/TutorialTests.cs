@@ -1,9 +1,10 @@
+using MultiTaskKit.Data.Synthetic;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Tutorials;
 
 namespace MultiTaskKit.Tests.Notebooks;
 
-/// <summary>The notebooks' shared flows (lib/MultiTaskKit/Tutorials) on tiny sizes.</summary>
+/// <summary>The notebooks' shared flows (lib/MultiTaskKit.Tutorials) on tiny sizes.</summary>
 public class TutorialTests
 {
     public TutorialTests() => TorchRuntime.EnsureInitialized();

@@ -1,9 +1,10 @@
 using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data.Synthetic;
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;
-using MultiTaskKit.Synthetic;
+using MultiTaskKit.Tutorials;
 using MultiTaskKit.Weighting;
 using Xunit.Abstractions;
 

@@ -1,3 +1,4 @@
+using MultiTaskKit.Benchmarks;
 using MultiTaskKit.Models.Bert;
 using MultiTaskKit.Runtime;
 using Xunit.Abstractions;

@@ -1,9 +1,9 @@
 namespace MultiTaskKit.Charts;
 
-/// <summary>One model or method in a comparison: its per-task metrics and, where baselines ran, Δm (a fraction, +0.02 = 2 % better).</summary>
+/// <summary>One model or method in a comparison: its per-task metrics and, where baselines ran, Δm in percent (+2 = 2 % better).</summary>
 /// <param name="Name">e.g. "single-task", "hard sharing", "split at 2", "PCGrad".</param>
 /// <param name="Metrics">Metric label → value, e.g. "imdb accuracy" → 0.91. Every result should have the same keys.</param>
-/// <param name="DeltaM">Δm against the single-task baselines (Maninis et al. 2019, as LibMTL computes it); null when not computed.</param>
+/// <param name="DeltaM">Δm in percent against the single-task baselines (<see cref="Evaluation.DeltaM"/>); null when not computed.</param>
 public sealed record MethodResult(string Name, IReadOnlyDictionary<string, double> Metrics, double? DeltaM = null);
 
 /// <summary>
@@ -173,7 +173,7 @@ public static class MtlCharts
         return Build(new ChartSpec
         {
             Kind = "bars", Title = title, XTitle = "model / method", YTitle = "Δm (%)",
-            Categories = list.Select(r => r.Name).ToArray(), Groups = [new BarGroup("Δm", list.Select(r => r.DeltaM!.Value * 100).ToArray())],
+            Categories = list.Select(r => r.Name).ToArray(), Groups = [new BarGroup("Δm", list.Select(r => r.DeltaM!.Value).ToArray())],
         });
     }
 

@@ -1,13 +1,14 @@
-using MultiTaskKit.Steps;
 using System.Diagnostics;
 using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data.Synthetic;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MultiTaskKit.Synthetic;
+namespace MultiTaskKit.Tutorials;
 
 /// <summary>Options of <see cref="SyntheticTraining.Train"/>.</summary>
 /// <param name="Steps">Optimisation steps.</param>

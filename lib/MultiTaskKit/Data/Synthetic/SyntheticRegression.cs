@@ -2,7 +2,7 @@ using MultiTaskKit.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MultiTaskKit.Synthetic;
+namespace MultiTaskKit.Data.Synthetic;
 
 /// <summary>Options of <see cref="SyntheticRegression"/>.</summary>
 /// <param name="Tasks">Number of regression tasks (≥ 1).</param>

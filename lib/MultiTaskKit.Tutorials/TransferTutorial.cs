@@ -1,4 +1,5 @@
 using MultiTaskKit.Charts;
+using MultiTaskKit.Data.Synthetic;
 using MultiTaskKit.Models;
 using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
@@ -61,9 +62,9 @@ public static class TransferTutorial
             [
                 ["single-task models", KitTable.Num(o.SingleTask.ValMse["task1"]), KitTable.Num(o.SingleTask.ValMse["task2"]), "0.0 %", "–"],
                 ["joint (multi-task)", KitTable.Num(o.Joint.ValMse["task1"]), KitTable.Num(o.Joint.ValMse["task2"]),
-                    $"{100 * MtlLab.DeltaM(o.Joint.ValMse, o.SingleTask.ValMse):+0.0;-0.0;0.0} %", "–"],
+                    $"{MtlLab.DeltaM(o.Joint.ValMse, o.SingleTask.ValMse):+0.0;-0.0;0.0} %", "–"],
                 ["sequential (task 1 → task 2)", KitTable.Num(o.Sequential["task1"]), KitTable.Num(o.Sequential["task2"]),
-                    $"{100 * MtlLab.DeltaM(o.Sequential, o.SingleTask.ValMse):+0.0;-0.0;0.0} %",
+                    $"{MtlLab.DeltaM(o.Sequential, o.SingleTask.ValMse):+0.0;-0.0;0.0} %",
                     $"{KitTable.Num(o.Task1BeforeFineTuning)} → {KitTable.Num(o.Sequential["task1"])} ({o.Forgetting:+0.###;-0.###})"],
             ],
             "Forgetting: task 1's validation MSE when training switched to task 2, and after fine-tuning on task 2.");

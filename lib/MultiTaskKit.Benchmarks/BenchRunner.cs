@@ -1,6 +1,6 @@
-using MultiTaskKit.Steps;
 using System.Diagnostics;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Steps;
 using TorchSharp;
 
 namespace MultiTaskKit.Benchmarks;

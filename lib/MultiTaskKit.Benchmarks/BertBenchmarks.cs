@@ -1,18 +1,18 @@
-using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using MultiTaskKit.Models.Bert;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Text;
 using static TorchSharp.torch;
 
-namespace MultiTaskKit.Models.Bert;
+namespace MultiTaskKit.Benchmarks;
 
 /// <summary>One throughput figure: what was measured, its rate and the settings.</summary>
 /// <remarks>
 /// <paramref name="CpuSecondsPerRepeat"/> is the process's CPU time for the best repeat: on a machine shared with other
 /// work it moves less than wall time, so it helps to compare two runtimes measured side by side.
 /// </remarks>
-public sealed record ThroughputResult(string Name, double PerSecond, string Unit, int Repeats, double SecondsPerRepeat, double CpuSecondsPerRepeat = double.NaN)
+public sealed record ThroughputMeasurement(string Name, double PerSecond, string Unit, int Repeats, double SecondsPerRepeat, double CpuSecondsPerRepeat = double.NaN)
 {
     public override string ToString() =>
         $"{Name}: {PerSecond:N0} {Unit} ({SecondsPerRepeat * 1000:N1} ms per batch wall, {CpuSecondsPerRepeat * 1000:N0} ms CPU, best of {Repeats})";
@@ -30,7 +30,7 @@ public static class BertBenchmarks
     /// ONNX Runtime on the packaged model.onnx, interleaved, best of <paramref name="repeats"/> each.
     /// Both compute last_hidden_state and the pooler output; the kit also computes mean pooling.
     /// </summary>
-    public static (ThroughputResult Kit, ThroughputResult OnnxRuntime) EncoderInference(
+    public static (ThroughputMeasurement Kit, ThroughputMeasurement OnnxRuntime) EncoderInference(
         BertModel model, int tokens = 128, int batch = 32, int threads = 2, int repeats = 5, int seed = 1)
     {
         TorchRuntime.EnsureInitialized();
@@ -70,12 +70,12 @@ public static class BertBenchmarks
             (double Wall, double Cpu) bestKit = (double.MaxValue, double.MaxValue), bestOrt = bestKit;
             for (int r = 0; r < repeats; r++)
             {
-                bestKit = Best(bestKit, TimeWithCpu(Kit));
-                bestOrt = Best(bestOrt, TimeWithCpu(Ort));
+                bestKit = Best(bestKit, StepTimer.Measure(Kit, 1, warmup: 0));
+                bestOrt = Best(bestOrt, StepTimer.Measure(Ort, 1, warmup: 0));
             }
             model.train(wasTraining);
-            return (new ThroughputResult($"kit encoder ({tokens} tokens, batch {batch}, {threads} threads)", batch / bestKit.Wall, "sentences/s", repeats, bestKit.Wall, bestKit.Cpu),
-                    new ThroughputResult($"ONNX Runtime ({tokens} tokens, batch {batch}, {threads} threads)", batch / bestOrt.Wall, "sentences/s", repeats, bestOrt.Wall, bestOrt.Cpu));
+            return (new ThroughputMeasurement($"kit encoder ({tokens} tokens, batch {batch}, {threads} threads)", batch / bestKit.Wall, "sentences/s", repeats, bestKit.Wall, bestKit.Cpu),
+                    new ThroughputMeasurement($"ONNX Runtime ({tokens} tokens, batch {batch}, {threads} threads)", batch / bestOrt.Wall, "sentences/s", repeats, bestOrt.Wall, bestOrt.Cpu));
         }
         finally { TorchRuntime.SetThreads(before); }
     }
@@ -86,7 +86,7 @@ public static class BertBenchmarks
     /// the same shape built from TorchSharp's <c>nn.TransformerEncoder</c> (post-norm, GELU, dropout as the config),
     /// interleaved; best of <paramref name="repeats"/> in tokens/s.
     /// </summary>
-    public static (ThroughputResult Kit, ThroughputResult Naive) TrainingStep(
+    public static (ThroughputMeasurement Kit, ThroughputMeasurement Naive) TrainingStep(
         BertConfig config, int batch = 16, int tokens = 128, int threads = 2, int repeats = 3, int seed = 1)
     {
         TorchRuntime.EnsureInitialized();
@@ -128,18 +128,18 @@ public static class BertBenchmarks
             (double Wall, double Cpu) bestKit = (double.MaxValue, double.MaxValue), bestNaive = bestKit;
             for (int r = 0; r < repeats; r++)
             {
-                bestKit = Best(bestKit, TimeWithCpu(KitStep));
-                bestNaive = Best(bestNaive, TimeWithCpu(NaiveStep));
+                bestKit = Best(bestKit, StepTimer.Measure(KitStep, 1, warmup: 0));
+                bestNaive = Best(bestNaive, StepTimer.Measure(NaiveStep, 1, warmup: 0));
             }
             double n = batch * tokens;
-            return (new ThroughputResult($"kit BERT training step ({batch}×{tokens}, {threads} threads)", n / bestKit.Wall, "tokens/s", repeats, bestKit.Wall, bestKit.Cpu),
-                    new ThroughputResult($"naive nn.TransformerEncoder step ({batch}×{tokens}, {threads} threads)", n / bestNaive.Wall, "tokens/s", repeats, bestNaive.Wall, bestNaive.Cpu));
+            return (new ThroughputMeasurement($"kit BERT training step ({batch}×{tokens}, {threads} threads)", n / bestKit.Wall, "tokens/s", repeats, bestKit.Wall, bestKit.Cpu),
+                    new ThroughputMeasurement($"naive nn.TransformerEncoder step ({batch}×{tokens}, {threads} threads)", n / bestNaive.Wall, "tokens/s", repeats, bestNaive.Wall, bestNaive.Cpu));
         }
         finally { TorchRuntime.SetThreads(before); }
     }
 
     /// <summary>Tokenizer throughput in tokens/s over <paramref name="texts"/> (full encoding, no truncation), best of <paramref name="repeats"/>.</summary>
-    public static ThroughputResult Tokenizer(BertTokenizer tokenizer, IReadOnlyList<string> texts, int repeats = 3)
+    public static ThroughputMeasurement Tokenizer(BertTokenizer tokenizer, IReadOnlyList<string> texts, int repeats = 3)
     {
         long count = 0;
         foreach (var t in texts) count += tokenizer.Encode(t).Length;
@@ -147,20 +147,10 @@ public static class BertBenchmarks
         for (int w = 0; w < 5; w++) foreach (var t in texts) tokenizer.Encode(t);
         (double Wall, double Cpu) best = (double.MaxValue, double.MaxValue);
         for (int r = 0; r < repeats; r++)
-            best = Best(best, TimeWithCpu(() => { foreach (var t in texts) tokenizer.Encode(t); }));
-        return new ThroughputResult($"tokenizer ({texts.Count} texts, {count} tokens, 1 thread)", count / best.Wall, "tokens/s", repeats, best.Wall, best.Cpu);
+            best = Best(best, StepTimer.Measure(() => { foreach (var t in texts) tokenizer.Encode(t); }, 1, warmup: 0));
+        return new ThroughputMeasurement($"tokenizer ({texts.Count} texts, {count} tokens, 1 thread)", count / best.Wall, "tokens/s", repeats, best.Wall, best.Cpu);
     }
 
-    static (double Wall, double Cpu) Best((double Wall, double Cpu) a, (double Wall, double Cpu) b) => (Math.Min(a.Wall, b.Wall), Math.Min(a.Cpu, b.Cpu));
-
-    static (double Wall, double Cpu) TimeWithCpu(Action action)
-    {
-        var process = Process.GetCurrentProcess();
-        var cpu = process.TotalProcessorTime;
-        var sw = Stopwatch.StartNew();
-        action();
-        double wall = sw.Elapsed.TotalSeconds;
-        process.Refresh();
-        return (wall, (process.TotalProcessorTime - cpu).TotalSeconds);
-    }
+    /// <summary>The better wall and CPU time of <paramref name="a"/> and one timed run.</summary>
+    static (double Wall, double Cpu) Best((double Wall, double Cpu) a, Timing run) => (Math.Min(a.Wall, run.Min), Math.Min(a.Cpu, run.CpuMedian));
 }

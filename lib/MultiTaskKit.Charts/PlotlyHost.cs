@@ -9,7 +9,7 @@ namespace MultiTaskKit.Charts;
 /// Plotly.NET 6 needs FSharp.Core 10.1, but the .NET Interactive kernel (dotnet-interactive 1.0.712001, dotnet-repl
 /// 0.3.259) has already loaded FSharp.Core 10.0 into the default context for its F# kernel, and a context cannot hold
 /// two versions of one assembly, so a plain <c>#r</c> of Plotly.NET fails there with "Could not load file or assembly
-/// 'FSharp.Core, Version=10.1.0.0'". MultiTaskKit.dll therefore carries the chart builder and its dependencies
+/// 'FSharp.Core, Version=10.1.0.0'". MultiTaskKit.Charts.dll therefore carries the chart builder and its dependencies
 /// (Plotly.NET, Plotly.NET.CSharp, FSharp.Core 10.1, DynamicObj, Giraffe.ViewEngine, Newtonsoft.Json) as embedded
 /// resources and loads them into a private context, in every host alike (kernel, scripts, mtk, tests), so there is one
 /// code path. Only strings cross: a <see cref="ChartSpec"/> as JSON in, a Plotly figure as JSON out.
@@ -44,8 +44,8 @@ public static class PlotlyHost
             .ToDictionary(n => n[Prefix.Length..^4], n => n, StringComparer.OrdinalIgnoreCase);
         if (!images.ContainsKey("MultiTaskKit.Charts.Plotly"))
             throw new InvalidOperationException(
-                $"charts: MultiTaskKit.dll lacks its embedded chart builder (resources {Prefix}*.dll); found [{string.Join(", ", images.Keys)}]. " +
-                "Rebuild lib/MultiTaskKit, which builds lib/MultiTaskKit.Charts.Plotly and embeds its output.");
+                $"charts: MultiTaskKit.Charts.dll lacks its embedded chart builder (resources {Prefix}*.dll); found [{string.Join(", ", images.Keys)}]. " +
+                "Rebuild lib/MultiTaskKit.Charts, which builds lib/MultiTaskKit.Charts.Plotly and embeds its output.");
         var context = new IsolatedContext(kit, images);
         var entry = context.LoadFromAssemblyName(new AssemblyName("MultiTaskKit.Charts.Plotly"))
             .GetType("MultiTaskKit.Charts.Plotly.PlotlyEntry", throwOnError: true)!;

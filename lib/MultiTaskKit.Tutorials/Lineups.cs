@@ -1,5 +1,6 @@
 using MultiTaskKit.Aggregation;
 using MultiTaskKit.Charts;
+using MultiTaskKit.Data.Synthetic;
 using MultiTaskKit.Models;
 using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
@@ -46,6 +47,7 @@ public static class Lineups
     /// <summary>Notebook 06: one point of the relatedness sweep.</summary>
     public sealed record SweepPoint(double Correlation, double LabelCorrelation, MtlLab.Result SingleTask, MtlLab.Result Hard)
     {
+        /// <summary>Δm of hard sharing against the single-task models, in percent.</summary>
         public double DeltaM => MtlLab.DeltaM(Hard.ValMse, SingleTask.ValMse);
     }
 
@@ -70,10 +72,10 @@ public static class Lineups
             points.Select(p => (IReadOnlyList<string>)[KitTable.Num(p.Correlation), KitTable.Num(p.LabelCorrelation),
                 $"{KitTable.Num(p.SingleTask.ValMse["task1"])}, {KitTable.Num(p.SingleTask.ValMse["task2"])}",
                 $"{KitTable.Num(p.Hard.ValMse["task1"])}, {KitTable.Num(p.Hard.ValMse["task2"])}",
-                $"{100 * p.DeltaM:+0.0;-0.0;0.0} %"]),
+                $"{p.DeltaM:+0.0;-0.0;0.0} %"]),
             "Δm above zero: sharing helped on average.");
 
     public static KitChart SweepChart(IReadOnlyList<SweepPoint> points) =>
         MtlCharts.Lines("Where hard sharing helps and where it hurts", "task relatedness p = cos(w₁, w₂) (unitless)", "Δm of hard sharing vs single-task (%)",
-            [new Series("Δm", points.Select(p => p.Correlation).ToArray(), points.Select(p => 100 * p.DeltaM).ToArray())], markers: true);
+            [new Series("Δm", points.Select(p => p.Correlation).ToArray(), points.Select(p => p.DeltaM).ToArray())], markers: true);
 }

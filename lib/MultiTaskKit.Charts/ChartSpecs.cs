@@ -1,4 +1,4 @@
-// This file is compiled into two assemblies: MultiTaskKit (where users build specs) and MultiTaskKit.Charts.Plotly
+// This file is compiled into two assemblies: MultiTaskKit.Charts (where users build specs) and MultiTaskKit.Charts.Plotly
 // (where Plotly.NET turns them into figures inside an isolated load context). The specs cross that boundary as JSON,
 // so they hold only plain data.
 namespace MultiTaskKit.Charts;

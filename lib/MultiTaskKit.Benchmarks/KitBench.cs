@@ -1,8 +1,8 @@
-using MultiTaskKit.Steps;
 using System.Diagnostics;
 using MultiTaskKit.Data;
 using MultiTaskKit.Models.Bert;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
 
 namespace MultiTaskKit.Benchmarks;

@@ -34,7 +34,7 @@ public static class CaseStudyTutorial
     public static (TrainingResult Result, IReadOnlyList<PreparedTask> Tasks) Train(RunConfig config, string runDir, DatasetSources sources,
         IProgress<TrainingProgress>? progress = null, Action<string>? log = null)
     {
-        using var trainer = new Trainer(config, runDir, sources) { Progress = progress, Log = log, WriteCharts = RunCharts.Writer };
+        using var trainer = new Trainer(config, runDir, sources) { Progress = progress, Log = log, WriteCharts = (dir, history, test) => RunCharts.Write(dir, history, test) };
         var result = trainer.Run(resume: Checkpoint.HasLatest(runDir));
         return (result, trainer.Tasks);
     }
@@ -72,12 +72,12 @@ public static class CaseStudyTutorial
         return (new MetricsReport(singles.SelectMany(s => s.Test.Tasks).ToList()), hard.Test);
     }
 
-    /// <summary>Results of the comparison for the bar charts, with Δm (as a fraction) against the single-task models.</summary>
+    /// <summary>Results of the comparison for the bar charts, with Δm (in percent) against the single-task models.</summary>
     public static List<MethodResult> Comparison(MetricsReport single, MetricsReport hard, MetricsReport split)
     {
         MethodResult Of(string name, MetricsReport r, bool baseline) => new(name,
             Headline(r).SelectMany(t => t.Value.Select(m => (Key: $"{t.Key} {m.Key}", m.Value))).ToDictionary(x => x.Key, x => x.Value),
-            baseline ? null : DeltaM.Compute(Headline(r), Headline(single)) / 100);
+            baseline ? null : DeltaM.Compute(Headline(r), Headline(single)));
         return [Of("single-task", single, true), Of("hard sharing", hard, false), Of("split at layer 2", split, false)];
     }
 }

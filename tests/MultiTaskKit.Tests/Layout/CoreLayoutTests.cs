@@ -1,0 +1,158 @@
+using System.Text.RegularExpressions;
+
+namespace MultiTaskKit.Tests.Layout;
+
+/// <summary>
+/// The core library's source layout, read from the files themselves: each top-level folder is one namespace, the
+/// folders import each other without cycles, and every file is named after a type it holds.
+/// </summary>
+public class CoreLayoutTests
+{
+    static string RepoRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "Kit.sln"))) return d.FullName;
+        throw new DirectoryNotFoundException($"expected Kit.sln above {AppContext.BaseDirectory}, found none");
+    }
+
+    static string CoreDir => Path.Combine(RepoRoot(), "lib", "MultiTaskKit");
+
+    /// <summary>The core's C# sources (build outputs excluded), with their top-level folder ("" for the root).</summary>
+    static IEnumerable<(string Path, string Folder)> CoreSources()
+    {
+        var core = CoreDir;
+        foreach (var file in Directory.EnumerateFiles(core, "*.cs", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var relative = Path.GetRelativePath(core, file).Replace('\\', '/');
+            if (relative.StartsWith("bin/", StringComparison.Ordinal) || relative.StartsWith("obj/", StringComparison.Ordinal)) continue;
+            var slash = relative.IndexOf('/');
+            yield return (relative, slash < 0 ? "" : relative[..slash]);
+        }
+    }
+
+    static readonly Regex UsingDirective = new(@"^\s*(?:global\s+)?using\s+(?:static\s+)?(?:\w+\s*=\s*)?MultiTaskKit\.(\w+)", RegexOptions.Compiled);
+    static readonly Regex QualifiedName = new(@"(?<![\w.])MultiTaskKit\.(\w+)\.", RegexOptions.Compiled);
+    static readonly Regex StringLiteral = new("@?\"(?:[^\"\\\\]|\\\\.)*\"", RegexOptions.Compiled);
+
+    /// <summary>
+    /// Folder → folder imports of the core: a <c>using MultiTaskKit.X</c> directive (plain, static, alias or global) or a
+    /// fully qualified <c>MultiTaskKit.X.Name</c> in code (comments and string literals are not code), where X is another
+    /// top-level folder of the core. Each edge keeps the files that make it.
+    /// </summary>
+    static Dictionary<(string From, string To), List<string>> ImportGraph()
+    {
+        var folders = Directory.GetDirectories(CoreDir).Select(Path.GetFileName).Where(f => f is not ("bin" or "obj")).ToHashSet()!;
+        var edges = new Dictionary<(string, string), List<string>>();
+        foreach (var (path, folder) in CoreSources())
+        {
+            if (folder == "") continue;
+            foreach (var raw in File.ReadLines(Path.Combine(CoreDir, path)))
+            {
+                var line = raw.TrimStart();
+                if (line.StartsWith("//", StringComparison.Ordinal)) continue;
+                var code = StringLiteral.Replace(line, "\"\"");
+                var comment = code.IndexOf("//", StringComparison.Ordinal);
+                if (comment >= 0) code = code[..comment];
+                var targets = new List<string>();
+                var directive = UsingDirective.Match(code);
+                if (directive.Success) targets.Add(directive.Groups[1].Value);
+                else targets.AddRange(QualifiedName.Matches(code).Select(m => m.Groups[1].Value));
+                foreach (var target in targets.Where(t => t != folder && folders.Contains(t)))
+                {
+                    if (!edges.TryGetValue((folder, target), out var files)) edges[(folder, target)] = files = new();
+                    if (!files.Contains(path)) files.Add(path);
+                }
+            }
+        }
+        return edges;
+    }
+
+    /// <summary>Strongly connected components with more than one folder (Tarjan): each is a set of folders in a cycle.</summary>
+    static List<List<string>> Cycles(IEnumerable<(string From, string To)> edges)
+    {
+        var next = edges.GroupBy(e => e.From).ToDictionary(g => g.Key, g => g.Select(e => e.To).Order(StringComparer.Ordinal).ToList());
+        var nodes = edges.SelectMany(e => new[] { e.From, e.To }).Distinct().Order(StringComparer.Ordinal).ToList();
+        var index = new Dictionary<string, int>();
+        var low = new Dictionary<string, int>();
+        var stack = new Stack<string>();
+        var onStack = new HashSet<string>();
+        var components = new List<List<string>>();
+        int counter = 0;
+
+        void Visit(string v)
+        {
+            index[v] = low[v] = counter++;
+            stack.Push(v); onStack.Add(v);
+            foreach (var w in next.GetValueOrDefault(v) ?? [])
+            {
+                if (!index.ContainsKey(w)) { Visit(w); low[v] = Math.Min(low[v], low[w]); }
+                else if (onStack.Contains(w)) low[v] = Math.Min(low[v], index[w]);
+            }
+            if (low[v] != index[v]) return;
+            var component = new List<string>();
+            string x;
+            do { x = stack.Pop(); onStack.Remove(x); component.Add(x); } while (x != v);
+            if (component.Count > 1) components.Add(component.Order(StringComparer.Ordinal).ToList());
+        }
+
+        foreach (var v in nodes) if (!index.ContainsKey(v)) Visit(v);
+        return components;
+    }
+
+    [Fact]
+    public void FoldersOfTheCoreImportEachOtherWithoutCycles()
+    {
+        var graph = ImportGraph();
+        Assert.NotEmpty(graph); // the scan sees imports at all (Training uses Data, for one)
+        Assert.Contains(("Training", "Data"), graph.Keys);
+
+        var cycles = Cycles(graph.Keys);
+        var report = string.Join("\n", cycles.Select(c =>
+            $"cycle among {string.Join(", ", c)}:\n" + string.Join("\n", graph
+                .Where(e => c.Contains(e.Key.From) && c.Contains(e.Key.To))
+                .OrderBy(e => e.Key.From, StringComparer.Ordinal).ThenBy(e => e.Key.To, StringComparer.Ordinal)
+                .Select(e => $"  {e.Key.From} -> {e.Key.To}: {string.Join(", ", e.Value)}"))));
+        Assert.True(cycles.Count == 0, "the core's folders import each other in circles:\n" + report);
+    }
+
+    [Fact]
+    public void TheCycleFinderFindsACycle()
+    {
+        var cycles = Cycles([("A", "B"), ("B", "C"), ("C", "A"), ("C", "D"), ("D", "E")]);
+        Assert.Equal(["A", "B", "C"], Assert.Single(cycles));
+        Assert.Empty(Cycles([("A", "B"), ("B", "C"), ("A", "C")]));
+    }
+
+    [Fact]
+    public void EachFolderIsOneNamespace()
+    {
+        var wrong = new List<string>();
+        foreach (var (path, folder) in CoreSources())
+        {
+            var ns = File.ReadLines(Path.Combine(CoreDir, path)).Select(l => Regex.Match(l, @"^namespace\s+([\w.]+)")).FirstOrDefault(m => m.Success)?.Groups[1].Value;
+            var expected = folder == "" ? "MultiTaskKit" : "MultiTaskKit." + folder;
+            if (ns is null || (ns != expected && !ns.StartsWith(expected + ".", StringComparison.Ordinal)))
+                wrong.Add($"{path}: expected namespace {expected} (or below it), found {ns ?? "none"}");
+        }
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+    }
+
+    static readonly Regex TopLevelType = new(
+        @"^(?:(?:public|internal|static|sealed|abstract|partial|readonly|file|unsafe|ref)\s+)*(?:class|struct|interface|enum|record(?:\s+(?:class|struct))?|delegate\s+[\w<>\[\],. ?]+?)\s+(\w+)",
+        RegexOptions.Compiled | RegexOptions.Multiline);
+
+    [Fact]
+    public void EachFileIsNamedAfterATypeItHolds()
+    {
+        var wrong = new List<string>();
+        foreach (var (path, _) in CoreSources())
+        {
+            var text = File.ReadAllText(Path.Combine(CoreDir, path));
+            var types = TopLevelType.Matches(text).Select(m => m.Groups[1].Value).Distinct().ToList();
+            var name = Path.GetFileNameWithoutExtension(path);
+            if (!types.Contains(name))
+                wrong.Add($"{path}: expected a type {name}, found {(types.Count == 0 ? "no top-level type" : string.Join(", ", types))}");
+        }
+        Assert.True(wrong.Count == 0, "files whose name is none of their types:\n" + string.Join("\n", wrong));
+    }
+}

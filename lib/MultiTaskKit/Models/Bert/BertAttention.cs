@@ -10,8 +10,10 @@ namespace MultiTaskKit.Models.Bert;
 /// chain with a <see cref="FastDropout"/> mask, which measured about half the cost of the fused entry point's fallback.
 /// Query, key and value stay three <c>Linear</c> modules so the checkpoint keys are unchanged; fusing them into one
 /// product (concatenating the weights per call) measured no faster here.
+/// Under mixed precision (<see cref="MixedPrecision"/>) the projections and the attention products run in the compute
+/// dtype and so does the returned context.
 /// </summary>
-public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>
+public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>, IMixedPrecisionModule
 {
     readonly Linear query;
     readonly Linear key;
@@ -30,6 +32,8 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
+    public ScalarType? ComputeType { get; set; }
+
     /// <param name="hidden">[batch, tokens, hidden].</param>
     /// <param name="keyMask">Boolean [batch, 1, 1, tokens], true where a key may be attended to; null attends everywhere.</param>
     public override Tensor forward(Tensor hidden, Tensor? keyMask)
@@ -37,28 +41,35 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>
         using var scope = NewDisposeScope();
         long b = hidden.shape[0], t = hidden.shape[1];
         Tensor q, k, v;
+        // Cast once for the three projections (the same tensor when the product dtype is the input's).
+        hidden = MixedPrecision.Cast(hidden, ComputeType);
         if (!is_grad_enabled())
         {
             // Inference: one product against the three weights stacked ([3·H·d, H·d], rebuilt per call so it can never be stale).
             var w = cat(new[] { query.weight!, key.weight!, value.weight! }, 0);
             var bias = cat(new[] { query.bias!, key.bias!, value.bias! }, 0);
+            if (ComputeType is { } c) (w, bias) = (w.to(c), bias.to(c));
             var qkv = nn.functional.linear(hidden, w, bias).view(b, t, 3, heads, headSize).permute(2, 0, 3, 1, 4);
             (q, k, v) = (qkv[0], qkv[1], qkv[2]);
         }
         else
         {
             // [B, T, H·d] -> [B, H, T, d] as views; SDPA reads strided inputs, so no contiguous copy is made here.
-            q = query.forward(hidden).view(b, t, heads, headSize).transpose(1, 2);
-            k = key.forward(hidden).view(b, t, heads, headSize).transpose(1, 2);
-            v = value.forward(hidden).view(b, t, heads, headSize).transpose(1, 2);
+            q = MixedPrecision.Linear(query, hidden, ComputeType).view(b, t, heads, headSize).transpose(1, 2);
+            k = MixedPrecision.Linear(key, hidden, ComputeType).view(b, t, heads, headSize).transpose(1, 2);
+            v = MixedPrecision.Linear(value, hidden, ComputeType).view(b, t, heads, headSize).transpose(1, 2);
         }
         var context = BertAttentionKernel.Attend(q, k, v, keyMask, training ? attentionDropout : 0.0);
         return context.transpose(1, 2).reshape(b, t, heads * headSize).MoveToOuterDisposeScope();
     }
 }
 
-/// <summary>Projection, dropout and residual LayerNorm after self-attention (Hugging Face <c>BertSelfOutput</c>).</summary>
-public sealed class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
+/// <summary>
+/// Projection, dropout and residual LayerNorm after self-attention (Hugging Face <c>BertSelfOutput</c>). Under mixed
+/// precision the projection runs in the compute dtype; adding the float32 residual promotes the sum to float32, so the
+/// residual stream and LayerNorm stay float32.
+/// </summary>
+public sealed class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>, IMixedPrecisionModule
 {
     readonly Linear dense;
     // Capitalised to match the checkpoint key ...attention.output.LayerNorm.weight.
@@ -73,10 +84,12 @@ public sealed class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    public ScalarType? ComputeType { get; set; }
+
     public override Tensor forward(Tensor context, Tensor residual)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.forward(dropout.AddTo(dense.forward(context), residual)).MoveToOuterDisposeScope();
+        return LayerNorm.forward(dropout.AddTo(MixedPrecision.Linear(dense, context, ComputeType), residual)).MoveToOuterDisposeScope();
     }
 }
 

@@ -16,6 +16,10 @@ namespace MultiTaskKit.Models.Bert;
 /// <item>elsewhere (CUDA): the fused entry point with dropout.</item>
 /// </list>
 /// All three compute the same function (up to float rounding); the masks differ from libtorch's own.
+/// <para>bfloat16 Q, K and V (mixed precision) take the same routes: the fused kernel accumulates in float32 itself;
+/// the explicit chain multiplies in bf16 but masks, normalises and drops in float32 (the scores are cast up, the
+/// probabilities back down for PV), because the mask's most negative float overflows to −∞ in bf16 and softmax
+/// needs more than bf16's 8-bit significand (see <see cref="Models.MixedPrecision"/>). The result has Q's dtype.</para>
 /// </summary>
 public static class BertAttentionKernel
 {
@@ -27,19 +31,20 @@ public static class BertAttentionKernel
     public static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? keyMask, double dropout)
     {
         if (dropout == 0) return nn.functional.scaled_dot_product_attention(q, k, v, keyMask);
-        if (!FastDropout.Enabled || q.device_type != DeviceType.CPU || q.dtype != ScalarType.Float32)
+        if (!FastDropout.Enabled || q.device_type != DeviceType.CPU || q.dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
             return nn.functional.scaled_dot_product_attention(q, k, v, keyMask, dropout);
 
         using var scope = NewDisposeScope();
         // Scaling Q ([.., tokens, d]) is a quarter of the work of scaling the scores ([.., tokens, tokens]) at d = 32, T = 128.
         using var scale = (1.0 / Math.Sqrt(q.shape[^1])).ToScalar();
         var scores = matmul(q.mul(scale), k.transpose(-1, -2));
+        if (scores.dtype != ScalarType.Float32) scores = scores.to(ScalarType.Float32);
         // In place on the product's output: its backward reads only Q and K. The most negative float, not −∞, so that a
         // row with no visible key stays finite (uniform), as in Hugging Face's BERT.
         if (keyMask is not null) scores.masked_fill_(keyMask.logical_not(), Scalars.MostNegativeFloat);
-        if (SoftmaxDropout.Enabled) return matmul(SoftmaxDropout.Apply(scores, dropout), v).MoveToOuterDisposeScope();
+        if (SoftmaxDropout.Enabled) return matmul(SoftmaxDropout.Apply(scores, dropout).to(v.dtype), v).MoveToOuterDisposeScope();
         var probs = softmax(scores, -1);
         using var mask = FastDropout.Mask(probs.shape, dropout);
-        return matmul(probs.mul(mask), v).MoveToOuterDisposeScope();
+        return matmul(probs.mul(mask).to(v.dtype), v).MoveToOuterDisposeScope();
     }
 }

@@ -5,8 +5,11 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Models.Bert;
 
-/// <summary>The feed-forward expansion with its activation (Hugging Face <c>BertIntermediate</c>).</summary>
-public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
+/// <summary>
+/// The feed-forward expansion with its activation (Hugging Face <c>BertIntermediate</c>). Under mixed precision the
+/// product and the activation run in the compute dtype: the result only feeds <see cref="BertOutput"/>'s product.
+/// </summary>
+public sealed class BertIntermediate : nn.Module<Tensor, Tensor>, IMixedPrecisionModule
 {
     readonly Linear dense;
     readonly Func<Tensor, Tensor> activation;
@@ -18,15 +21,20 @@ public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    public ScalarType? ComputeType { get; set; }
+
     public override Tensor forward(Tensor hidden)
     {
         using var scope = NewDisposeScope();
-        return activation(dense.forward(hidden)).MoveToOuterDisposeScope();
+        return activation(MixedPrecision.Linear(dense, hidden, ComputeType)).MoveToOuterDisposeScope();
     }
 }
 
-/// <summary>The feed-forward contraction, dropout and residual LayerNorm (Hugging Face <c>BertOutput</c>).</summary>
-public sealed class BertOutput : nn.Module<Tensor, Tensor, Tensor>
+/// <summary>
+/// The feed-forward contraction, dropout and residual LayerNorm (Hugging Face <c>BertOutput</c>). As in
+/// <see cref="BertSelfOutput"/>, the product may run in the compute dtype and the residual sum is float32.
+/// </summary>
+public sealed class BertOutput : nn.Module<Tensor, Tensor, Tensor>, IMixedPrecisionModule
 {
     readonly Linear dense;
     // Capitalised to match the checkpoint key encoder.layer.N.output.LayerNorm.weight.
@@ -41,10 +49,12 @@ public sealed class BertOutput : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    public ScalarType? ComputeType { get; set; }
+
     public override Tensor forward(Tensor intermediate, Tensor residual)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.forward(dropout.AddTo(dense.forward(intermediate), residual)).MoveToOuterDisposeScope();
+        return LayerNorm.forward(dropout.AddTo(MixedPrecision.Linear(dense, intermediate, ComputeType), residual)).MoveToOuterDisposeScope();
     }
 }
 

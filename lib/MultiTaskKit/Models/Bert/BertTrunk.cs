@@ -59,7 +59,7 @@ public sealed class BertTrunk : ISplittableTrunk
 
     public nn.Module<TrunkInput, HiddenState> CloneStem() => CopyOf(Model.Embeddings, new BertEmbeddings(Config));
 
-    /// <summary>Copies weights, device and training mode of <paramref name="source"/> into <paramref name="fresh"/>.</summary>
+    /// <summary>Copies weights, device, training mode and product precision of <paramref name="source"/> into <paramref name="fresh"/>.</summary>
     static T CopyOf<T>(nn.Module source, T fresh) where T : nn.Module
     {
         var from = source.state_dict();
@@ -69,6 +69,7 @@ public sealed class BertTrunk : ISplittableTrunk
             foreach (var (key, target) in fresh.state_dict())
                 target.copy_(from[key]);
         fresh.train(source.training);
+        MixedPrecision.CopyTo(source, fresh);
         return fresh;
     }
 }

@@ -51,6 +51,8 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
     /// <summary>
     /// <paramref name="residual"/> + dropout(<paramref name="input"/>) in one pass (<c>addcmul</c>), for BERT's
     /// sub-layer outputs: forward and backward each save a full pass over the activations and one allocation.
+    /// A bfloat16 <paramref name="input"/> (a mixed-precision product) takes the same pass: type promotion makes the sum
+    /// float32, so the cast back to float32 costs no pass of its own, and the float32 mask keeps 1/(1 − p) exact.
     /// </summary>
     public Tensor AddTo(Tensor input, Tensor residual) => AddTo(input, residual, P, training);
 
@@ -58,7 +60,7 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
     public static Tensor AddTo(Tensor input, Tensor residual, double p, bool training)
     {
         if (!training || p == 0) return input.add(residual, Scalars.One);
-        if (!Enabled || input.device_type != DeviceType.CPU || input.dtype != ScalarType.Float32)
+        if (!Enabled || input.device_type != DeviceType.CPU || input.dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
             return nn.functional.dropout(input, p, training: true).add(residual, Scalars.One);
         using var mask = Mask(input.shape, p);
         return residual.addcmul(input, mask, Scalars.One);

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,9 +20,11 @@ namespace MultiTaskKit.Runtime;
 public sealed record PrecisionProbeResult(string Key, string Device, bool NativeBf16, string Evidence, double? Fp32Gflops, double? Bf16Gflops)
 {
     /// <summary>bf16 throughput over fp32 throughput; null when either was not measured.</summary>
+    [JsonIgnore]
     public double? Speedup => Fp32Gflops is > 0 && Bf16Gflops is { } b ? b / Fp32Gflops : null;
 
     /// <summary>What <see cref="Precision.Auto"/> resolves to on this device (<see cref="PrecisionProbe.Choose"/>).</summary>
+    [JsonIgnore]
     public Precision Choice => PrecisionProbe.Choose(this);
 }
 
@@ -44,7 +47,7 @@ public static class PrecisionProbe
     /// <summary>The probe product [M×K]·[K×N]: a MiniLM feed-forward expansion of 1,024 tokens.</summary>
     public const int M = 1024, K = 384, N = 1536;
 
-    const int Warmup = 2, Repeats = 7;
+    const int Warmup = 1, Repeats = 5;
 
     static readonly ConcurrentDictionary<string, PrecisionProbeResult> Memo = new();
 
@@ -58,25 +61,27 @@ public static class PrecisionProbe
 
     /// <summary>
     /// The probe result for <paramref name="device"/> (default: <see cref="TorchRuntime.Device"/>): from this process's
-    /// memory, else from the cache file, else measured now and cached. <paramref name="cacheDir"/> defaults to
-    /// <see cref="KitPaths.CacheRoot"/>/probe.
+    /// memory, else from the cache file, else measured now and cached. <paramref name="refresh"/> measures again and
+    /// replaces the cached answer (<c>mtk doctor</c> does, so that a figure taken on a busy machine does not stay).
+    /// <paramref name="cacheDir"/> defaults to <see cref="KitPaths.CacheRoot"/>/probe.
     /// </summary>
-    public static PrecisionProbeResult Probe(Device? device = null, string? cacheDir = null)
+    public static PrecisionProbeResult Probe(Device? device = null, string? cacheDir = null, bool refresh = false)
     {
         TorchRuntime.EnsureInitialized();
         device ??= TorchRuntime.Device;
         var key = Key(device);
         var dir = cacheDir ?? Path.Combine(KitPaths.CacheRoot, "probe");
         var path = Path.Combine(dir, $"precision-{Hash(key)}.json");
-        return Memo.GetOrAdd(path, _ =>
+        PrecisionProbeResult MeasureAndStore()
         {
-            if (TryRead(path, key) is { } cached) return cached;
             var measured = Measure(device, key);
             try { AtomicFile.WriteAllText(path, JsonSerializer.Serialize(measured, JsonOptions)); }
             catch (IOException) { } // a read-only cache costs a re-measurement next time, nothing else
             catch (UnauthorizedAccessException) { }
             return measured;
-        });
+        }
+        if (refresh) return Memo[path] = MeasureAndStore();
+        return Memo.GetOrAdd(path, _ => TryRead(path, key) ?? MeasureAndStore());
     }
 
     /// <summary>Measures the probe product now (no cache), interleaving the two dtypes so that both see the same machine load.</summary>

@@ -19,7 +19,8 @@ namespace MultiTaskKit.Models.Bert;
 /// <para>bfloat16 Q, K and V (mixed precision) take the same routes: the fused kernel accumulates in float32 itself;
 /// the explicit chain multiplies in bf16 but masks, normalises and drops in float32 (the scores are cast up, the
 /// probabilities back down for PV), because the mask's most negative float overflows to −∞ in bf16 and softmax
-/// needs more than bf16's 8-bit significand (see <see cref="Models.MixedPrecision"/>). The result has Q's dtype.</para>
+/// needs more than bf16's 8-bit significand (see <see cref="Models.MixedPrecision"/>); <see cref="SoftmaxDropout"/>
+/// writes its probabilities in bf16 directly. The result has Q's dtype.</para>
 /// </summary>
 public static class BertAttentionKernel
 {
@@ -42,7 +43,7 @@ public static class BertAttentionKernel
         // In place on the product's output: its backward reads only Q and K. The most negative float, not −∞, so that a
         // row with no visible key stays finite (uniform), as in Hugging Face's BERT.
         if (keyMask is not null) scores.masked_fill_(keyMask.logical_not(), Scalars.MostNegativeFloat);
-        if (SoftmaxDropout.Enabled) return matmul(SoftmaxDropout.Apply(scores, dropout).to(v.dtype), v).MoveToOuterDisposeScope();
+        if (SoftmaxDropout.Enabled) return matmul(SoftmaxDropout.Apply(scores, dropout, v.dtype), v).MoveToOuterDisposeScope();
         var probs = softmax(scores, -1);
         using var mask = FastDropout.Mask(probs.shape, dropout);
         return matmul(probs.mul(mask).to(v.dtype), v).MoveToOuterDisposeScope();

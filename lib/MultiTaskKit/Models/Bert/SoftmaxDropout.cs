@@ -22,6 +22,10 @@ namespace MultiTaskKit.Models.Bert;
 /// At 256 tokens the probabilities are 50 MB per layer and batch of 16, so each pass saved is a pass over memory.
 /// <para>The forward result is bit for bit the chain's (the same products of the same floats). The backward sums each
 /// row's dot product in its own order, so it agrees with libtorch's softmax backward to float rounding.</para>
+/// <para>Under mixed precision the output may be bfloat16 (rounded to nearest even, as libtorch's cast rounds): the
+/// probabilities feed a bf16 product, and writing them in bf16 here replaces a separate cast pass forward, and a cast of
+/// the bf16 gradient back to float32 in backward. The softmax, the saved probabilities and the backward arithmetic stay
+/// float32.</para>
 /// </summary>
 public sealed class SoftmaxDropout : autograd.SingleTensorFunction<SoftmaxDropout>
 {
@@ -37,16 +41,20 @@ public sealed class SoftmaxDropout : autograd.SingleTensorFunction<SoftmaxDropou
     public override string Name => nameof(SoftmaxDropout);
 
     /// <summary>dropout(softmax(<paramref name="scores"/>, −1)) with a mask keyed by a seed drawn from torch's default generator.</summary>
-    public static Tensor Apply(Tensor scores, double p) => Apply(scores, p, FastDropout.NextSeed());
+    /// <param name="output">The result's dtype: float32 (default) or bfloat16.</param>
+    public static Tensor Apply(Tensor scores, double p, ScalarType output = ScalarType.Float32) => Apply(scores, p, FastDropout.NextSeed(), output);
 
     /// <summary>dropout(softmax(<paramref name="scores"/>, −1)) with the mask <see cref="FastDropout.Mask(long[], double, ulong)"/> draws for <paramref name="seed"/>.</summary>
-    public static Tensor Apply(Tensor scores, double p, ulong seed)
+    /// <param name="output">The result's dtype: float32 (default) or bfloat16, rounded to nearest even.</param>
+    public static Tensor Apply(Tensor scores, double p, ulong seed, ScalarType output = ScalarType.Float32)
     {
         if (p is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p), p, "SoftmaxDropout: dropout probability: expected a value in [0, 1)");
         if (scores.device_type != DeviceType.CPU || scores.dtype != ScalarType.Float32)
             throw new ArgumentException($"SoftmaxDropout: expected float32 scores on the CPU, found {scores.dtype} on {scores.device}.", nameof(scores));
         if (scores.dim() == 0) throw new ArgumentException("SoftmaxDropout: expected scores with at least one dimension, found a scalar.", nameof(scores));
-        return apply(scores, p, seed);
+        if (output is not (ScalarType.Float32 or ScalarType.BFloat16))
+            throw new ArgumentException($"SoftmaxDropout: expected a float32 or bfloat16 output, found {output}.", nameof(output));
+        return apply(scores, p, seed, output == ScalarType.BFloat16);
     }
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
@@ -54,10 +62,11 @@ public sealed class SoftmaxDropout : autograd.SingleTensorFunction<SoftmaxDropou
         var scores = (Tensor)vars[0];
         double p = (double)vars[1];
         ulong seed = (ulong)vars[2];
+        bool bf16 = (bool)vars[3];
         Tensor probs;
         using (no_grad())
         using (var raw = softmax(scores, -1)) probs = raw.contiguous(); // a second handle when already contiguous
-        var output = empty_like(probs);
+        var output = bf16 ? empty_like(probs, dtype: ScalarType.BFloat16) : empty_like(probs);
         long n = probs.numel();
         // One bit per element, plus slack so that backward may read any element's bits as one 32-bit load.
         var bits = zeros((n + 7) / 8 + 8, dtype: ScalarType.Byte);
@@ -65,7 +74,8 @@ public sealed class SoftmaxDropout : autograd.SingleTensorFunction<SoftmaxDropou
         unsafe
         {
             var (y, o, b) = (CpuKernel.Address(probs), CpuKernel.Address(output), CpuKernel.Address(bits));
-            CpuKernel.For((n + FastDropout.Chunk - 1) / FastDropout.Chunk, c => Forward((float*)y, (float*)o, (byte*)b, c, n, draw));
+            if (bf16) CpuKernel.For((n + FastDropout.Chunk - 1) / FastDropout.Chunk, c => ForwardBf16((float*)y, (ushort*)o, (byte*)b, c, n, draw));
+            else CpuKernel.For((n + FastDropout.Chunk - 1) / FastDropout.Chunk, c => Forward((float*)y, (float*)o, (byte*)b, c, n, draw));
         }
         ctx.save_for_backward([probs, bits]);
         ctx.save_data(nameof(Draw), draw);
@@ -79,6 +89,7 @@ public sealed class SoftmaxDropout : autograd.SingleTensorFunction<SoftmaxDropou
         using var probs = saved[0];
         using var bits = saved[1];
         using var g = gradOutput.contiguous();
+        bool bf16 = g.dtype == ScalarType.BFloat16;
         var grad = empty_like(probs);
         int width = (int)probs.shape[^1];
         long rows = width == 0 ? 0 : probs.numel() / width;
@@ -90,10 +101,11 @@ public sealed class SoftmaxDropout : autograd.SingleTensorFunction<SoftmaxDropou
             CpuKernel.For(blocks, block =>
             {
                 for (long r = block * rowsPerBlock, end = Math.Min(rows, r + rowsPerBlock); r < end; r++)
-                    Backward((float*)gs + r * width, (float*)ys + r * width, (float*)ds + r * width, (byte*)b, r * width, width, draw.Scale);
+                    if (bf16) Backward((ushort*)gs + r * width, (float*)ys + r * width, (float*)ds + r * width, (byte*)b, r * width, width, draw.Scale);
+                    else Backward((float*)gs + r * width, (float*)ys + r * width, (float*)ds + r * width, (byte*)b, r * width, width, draw.Scale);
             });
         }
-        return [grad, null!, null!];
+        return [grad, null!, null!, null!];
     }
 
     /// <summary>The mask's key, threshold and scale for one call.</summary>
@@ -140,7 +152,66 @@ public sealed class SoftmaxDropout : autograd.SingleTensorFunction<SoftmaxDropou
         }
     }
 
-    /// <summary>dx = y ⊙ (g ⊙ m − Σ g ⊙ m ⊙ y) for one row whose first element is element <paramref name="index"/> of the tensor.</summary>
+    /// <summary><see cref="Forward"/> with a bfloat16 output: the same float32 products, rounded to nearest even when stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void ForwardBf16(float* probs, ushort* output, byte* bits, long chunk, long n, Draw draw)
+    {
+        var (k1, k2) = FastDropout.ChunkKeys(draw.Seed, chunk);
+        long start = chunk * FastDropout.Chunk;
+        int count = (int)(Math.Min(n, start + FastDropout.Chunk) - start);
+        float* y = probs + start;
+        ushort* o = output + start;
+        byte* mask = bits + start / 8;
+        uint threshold = draw.Threshold;
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var kept = Vector512.Create(draw.Scale);
+            for (; j + 16 <= count; j += 16)
+            {
+                var keep = FastDropout.Keep16(j, k1, k2, threshold);
+                *(ushort*)(mask + j / 8) = (ushort)keep.ExtractMostSignificantBits();
+                var rounded = ToBf16Bits(Vector512.Load(y + j) * (keep.AsSingle() & kept));
+                Vector512.Narrow(rounded, rounded).GetLower().Store(o + j);
+            }
+        }
+        for (; j < count; j++)
+        {
+            bool keep = FastDropout.Keeps(j, k1, k2, threshold);
+            if (keep) mask[j / 8] |= (byte)(1 << (j % 8));
+            o[j] = ToBf16(y[j] * (keep ? draw.Scale : 0f));
+        }
+    }
+
+    /// <summary>float32 to bfloat16 bits, rounded to nearest even (finite values; probabilities are never NaN unless the scores are).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ushort ToBf16(float x)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(x);
+        return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<uint> ToBf16Bits(Vector512<float> x)
+    {
+        var bits = x.AsUInt32();
+        return Vector512.ShiftRightLogical(bits + Vector512.Create(0x7FFFu) + (Vector512.ShiftRightLogical(bits, 16) & Vector512<uint>.One), 16);
+    }
+
+    /// <summary><see cref="Backward(float*, float*, float*, byte*, long, int, float)"/> for a bfloat16 incoming gradient:
+    /// the row's gradient is widened (exactly) into <paramref name="dx"/> first, then the float32 backward runs in place.</summary>
+    static unsafe void Backward(ushort* g, float* y, float* dx, byte* bits, long index, int n, float scale)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16)
+                Vector512.ShiftLeft(Vector512.WidenLower(Vector256.Load(g + i).ToVector512Unsafe()), 16).AsSingle().Store(dx + i);
+        for (; i < n; i++) dx[i] = BitConverter.UInt32BitsToSingle((uint)g[i] << 16);
+        Backward(dx, y, dx, bits, index, n, scale);
+    }
+
+    /// <summary>dx = y ⊙ (g ⊙ m − Σ g ⊙ m ⊙ y) for one row whose first element is element <paramref name="index"/> of the tensor.
+    /// <paramref name="g"/> and <paramref name="dx"/> may be the same row (each element is read before it is written).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void Backward(float* g, float* y, float* dx, byte* bits, long index, int n, float scale)
     {

@@ -91,4 +91,29 @@ public class SoftmaxDropoutTests
         Assert.Throws<ArgumentOutOfRangeException>(() => SoftmaxDropout.Apply(randn(4, 4), 1.0, 1));
         Assert.Throws<ArgumentException>(() => SoftmaxDropout.Apply(tensor(1f), 0.1, 1));
     }
+
+    [Theory]
+    [InlineData(new long[] { 4, 12, 64, 64 }, 0.1)]  // several hash chunks, whole vectors
+    [InlineData(new long[] { 3, 5, 37, 37 }, 0.3)]   // vector tails, rows that start mid-byte of the bit mask
+    public void Bf16OutputIsTheFloat32OutputRoundedAndBackwardTakesABf16Gradient(long[] shape, double p)
+    {
+        using var scope = NewDisposeScope();
+        torch.manual_seed(9);
+        var scores = (randn(shape) * 3).requires_grad_(true);
+        var grad = randn(shape).to(ScalarType.BFloat16);
+        const ulong seed = 77;
+
+        var mixed = SoftmaxDropout.Apply(scores, p, seed, ScalarType.BFloat16);
+        Assert.Equal(ScalarType.BFloat16, mixed.dtype);
+        mixed.backward(new[] { grad });
+        var mixedGrad = scores.grad!.clone();
+        scores.grad = null;
+
+        // The float32 kernel, then libtorch's cast (round to nearest even); its gradient, given the same gradient widened.
+        var full = SoftmaxDropout.Apply(scores, p, seed);
+        full.backward(new[] { grad.to(ScalarType.Float32) });
+        Assert.True(mixed.detach().SameAs(full.detach().to(ScalarType.BFloat16)), "bf16 output differs from the float32 output cast by libtorch");
+        Assert.Equal(ScalarType.Float32, mixedGrad.dtype);
+        Assert.True(mixedGrad.SameAs(scores.grad!), "backward from a bf16 gradient differs from backward from the same gradient in float32");
+    }
 }

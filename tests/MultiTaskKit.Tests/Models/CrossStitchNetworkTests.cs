@@ -1,5 +1,7 @@
 using MultiTaskKit.Charts;
+using MultiTaskKit.Aggregation;
 using MultiTaskKit.Models;
+using MultiTaskKit.Models.Bert;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Training;
 using MultiTaskKit.Steps;
@@ -171,6 +173,33 @@ public class CrossStitchNetworkTests
         // the stopped task's prediction is unchanged by stopping (only its gradient is)
         model.StopGradientIntoTrunk("reg", false);
         Assert.True(model.forward(x)["reg"].allclose(output["reg"]));
+    }
+
+    [Fact]
+    public void OnTheBertTrunkItMixesTokenStatesAndTrainsWithPerTaskBatches()
+    {
+        manual_seed(12);
+        var model = new CrossStitchNetwork(new BertTrunk(new BertModel(BertConfig.Tiny)), new Dictionary<string, TaskHead>
+        {
+            ["imdb"] = new ClassificationHead(32, 2),
+            ["tweets"] = new RegressionHead(32),
+        });
+        model.eval();
+        Assert.Contains("tasks.tweets.layers.1.attention.self.query.weight", model.state_dict().Keys);
+        Assert.Equal(1 + BertConfig.Tiny.NumHiddenLayers, model.LearnedMixing().Count);
+        var g = new Generator(3);
+        var ids = randint(1, 99, new long[] { 3, 7 }, generator: g);
+        var mask = ones(new long[] { 3, 7 }, dtype: ScalarType.Int64);
+        mask[0, 6] = 0;
+        var inputs = new Dictionary<string, TrunkInput>
+        {
+            ["imdb"] = TrunkInput.FromTokens(ids, mask),
+            ["tweets"] = TrunkInput.FromTokens(randint(1, 99, new long[] { 2, 5 }, generator: g), ones(new long[] { 2, 5 }, dtype: ScalarType.Int64)),
+        };
+        var targets = new Dictionary<string, Tensor> { ["imdb"] = tensor(new long[] { 0, 1, 1 }), ["tweets"] = tensor(new float[] { 0.5f, -1f }) };
+        var diag = MultiTaskStep.Backward(model, model.Losses(model.Forward(inputs), targets), new EqualWeighting(model.Tasks), new PCGrad());
+        Assert.NotNull(diag.Cosines);
+        Assert.All(model.SharedParameters(), p => Assert.True(p.grad!.abs().sum().item<float>() > 0));
     }
 
     [Fact]

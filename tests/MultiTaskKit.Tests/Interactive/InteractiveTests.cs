@@ -80,6 +80,21 @@ public class ViewTests
     }
 
     [Fact]
+    public void ACrossStitchNetworkShowsItsPartitionAndItsAlpha()
+    {
+        var trunk = new MultiTaskKit.Models.MlpTrunk(new MultiTaskKit.Models.MlpTrunkOptions(4, 8, 2));
+        var model = new MultiTaskKit.Models.CrossStitchNetwork(trunk,
+            new Dictionary<string, MultiTaskKit.Models.TaskHead> { ["a"] = new MultiTaskKit.Models.RegressionHead(8), ["b"] = new MultiTaskKit.Models.RegressionHead(8) });
+        KitFormatters.Register();
+        var html = model.ToDisplayString(HtmlFormatter.MimeType);
+        Assert.Contains("Model: cross_stitch", html);
+        Assert.Contains("total (shared)", html);
+        Assert.Contains("Learned mixing: cross_stitch", html);
+        Assert.Contains("stitch.layers.1", html);
+        Assert.Contains("0.9", html);
+    }
+
+    [Fact]
     public void StrategiesShowTheirHyperparameters()
     {
         var spec = MultiTaskKit.Steps.MethodCatalog.Create("pcgrad", ["a", "b"]);

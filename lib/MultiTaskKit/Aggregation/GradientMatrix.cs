@@ -13,6 +13,23 @@ public static class GradientMatrix
     /// <summary>Total number of elements of <paramref name="parameters"/>.</summary>
     public static long Size(IReadOnlyList<Tensor> parameters) => parameters.Sum(p => p.numel());
 
+    /// <summary>The column blocks of <paramref name="parameters"/> in a matrix built by <see cref="CaptureAndZero"/>, named
+    /// after <paramref name="owner"/>'s <c>named_parameters()</c> (a parameter not found there is named by its index).</summary>
+    public static IReadOnlyList<ParameterBlock> Blocks(TorchSharp.torch.nn.Module owner, IReadOnlyList<Tensor> parameters)
+    {
+        var names = new Dictionary<Tensor, string>(ReferenceEqualityComparer.Instance);
+        foreach (var (name, p) in owner.named_parameters()) names.TryAdd(p, name);
+        var blocks = new List<ParameterBlock>(parameters.Count);
+        long offset = 0;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            long n = parameters[i].numel();
+            blocks.Add(new ParameterBlock(names.TryGetValue(parameters[i], out var name) ? name : $"parameter{i}", offset, n));
+            offset += n;
+        }
+        return blocks;
+    }
+
     /// <summary>Copies the current <c>.grad</c> of <paramref name="parameters"/> into <paramref name="row"/> [P] (zeros
     /// where a parameter has no gradient), then zeroes those gradients so the next task's backward starts clean.</summary>
     public static void CaptureAndZero(Tensor row, IReadOnlyList<Tensor> parameters)

@@ -18,7 +18,7 @@ public abstract class GramianAggregator : nn.Module, IGradientAggregator
     public abstract string Name { get; }
     public virtual bool SupportsRepresentationGradients => true;
 
-    public AggregationResult Aggregate(Tensor taskGradients, AggregationInput input)
+    public virtual AggregationResult Aggregate(Tensor taskGradients, AggregationInput input)
     {
         int t = input.Gramian.GetLength(0);
         if (taskGradients.dim() != 2 || taskGradients.shape[0] != t)

@@ -27,7 +27,18 @@ public interface IGradientAggregator
 /// <param name="Gramian">G·Gᵀ [T, T] on the host, computed once per step by the engine (also the source of diagnostics).</param>
 /// <param name="Losses">Raw loss values of the tasks (for loss-based normalisations).</param>
 /// <param name="Context">Step index, epoch, history.</param>
-public sealed record AggregationInput(IReadOnlyList<string> Tasks, double[,] Gramian, IReadOnlyList<double> Losses, StepContext Context);
+/// <param name="Blocks">The matrix's columns by parameter, in column order (parameter gradients only; null for the
+/// shared representation or when unknown): what per-layer and per-parameter methods (GradVac's groups) need.</param>
+public sealed record AggregationInput(IReadOnlyList<string> Tasks, double[,] Gramian, IReadOnlyList<double> Losses, StepContext Context,
+    IReadOnlyList<ParameterBlock>? Blocks = null);
+
+/// <summary>The columns [Offset, Offset + Length) of the gradient matrix hold the parameter <paramref name="Name"/>
+/// (its full dotted name in the model, e.g. <c>trunk.encoder.layer.3.attention.self.query.weight</c>).</summary>
+public sealed record ParameterBlock(string Name, long Offset, long Length)
+{
+    /// <summary>The owning module's name: the parameter name without its last segment ("" at the top level).</summary>
+    public string Module => Name.LastIndexOf('.') is var dot and >= 0 ? Name[..dot] : "";
+}
 
 /// <summary>An aggregator's answer.</summary>
 /// <param name="Update">[P], on the device of the matrix.</param>

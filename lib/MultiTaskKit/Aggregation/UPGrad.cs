@@ -1,7 +1,9 @@
 namespace MultiTaskKit.Aggregation;
 
 /// <summary>Options of <see cref="UPGrad"/>.</summary>
-/// <param name="NormEpsilon">If the squared Frobenius norm of G (the Gramian's trace) is below this, the update is 0; default 1e-4.</param>
+/// <param name="NormEpsilon">If the squared Frobenius norm of G (the Gramian's trace) is below this, the Gramian is not
+/// normalised but treated as 0, so the projection leaves the gradients alone and the update is their mean (as torchjd);
+/// default 1e-4.</param>
 /// <param name="RegularizationEpsilon">Added to the normalised Gramian's diagonal to make it positive definite; default 1e-4.</param>
 public sealed record UPGradOptions(double NormEpsilon = 1e-4, double RegularizationEpsilon = 1e-4);
 
@@ -26,11 +28,7 @@ public sealed class UPGrad : GramianAggregator
     public override double[] Weights(double[,] gramian, AggregationInput input)
     {
         int t = gramian.GetLength(0);
-        double trace = 0;
-        for (int i = 0; i < t; i++) trace += gramian[i, i];
-        if (trace < Options.NormEpsilon) return new double[t];
-        var k = new double[t, t];
-        for (int i = 0; i < t; i++) for (int j = 0; j < t; j++) k[i, j] = gramian[i, j] / trace + (i == j ? Options.RegularizationEpsilon : 0);
+        var k = NormalizedGramian(gramian, Options.NormEpsilon, Options.RegularizationEpsilon);
         var w = new double[t];
         for (int i = 0; i < t; i++)
         {
@@ -40,6 +38,20 @@ public sealed class UPGrad : GramianAggregator
             for (int j = 0; j < t; j++) w[j] += v[j];
         }
         return w;
+    }
+
+    /// <summary>K / trace(K) + ε_reg·I, or ε_reg·I alone when trace(K) &lt; ε_norm (as torchjd: tiny gradients are then
+    /// averaged, not dropped).</summary>
+    internal static double[,] NormalizedGramian(double[,] gramian, double normEpsilon, double regularizationEpsilon)
+    {
+        int t = gramian.GetLength(0);
+        double trace = 0;
+        for (int i = 0; i < t; i++) trace += gramian[i, i];
+        var k = new double[t, t];
+        for (int i = 0; i < t; i++)
+            for (int j = 0; j < t; j++)
+                k[i, j] = (trace < normEpsilon ? 0 : gramian[i, j] / trace) + (i == j ? regularizationEpsilon : 0);
+        return k;
     }
 
     public override string ToString() => $"UPGrad(NormEpsilon={Format(Options.NormEpsilon)}, RegularizationEpsilon={Format(Options.RegularizationEpsilon)})";

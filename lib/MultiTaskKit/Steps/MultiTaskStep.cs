@@ -247,7 +247,7 @@ public static class MultiTaskStep
         if (aggregator is null) update = matrix.sum(dim: 0);
         else
         {
-            var aggregated = aggregator.Aggregate(matrix, new AggregationInput(present, gramian, raw, context));
+            var aggregated = aggregator.Aggregate(matrix, new AggregationInput(present, gramian, raw, context, repGrad ? null : GradientMatrix.Blocks(model, shared)));
             update = aggregated.Update;
             aggregationWeights = aggregated.Weights;
             if (update.dim() != 1 || update.shape[0] != size)

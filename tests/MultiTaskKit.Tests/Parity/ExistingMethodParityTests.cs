@@ -118,9 +118,11 @@ public class ExistingMethodParityTests
     public void PCGradMatchesLibMtlAndTorchjdForTwoTasks(string name)
     {
         // Stochastic upstream (random task order): with two tasks the order does not matter, so the outputs are exact.
+        // Documented difference: LibMTL adds 1e-8 to ‖gⱼ‖² in the projection, which shows when gradients are tiny (Tiny2:
+        // 0.06%); the kit follows torchjd (no ε) and matches it exactly, LibMTL to 1e-3 there.
         var c = Case(name);
         var (update, weights) = Aggregate(new PCGrad(), c.G, c.Losses);
-        Close(Expected($"libmtl/PCGrad/{name}/update"), update, "PCGrad update vs LibMTL");
+        Close(Expected($"libmtl/PCGrad/{name}/update"), update, "PCGrad update vs LibMTL", name == "Tiny2" ? 1e-3 : 1e-4);
         Close(Expected($"torchjd/PCGrad/{name}/update"), update, "PCGrad update vs torchjd");
         Close(Expected($"torchjd/PCGrad/{name}/weights"), weights!, "PCGrad weights vs torchjd");
     }
@@ -138,9 +140,13 @@ public class ExistingMethodParityTests
     [Theory, MemberData(nameof(AllCases))]
     public void CAGradMatchesLibMtl(string name)
     {
-        // LibMTL solves the dual with SLSQP, the kit with projected gradient descent: both reach the same optimum.
+        // LibMTL solves the dual with SLSQP, the kit with projected gradient descent: both reach the same optimum, except
+        // on Tiny2, where the objective is smaller than SLSQP's absolute tolerance (1e-6) and LibMTL stops at its start
+        // point. There the property: CAGrad is positively homogeneous (up to its 1e-8 guards), and Tiny2 = 0.002·Conflicting2.
         var c = Case(name);
-        Close(Expected($"libmtl/CAGrad/{name}/update"), Aggregate(new CAGrad(), c.G, c.Losses).Update, "CAGrad update", 1e-4);
+        var update = Aggregate(new CAGrad(), c.G, c.Losses).Update;
+        if (name != "Tiny2") Close(Expected($"libmtl/CAGrad/{name}/update"), update, "CAGrad update");
+        else Close(Expected("libmtl/CAGrad/Conflicting2/update").Select(x => 0.002 * x).ToArray(), update, "CAGrad on Tiny2 = 0.002 × CAGrad on Conflicting2", 1e-2);
     }
 
     [Theory, MemberData(nameof(TwoTaskCases))]

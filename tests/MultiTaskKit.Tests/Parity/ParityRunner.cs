@@ -11,14 +11,21 @@ namespace MultiTaskKit.Tests.Parity;
 /// </summary>
 internal static class ParityRunner
 {
+    /// <summary>The parameters behind the parity cases' five columns (see <see cref="UpstreamParityData"/>).</summary>
+    public static readonly ParameterBlock[] Blocks =
+    {
+        new("encoder.layer1.weight", 0, 2), new("encoder.layer1.bias", 2, 1), new("encoder.layer2.weight", 3, 2),
+    };
+
     public static string[] Tasks(int count) => Enumerable.Range(0, count).Select(i => $"t{i}").ToArray();
 
     /// <summary>The aggregator on G: its update and its weights (null when it reports none).</summary>
-    public static (double[] Update, double[]? Weights) Aggregate(IGradientAggregator aggregator, double[][] g, double[] losses, long step = 0)
+    public static (double[] Update, double[]? Weights) Aggregate(IGradientAggregator aggregator, double[][] g, double[] losses, long step = 0,
+        IReadOnlyList<ParameterBlock>? blocks = null)
     {
         using var scope = NewDisposeScope();
         var matrix = Matrix(g);
-        var input = new AggregationInput(Tasks(g.Length), GradientMatrix.Gramian(matrix), losses, new StepContext(step));
+        var input = new AggregationInput(Tasks(g.Length), GradientMatrix.Gramian(matrix), losses, new StepContext(step), blocks);
         var result = aggregator.Aggregate(matrix, input);
         return (result.Update.to_type(ScalarType.Float64).data<double>().ToArray(), result.Weights?.ToArray());
     }

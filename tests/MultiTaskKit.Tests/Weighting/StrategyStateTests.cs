@@ -12,18 +12,21 @@ public class StrategyStateTests
 {
     public StrategyStateTests() => TorchRuntime.EnsureInitialized();
 
-    static MultiTaskModel Model(long seed)
+    static MultiTaskModel Model(long seed, bool threeTasks = false)
     {
         manual_seed(seed);
-        return new MultiTaskModel(new MlpTrunk(new MlpTrunkOptions(3, 6, 2)),
-            new Dictionary<string, TaskHead> { ["a"] = new RegressionHead(6), ["b"] = new RegressionHead(6) }, SharingPlan.SplitAt(1));
+        var heads = new Dictionary<string, TaskHead> { ["a"] = new RegressionHead(6), ["b"] = new RegressionHead(6) };
+        if (threeTasks) heads["c"] = new RegressionHead(6);
+        return new MultiTaskModel(new MlpTrunk(new MlpTrunkOptions(3, 6, 2)), heads, SharingPlan.SplitAt(1));
     }
 
-    static (TrunkInput, Dictionary<string, Tensor>) Batch(int step)
+    static (TrunkInput, Dictionary<string, Tensor>) Batch(int step, bool threeTasks = false)
     {
         var g = new Generator((ulong)(100 + step));
-        return (TrunkInput.FromFeatures(randn(new long[] { 8, 3 }, generator: g)),
-            new Dictionary<string, Tensor> { ["a"] = randn(new long[] { 8 }, generator: g), ["b"] = 3 * randn(new long[] { 8 }, generator: g) });
+        var input = TrunkInput.FromFeatures(randn(new long[] { 8, 3 }, generator: g));
+        var targets = new Dictionary<string, Tensor> { ["a"] = randn(new long[] { 8 }, generator: g), ["b"] = 3 * randn(new long[] { 8 }, generator: g) };
+        if (threeTasks) targets["c"] = 0.5 * randn(new long[] { 8 }, generator: g);
+        return (input, targets);
     }
 
     [Fact]
@@ -118,7 +121,8 @@ public class StrategyStateTests
     [Theory, MemberData(nameof(Methods))]
     public void LiveTensorCountStaysFlatOverManySteps(string name)
     {
-        var model = Model(5);
+        // three tasks: every catalogue method accepts them (Krum and TrimmedMean need at least three)
+        var model = Model(5, threeTasks: true);
         var method = MethodCatalog.Create(name, model.Tasks);
         model.AttachStrategy(method.Weighting, "weighting");
         model.AttachStrategy(method.Aggregator, "aggregator");
@@ -129,7 +133,7 @@ public class StrategyStateTests
         {
             using (var scope = NewDisposeScope())
             {
-                var (x, y) = Batch(step);
+                var (x, y) = Batch(step, threeTasks: true);
                 var output = model.Forward(x, representationGradients: method.Mode == GradientMode.Representation);
                 var diag = MultiTaskStep.Backward(model, model.Losses(output, y), method.Weighting, method.Aggregator,
                     new StepOptions { Step = step, History = history, Gradients = method.Mode, Representation = output.Representation, MaxGradNorm = 10 });

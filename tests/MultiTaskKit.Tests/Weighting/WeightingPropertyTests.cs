@@ -5,12 +5,62 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Weighting;
 
-/// <summary>Properties shared by all weighting methods.</summary>
+/// <summary>
+/// Properties shared by all weighting methods: every weighting of a <see cref="MethodCatalog"/> entry (the weighting-only
+/// methods and those paired with an aggregator, e.g. IMTL-L in imtl), plus fixed weights. The list is built from the
+/// catalogue, so a new method is covered without being listed here.
+/// </summary>
 public class WeightingPropertyTests
 {
     public WeightingPropertyTests() => TorchRuntime.EnsureInitialized();
 
-    public static IEnumerable<object[]> All() => new[] { "ew", "fixed", "uw", "dwa", "rlw", "famo", "gradnorm", "db-mtl" }.Select(n => new object[] { n });
+    /// <summary>Catalogue names whose weighting is a distinct method (entries that only reuse EW with an aggregator are
+    /// represented by "ew").</summary>
+    static string[] Catalogue
+    {
+        get
+        {
+            TorchRuntime.EnsureInitialized(); // also read during test discovery, before any constructor ran
+            return MethodCatalog.Names.GroupBy(n => MethodCatalog.Create(n, new[] { "a", "b" }).Weighting.GetType()).Select(g => g.First()).ToArray();
+        }
+    }
+
+    public static IEnumerable<object[]> All() => Catalogue.Append("fixed").Select(n => new object[] { n });
+
+    /// <summary>What each weighting's weights sum to over T present tasks (null: no promise). A catalogue weighting
+    /// without a row here fails <see cref="EveryCatalogueWeightingIsCovered"/>.</summary>
+    static readonly Dictionary<string, Func<int, double>?> SumOfWeights = new()
+    {
+        ["ew"] = t => t, ["fixed"] = null, ["uw"] = null, ["dwa"] = t => t, ["rlw"] = _ => 1, ["famo"] = null,
+        ["gradnorm"] = t => t, ["db-mtl"] = null, ["gls"] = null, ["stch"] = t => t, ["imtl-l"] = null, ["excess-mtl"] = t => t,
+    };
+
+    [Fact]
+    public void EveryCatalogueWeightingIsCovered()
+    {
+        var missing = Catalogue.Where(n => !SumOfWeights.ContainsKey(n)).ToArray();
+        Assert.True(missing.Length == 0, $"catalogue weightings without a row in WeightingPropertyTests.SumOfWeights: {string.Join(", ", missing)}");
+        var stale = SumOfWeights.Keys.Where(n => n != "fixed" && !Catalogue.Contains(n)).ToArray();
+        Assert.True(stale.Length == 0, $"rows for weightings the catalogue no longer has: {string.Join(", ", stale)}");
+    }
+
+    [Theory, MemberData(nameof(All))]
+    public void WeightsSumToWhatTheMethodPromises(string name)
+    {
+        if (SumOfWeights[name] is not { } total) return;
+        foreach (int count in new[] { 2, 4 })
+        {
+            var tasks = Enumerable.Range(0, count).Select(i => $"t{i}").ToArray();
+            var r = new Random(count + 7);
+            var method = Make(name, tasks);
+            var history = History(tasks, r);
+            var grads = tasks.Select(_ => Enumerable.Range(0, 6).Select(_ => r.NextDouble() - 0.5).ToArray()).ToArray();
+            // two steps, so methods that start from equal weights (ExcessMTL) have moved
+            Weigh(method, tasks, tasks.Select(_ => 0.1 + r.NextDouble()).ToArray(), grads, history);
+            var w = Weigh(method, tasks, tasks.Select(_ => 0.1 + r.NextDouble()).ToArray(), grads.Reverse().ToArray(), history);
+            Assert.Equal(total(count), w.Sum(), 4);
+        }
+    }
 
     static ILossWeighting Make(string name, IReadOnlyList<string> tasks) =>
         name == "fixed" ? new FixedWeighting(tasks, tasks.Select(_ => 0.5).ToArray()) : MethodCatalog.Create(name, tasks).Weighting;
@@ -20,14 +70,14 @@ public class WeightingPropertyTests
         using var scope = NewDisposeScope();
         var l = tensor(losses, dtype: ScalarType.Float32);
         var g = tensor(grads.SelectMany(r => r).ToArray(), new long[] { grads.Length, grads[0].Length }, dtype: ScalarType.Float32);
-        var input = new WeightingInput(tasks, method.TransformLosses(l, tasks), losses, new StepContext(5, 2, history), method.NeedsTaskGradients ? g : null);
+        var input = new WeightingInput(tasks, method.TransformLosses(l, tasks), losses, new StepContext(5, 6, history), method.NeedsTaskGradients ? g : null);
         return method.Weigh(input).Weights.detach().to_type(ScalarType.Float64).data<double>().ToArray();
     }
 
     static LossHistory History(IReadOnlyList<string> tasks, Random r)
     {
         var h = new LossHistory();
-        for (int e = 0; e < 3; e++)
+        for (int e = 0; e < 6; e++)
         {
             for (int s = 0; s < 2; s++) h.Record(tasks.ToDictionary(t => t, _ => 0.5 + r.NextDouble()));
             h.EndEpoch();

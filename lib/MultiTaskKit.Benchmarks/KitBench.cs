@@ -56,8 +56,8 @@ public static class KitBench
     /// </summary>
     public static IReadOnlyList<MethodOverhead> Methods(BenchOptions o)
     {
-        var names = o.MethodNames is null ? MethodCatalog.Names : o.MethodNames.Prepend("ew").Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var tasks = o.MethodBatches;
+        var names = o.MethodNames is null ? MethodCatalog.NamesFor(tasks.Count) : o.MethodNames.Prepend("ew").Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var steps = new Dictionary<string, KitTrainingStep>();
         try
         {

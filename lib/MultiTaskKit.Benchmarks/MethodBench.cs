@@ -24,8 +24,10 @@ public static class MethodBench
     {
         TorchRuntime.EnsureInitialized();
         var timings = new List<MethodTiming>();
+        var all = names;
         foreach (int t in taskCounts)
         {
+            names = all.Where(n => MethodCatalog.MinTasks(n) <= t).ToList(); // Krum and TrimmedMean need three tasks
             var problem = new SyntheticRegression(new SyntheticRegressionOptions(Tasks: t, InputSize: 16, Samples: 1024, Conflict: 0.5, Seed: 1));
             var options = new SyntheticTrainingOptions(Steps: steps, BatchSize: batch, HiddenSize: hidden, Layers: 2, Seed: 1);
             var times = names.ToDictionary(n => n, _ => new List<double>());

@@ -13,11 +13,12 @@ public static class Lineups
     /// <summary>The single-task baselines: the isolated plan (nothing shared), same budget.</summary>
     public static MtlLab.Recipe SingleTask { get; } = new("single-task (isolated)", SharingPlan.Isolated, tasks => new EqualWeighting(tasks));
 
-    /// <summary>Notebook 03: fixed weights, then every method of the kit's <see cref="MethodCatalog"/> (hard sharing, papers' defaults).</summary>
+    /// <summary>Notebook 03: fixed weights, then every method of the kit's <see cref="MethodCatalog"/> that takes two tasks
+    /// (hard sharing, papers' defaults).</summary>
     public static List<MtlLab.Recipe> WeightingMethods()
     {
         var list = new List<MtlLab.Recipe> { new("Fixed(1, 0.5)", SharingPlan.Hard, tasks => new FixedWeighting(tasks, [1.0, 0.5])) };
-        list.AddRange(MethodCatalog.Names.Select(n => MtlLab.Recipe.FromCatalog(n)));
+        list.AddRange(MethodCatalog.NamesFor(2).Select(n => MtlLab.Recipe.FromCatalog(n))); // the notebooks' data has two tasks
         return list;
     }
 

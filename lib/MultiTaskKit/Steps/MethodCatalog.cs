@@ -53,12 +53,26 @@ public static class MethodCatalog
     /// <summary>Known names, weighting-only methods first. Fixed weights are built directly with <see cref="FixedWeighting"/>.</summary>
     public static IReadOnlyList<string> Names { get; } = Entries.Select(e => e.Name).ToArray();
 
+    /// <summary>Methods defined only from a number of tasks up: the robust aggregators need a majority to out-vote an
+    /// outlier (Krum: f + 3 with f = 0; TrimmedMean: 2·trim + 1 with trim = 1).</summary>
+    static readonly Dictionary<string, int> MinimumTasks = new(StringComparer.OrdinalIgnoreCase) { ["krum"] = 3, ["trimmed-mean"] = 3 };
+
+    /// <summary>The fewest tasks method <paramref name="name"/> accepts (1 for most).</summary>
+    public static int MinTasks(string name) => MinimumTasks.TryGetValue(name.Trim(), out var n) ? n : 1;
+
+    /// <summary>The known names that accept <paramref name="taskCount"/> tasks, in <see cref="Names"/> order (what a
+    /// line-up of "every method" on a given problem runs).</summary>
+    public static IReadOnlyList<string> NamesFor(int taskCount) => Names.Where(n => MinTasks(n) <= taskCount).ToArray();
+
     /// <summary>Builds the method <paramref name="name"/> (case-insensitive) for <paramref name="tasks"/>.</summary>
     public static MethodSpec Create(string name, IReadOnlyList<string> tasks)
     {
         var entry = Entries.FirstOrDefault(e => string.Equals(e.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase));
-        return entry.Create is null
-            ? throw new ArgumentException($"unknown method '{name}'; known methods: {string.Join(", ", Names)} (fixed weights: FixedWeighting)", nameof(name))
-            : entry.Create(tasks);
+        if (entry.Create is null)
+            throw new ArgumentException($"unknown method '{name}'; known methods: {string.Join(", ", Names)} (fixed weights: FixedWeighting)", nameof(name));
+        ArgumentNullException.ThrowIfNull(tasks);
+        if (tasks.Count < MinTasks(entry.Name))
+            throw new ArgumentException($"method '{entry.Name}' needs at least {MinTasks(entry.Name)} tasks, found {tasks.Count} ({string.Join(", ", tasks)})", nameof(tasks));
+        return entry.Create(tasks);
     }
 }

@@ -21,7 +21,7 @@ public class WeightingPropertyTests
         get
         {
             TorchRuntime.EnsureInitialized(); // also read during test discovery, before any constructor ran
-            return MethodCatalog.Names.GroupBy(n => MethodCatalog.Create(n, new[] { "a", "b" }).Weighting.GetType()).Select(g => g.First()).ToArray();
+            return MethodCatalog.Names.GroupBy(n => MethodCatalog.Create(n, new[] { "a", "b", "c" }).Weighting.GetType()).Select(g => g.First()).ToArray();
         }
     }
 

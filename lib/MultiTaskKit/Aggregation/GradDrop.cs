@@ -19,8 +19,8 @@ public sealed record GradDropOptions(double Leak = 0.0, long Seed = 0);
 /// runs only on representation gradients and multiplies them by the sign of the representation summed over the batch
 /// (the paper's batch-separated variant): here the rows are used as given, on the shared parameters or, with rep-grad,
 /// on the shared representation.</para>
-/// <para>Stochastic: not a combination of the rows, so no weights are reported; U is drawn on the host from
-/// (Seed, step) and moved to the matrix's device. A coordinate where every gradient is zero stays zero.
+/// <para>Stochastic: not a combination of the rows, so no weights are reported; U is drawn by a torch generator on the
+/// host seeded from (Seed, step) and moved to the matrix's device. A coordinate where every gradient is zero stays zero.
 /// Hyperparameters (<see cref="GradDropOptions"/>): Leak = 0, Seed = 0.</para>
 /// </summary>
 public sealed class GradDrop : nn.Module, IGradientAggregator
@@ -44,10 +44,9 @@ public sealed class GradDrop : nn.Module, IGradientAggregator
         using var scope = NewDisposeScope();
         long p = taskGradients.shape[1];
         var purity = 0.5 * (1 + taskGradients.sum(dim: 0) / taskGradients.abs().sum(dim: 0).clamp_min(1e-30));
-        var random = StepRandom.For(Options.Seed, input.Context.Step, salt: 0x6D);
-        var draws = new double[p];
-        for (long j = 0; j < p; j++) draws[j] = random.NextDouble();
-        var u = tensor(draws, dtype: ScalarType.Float64).to(taskGradients.device).to_type(taskGradients.dtype);
+        // U on the host's generator (seeded from (Seed, step), so CPU and GPU runs draw the same), then moved
+        using var generator = new Generator((ulong)StepRandom.For(Options.Seed, input.Context.Step, salt: 0x6D).NextInt64());
+        var u = rand(new[] { p }, dtype: ScalarType.Float32, generator: generator).to(taskGradients.device).to_type(taskGradients.dtype);
         var keepPositive = purity.gt(u);
         var keepNegative = purity.lt(u);
         var mask = taskGradients.gt(0).logical_and(keepPositive).logical_or(taskGradients.lt(0).logical_and(keepNegative)).to_type(taskGradients.dtype);

@@ -116,6 +116,47 @@ public class StrategyStateTests
         Assert.All(model.SharedParameters(), p => Assert.True(p.requires_grad));
     }
 
+    [Fact]
+    public void TheNewMethodsStateTravelsWithTheModelAndGroupedGradVacSeesItsLayers()
+    {
+        var model = Model(3);
+        var (x, y) = Batch(0);
+        var shared = model.SharedParameters().ToHashSet(ReferenceEqualityComparer.Instance);
+        var sharedNames = model.named_parameters().Where(np => shared.Contains(np.parameter)).Select(np => np.name).ToArray();
+
+        // full IMTL: IMTL-L's scales are a parameter; after one step ∂/∂sᵢ = eˢⁱLᵢ − 1 = Lᵢ − 1 at s = 0
+        var imtl = MethodCatalog.Create("imtl", model.Tasks);
+        model.AttachStrategy(imtl.Weighting, "weighting");
+        Assert.Contains("strategy.weighting.loss_scale", model.state_dict().Keys);
+        var diag = MultiTaskStep.Backward(model, model.Losses(model.forward(x), y), imtl.Weighting, imtl.Aggregator);
+        var grad = ((IMTLL)imtl.Weighting).parameters().Single().grad!.to_type(ScalarType.Float64).data<double>().ToArray();
+        for (int i = 0; i < model.Tasks.Count; i++) Assert.Equal(diag.Losses[model.Tasks[i]] - 1, grad[i], 4);
+
+        // MoCo's λ and ExcessMTL's weights are buffers
+        model = Model(3);
+        model.AttachStrategy(new MoCo(model.Tasks), "aggregator");
+        Assert.Contains("strategy.aggregator.lambda", model.state_dict().Keys);
+        model.AttachStrategy(new ExcessMTL(model.Tasks), "weighting");
+        Assert.Contains("strategy.weighting.loss_weight", model.state_dict().Keys);
+        Assert.Contains("strategy.weighting.initial_excess", model.state_dict().Keys);
+
+        // grouped GradVac through the engine: one target per task pair and per shared module (weight and bias together)
+        // or per shared parameter tensor, counted here from the model's own parameter names
+        int modules = sharedNames.Select(n => n[..n.LastIndexOf('.')]).Distinct().Count();
+        Assert.True(modules < sharedNames.Length, "the test model's shared layers should have weights and biases");
+        foreach (var (groups, expected) in new[] { (GradVacGroups.PerLayer, modules), (GradVacGroups.PerParameter, sharedNames.Length) })
+        {
+            model = Model(3);
+            var gv = new GradVac(model.Tasks, new GradVacOptions(Groups: groups));
+            model.AttachStrategy(gv, "aggregator");
+            for (int step = 0; step < 2; step++)
+                MultiTaskStep.Backward(model, model.Losses(model.forward(x), y), new EqualWeighting(model.Tasks), gv, new StepOptions { Step = step });
+            Assert.Equal(new long[] { 2, 2, expected }, gv.get_buffer("targets")!.shape);
+            Assert.Contains("strategy.aggregator.targets", model.state_dict().Keys);
+            Assert.NotEqual(0.0, gv.get_buffer("targets")!.abs().sum().item<double>());
+        }
+    }
+
     public static IEnumerable<object[]> Methods() => MethodCatalog.Names.Select(n => new object[] { n });
 
     [Theory, MemberData(nameof(Methods))]

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using MultiTaskKit.IO;
 
 namespace MultiTaskKit.Charts;
 
@@ -49,7 +50,7 @@ public static class ChartPage
     {
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        Runtime.AtomicFile.WriteAllText(full, Render(title, blocks));
+        AtomicFile.WriteAllText(full, Render(title, blocks));
         return full;
     }
 }

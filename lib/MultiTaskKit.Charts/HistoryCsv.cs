@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MultiTaskKit.IO;
 
 namespace MultiTaskKit.Charts;
 
@@ -43,6 +44,6 @@ public static class HistoryCsv
               .Append(p.Kind).Append(',').Append(p.Task).Append(',').Append(p.Metric).Append(',')
               .Append(p.Value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
         }
-        Runtime.AtomicFile.WriteAllText(path, sb.ToString());
+        AtomicFile.WriteAllText(path, sb.ToString());
     }
 }

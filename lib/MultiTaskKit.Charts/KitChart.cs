@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using MultiTaskKit.IO;
 
 namespace MultiTaskKit.Charts;
 
@@ -68,7 +69,7 @@ public sealed class KitChart
     {
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        Runtime.AtomicFile.WriteAllText(full, ToStandaloneHtml());
+        AtomicFile.WriteAllText(full, ToStandaloneHtml());
         return full;
     }
 

@@ -1,11 +1,12 @@
 using System.Text.RegularExpressions;
 using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Commands;
 using Microsoft.DotNet.Interactive.CSharp;
+using Microsoft.DotNet.Interactive.Commands;
 using Microsoft.DotNet.Interactive.Documents;
 using Microsoft.DotNet.Interactive.Documents.Jupyter;
 using Microsoft.DotNet.Interactive.Events;
 using MultiTaskKit.Charts;
+using MultiTaskKit.IO;
 using MultiTaskKit.Interactive;
 using MultiTaskKit.Runtime;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MultiTaskKit.Benchmarks;
+using MultiTaskKit.IO;
 using MultiTaskKit.Runtime;
 using Spectre.Console;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using MultiTaskKit.Benchmarks;
+using MultiTaskKit.IO;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;
 using Spectre.Console;

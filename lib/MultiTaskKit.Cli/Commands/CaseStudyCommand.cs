@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using MultiTaskKit.Charts;
 using MultiTaskKit.Data;
 using MultiTaskKit.Evaluation;
+using MultiTaskKit.IO;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Training;
 using Spectre.Console;

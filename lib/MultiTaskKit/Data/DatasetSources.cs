@@ -1,3 +1,4 @@
+using MultiTaskKit.IO;
 using MultiTaskKit.Runtime;
 
 namespace MultiTaskKit.Data;

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using MultiTaskKit.IO;
 
 namespace MultiTaskKit.Runtime;
 

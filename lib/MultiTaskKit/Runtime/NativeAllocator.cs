@@ -5,8 +5,8 @@ namespace MultiTaskKit.Runtime;
 /// <summary>
 /// Keeps glibc's allocator from handing large blocks back to the kernel between training steps. libtorch's CPU
 /// allocator is plain malloc: every activation above glibc's mmap threshold is a fresh mmap whose pages fault in
-/// again on first touch, and freed heap tops are trimmed away, so each step pays for the same page faults (measured
-/// here: about a tenth of a training step's CPU time in the kernel). Serving all blocks from the heap and never
+/// again on first touch, and freed heap tops are trimmed away, so each step pays for the same page faults again
+/// (<c>bench/README.md</c> has the cost). Serving all blocks from the heap and never
 /// trimming it lets the next step reuse the pages. The heap settles at the step's peak, so resident memory is flat
 /// across steps (the soak in <c>mtk bench</c> checks it).
 /// Set <c>MTK_MALLOC_TUNING=0</c> to leave the allocator alone.
@@ -42,9 +42,9 @@ public static class NativeAllocator
     /// Ends a training step's native garbage: a generation-0 collection and its finalizers. TorchSharp turns every
     /// double or int passed where a <c>Scalar</c> is expected (<c>x.mul(0.5)</c>, <c>a + 1</c>, <c>masked_fill(m, v)</c>)
     /// into a native scalar that no dispose scope tracks and only a finalizer frees. Left until .NET happens to collect,
-    /// those small blocks sit between the step's large freed buffers and keep glibc from reusing them: measured here,
-    /// resident memory then climbed by 10 to 90 MB per step. Collecting them every step keeps it flat and costs under a
-    /// millisecond when the managed heap is small (<c>mtk bench</c>'s soak measures both).
+    /// those small blocks sit between the step's large freed buffers and keep glibc from reusing them, and resident
+    /// memory climbs with every step. Collecting them every step keeps it flat at a small cost when the managed heap is
+    /// small (<c>mtk bench</c>'s soak measures both; figures in <c>bench/README.md</c>).
     /// </summary>
     public static void CollectStepGarbage()
     {

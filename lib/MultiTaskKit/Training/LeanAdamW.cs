@@ -10,9 +10,9 @@ namespace MultiTaskKit.Training;
 /// and the same arithmetic in the same order, so it gives the same numbers bit for bit. Only the step differs:
 /// <list type="bullet">
 /// <item>every scalar operand is a <see cref="Scalar"/> disposed at once. The stock step converts doubles
-/// implicitly, and each converted scalar lives until a finalizer runs. Measured here, those small native blocks,
-/// interleaved with the freed gradient and temporary buffers, kept glibc from reusing the memory, and resident
-/// memory grew by about 90 MB per step, up to several GB, until .NET happened to collect;</item>
+/// implicitly, and each converted scalar lives until a finalizer runs. Those small native blocks, interleaved with
+/// the freed gradient and temporary buffers, keep glibc from reusing the memory, and resident memory grows with every
+/// step until .NET happens to collect (<c>bench/README.md</c>, "Memory over long runs");</item>
 /// <item>the square-root denominator is divided and shifted in place: one temporary per parameter instead of two.</item>
 /// </list>
 /// AMSGrad and maximize are not supported (the kit's trainer uses neither).

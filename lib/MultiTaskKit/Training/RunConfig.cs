@@ -168,9 +168,8 @@ public sealed record TrainingConfig
     public bool GradientDiagnostics { get; init; } = true;
     /// <summary>
     /// How often <see cref="GradientDiagnostics"/> samples the task gradients, in optimizer steps (1: every step).
-    /// Measured on the case study's quick preset (MiniLM, 16×128 + 16×64 tokens, 2 cores): a sampled step costs about
-    /// 0.6 s more than a plain one (0.65 against 1.06 steps/s when every step is sampled), so the default samples one
-    /// step in 10, which still draws the cosine curve with 25 points over the preset's 250 steps.
+    /// A sampled step takes one backward per task instead of one in all (its cost is in <c>bench/README.md</c>), so the
+    /// default samples one step in 10, which still draws the cosine curve with 25 points over the quick preset's 250 steps.
     /// </summary>
     public int GradientDiagnosticsEvery { get; init; } = 10;
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Data.Analysis;
+using MultiTaskKit.IO;
 using MultiTaskKit.Runtime;
 
 namespace MultiTaskKit.Training;

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using MultiTaskKit.Aggregation;
 using MultiTaskKit.Data;
 using MultiTaskKit.Evaluation;
+using MultiTaskKit.IO;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;

@@ -1,4 +1,5 @@
 using MultiTaskKit.Data;
+using MultiTaskKit.IO;
 
 namespace MultiTaskKit.Tests.Data;
 

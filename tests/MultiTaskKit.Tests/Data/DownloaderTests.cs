@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using MultiTaskKit.Data;
+using MultiTaskKit.IO;
 
 namespace MultiTaskKit.Tests.Data;
 

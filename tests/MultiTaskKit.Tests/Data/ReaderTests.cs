@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using MultiTaskKit.Data;
+using MultiTaskKit.IO;
 using MultiTaskKit.Runtime;
 
 namespace MultiTaskKit.Tests.Data;

@@ -3,8 +3,8 @@ using System.Text.RegularExpressions;
 namespace MultiTaskKit.Tests.Layout;
 
 /// <summary>
-/// The core library's source layout, read from the files themselves: each top-level folder is one namespace, the
-/// folders import each other without cycles, and every file is named after a type it holds.
+/// The library's source layout, read from the files themselves: each top-level folder of the core is one namespace,
+/// the core's folders import each other without cycles, and every file of every project is named after a type it holds.
 /// </summary>
 public class CoreLayoutTests
 {
@@ -141,18 +141,51 @@ public class CoreLayoutTests
         @"^(?:(?:public|internal|static|sealed|abstract|partial|readonly|file|unsafe|ref)\s+)*(?:class|struct|interface|enum|record(?:\s+(?:class|struct))?|delegate\s+[\w<>\[\],. ?]+?)\s+(\w+)",
         RegexOptions.Compiled | RegexOptions.Multiline);
 
+    /// <summary>Every C# source of every project under <c>lib/</c> (build outputs excluded), relative to <c>lib/</c>.</summary>
+    static IEnumerable<(string Relative, string Full)> LibrarySources()
+    {
+        var lib = Path.Combine(RepoRoot(), "lib");
+        foreach (var project in Directory.GetDirectories(lib).Order(StringComparer.Ordinal))
+            foreach (var file in Directory.EnumerateFiles(project, "*.cs", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                var relative = Path.GetRelativePath(lib, file).Replace('\\', '/');
+                if (relative.Contains("/bin/", StringComparison.Ordinal) || relative.Contains("/obj/", StringComparison.Ordinal)) continue;
+                yield return (relative, file);
+            }
+    }
+
     [Fact]
     public void EachFileIsNamedAfterATypeItHolds()
     {
         var wrong = new List<string>();
-        foreach (var (path, _) in CoreSources())
+        int files = 0;
+        foreach (var (relative, full) in LibrarySources())
         {
-            var text = File.ReadAllText(Path.Combine(CoreDir, path));
+            files++;
+            var text = File.ReadAllText(full);
             var types = TopLevelType.Matches(text).Select(m => m.Groups[1].Value).Distinct().ToList();
-            var name = Path.GetFileNameWithoutExtension(path);
+            var name = Path.GetFileNameWithoutExtension(relative);
+            if (name == "Program" && types.Count == 0) continue; // top-level statements
             if (!types.Contains(name))
-                wrong.Add($"{path}: expected a type {name}, found {(types.Count == 0 ? "no top-level type" : string.Join(", ", types))}");
+                wrong.Add($"lib/{relative}: expected a type {name}, found {(types.Count == 0 ? "no top-level type" : string.Join(", ", types))}");
         }
+        Assert.True(files > 100, $"expected the library's sources under lib/, found {files} files");
         Assert.True(wrong.Count == 0, "files whose name is none of their types:\n" + string.Join("\n", wrong));
+    }
+
+    [Fact]
+    public void TheCoreCarriesNoToolsOrTheirPackages()
+    {
+        var project = System.Xml.Linq.XDocument.Load(Path.Combine(CoreDir, "MultiTaskKit.csproj"));
+        var packages = project.Descendants("PackageReference").Select(e => (string)e.Attribute("Include")!).ToList();
+        Assert.Contains("TorchSharp.PyBridge", packages); // the scan reads the real file
+        string[] forbidden = ["Microsoft.ML.OnnxRuntime", "Plotly.NET", "Plotly.NET.CSharp", "FSharp.Core", "PuppeteerSharp", "Microsoft.Playwright", "Markdig", "Microsoft.DotNet.Interactive"];
+        Assert.Empty(packages.Where(p => forbidden.Any(f => p.StartsWith(f, StringComparison.OrdinalIgnoreCase))));
+        Assert.Empty(project.Descendants("ProjectReference"));
+
+        var references = typeof(MultiTaskKit.Runtime.TorchRuntime).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
+        Assert.Contains("TorchSharp", references);
+        Assert.Empty(references.Where(r => forbidden.Any(f => r.StartsWith(f, StringComparison.OrdinalIgnoreCase)) || r.StartsWith("MultiTaskKit.", StringComparison.Ordinal)));
+        Assert.Empty(typeof(MultiTaskKit.Runtime.TorchRuntime).Assembly.GetManifestResourceNames().Where(n => n.Contains("Plotly", StringComparison.OrdinalIgnoreCase)));
     }
 }

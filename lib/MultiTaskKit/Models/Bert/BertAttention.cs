@@ -7,9 +7,9 @@ namespace MultiTaskKit.Models.Bert;
 /// <summary>
 /// Multi-head self-attention (Hugging Face <c>BertSelfAttention</c>). Without dropout it runs torch's fused
 /// <c>scaled_dot_product_attention</c>; with attention dropout on CPU, <see cref="BertAttentionKernel"/>'s explicit
-/// chain with a <see cref="FastDropout"/> mask, which measured about half the cost of the fused entry point's fallback.
-/// Query, key and value stay three <c>Linear</c> modules so the checkpoint keys are unchanged; fusing them into one
-/// product (concatenating the weights per call) measured no faster here.
+/// chain with a <see cref="FastDropout"/> mask, which is cheaper than the fused entry point's fallback
+/// (<c>bench/README.md</c> has the figures). Query, key and value stay three <c>Linear</c> modules so the checkpoint
+/// keys are unchanged; fusing them into one product in training bought nothing.
 /// Under mixed precision (<see cref="MixedPrecision"/>) the projections and the attention products run in the compute
 /// dtype and so does the returned context.
 /// </summary>

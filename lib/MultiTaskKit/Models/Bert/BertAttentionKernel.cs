@@ -12,7 +12,7 @@ namespace MultiTaskKit.Models.Bert;
 /// <item>with dropout on CPU: the explicit chain, QKᵀ, <see cref="SoftmaxDropout"/> (softmax and a
 /// <see cref="FastDropout"/> mask kept as bits, one autograd operation) and PV. libtorch's fused entry point falls back
 /// to its unfused "math" path as soon as dropout is on, and that path draws its mask with the serial Bernoulli sampler
-/// and copies its strided inputs, which measured about twice the cost of this chain;</item>
+/// and copies its strided inputs, which costs more than this chain (figures in <c>bench/README.md</c>);</item>
 /// <item>elsewhere (CUDA): the fused entry point with dropout.</item>
 /// </list>
 /// All three compute the same function (up to float rounding); the masks differ from libtorch's own.

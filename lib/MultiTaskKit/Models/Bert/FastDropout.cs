@@ -93,8 +93,8 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
     // Each chunk keys its own counter-based hash from (seed, chunk index), so the mask does not depend on how chunks
     // meet threads, and the vector and scalar loops compute the same function: element j of a chunk keeps its value
     // when fmix(fmix(j·φ ⊕ k1) + k2) ≥ p·2³², fmix being MurmurHash3's 32-bit finaliser (a bijection with full
-    // avalanche). Sixteen lanes at a time this draws a mask at memory speed; the xoshiro loop it replaced spent about 15 ms
-    // on one [16, 12, 128, 128] attention mask (now about 1.5 ms), more than the softmax and both attention products together.
+    // avalanche). Sixteen lanes at a time this draws a mask at memory speed (the serial generator it replaced cost more
+    // than the softmax and both attention products together; bench/README.md has the figures).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void Fill(float* f, long chunk, long n, ulong seed, uint threshold, float scale)
     {

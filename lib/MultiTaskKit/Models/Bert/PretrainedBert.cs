@@ -16,7 +16,7 @@ public sealed record PretrainedBertOptions
     /// Adjusts the checkpoint's config before the model is built, for settings that do not change the weights' shapes,
     /// e.g. <c>c =&gt; c with { AttentionProbsDropoutProb = 0 }</c>. Attention-probability dropout forces
     /// scaled_dot_product_attention off its fused CPU kernel onto the path that materialises the [tokens × tokens]
-    /// matrices, which roughly triples attention's training cost; turning it off is faster but changes training
+    /// matrices, which costs several times as much in training (<c>bench/README.md</c>); turning it off is faster but changes training
     /// results, so it is never the default.
     /// </summary>
     public Func<BertConfig, BertConfig>? Configure { get; init; }

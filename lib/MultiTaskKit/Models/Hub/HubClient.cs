@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using MultiTaskKit.IO;
 
 namespace MultiTaskKit.Models.Hub;
 
@@ -22,6 +23,7 @@ public sealed partial class HubClient
     public const string DefaultEndpoint = "https://huggingface.co";
 
     readonly HttpClient http;
+    readonly Downloader downloader;
 
     /// <param name="cacheDir">The hub cache folder (the one that holds <c>models--*</c> folders).</param>
     /// <param name="endpoint">Base URL; files are read from <c>{endpoint}/{repo}/resolve/{revision}/{file}</c>.</param>
@@ -42,6 +44,8 @@ public sealed partial class HubClient
         };
         http.DefaultRequestHeaders.UserAgent.ParseAdd("MultiTaskKit/1.0");
         Token = token;
+        // Blobs come through the kit's one resumable downloader, which follows the redirects with Request's headers.
+        downloader = new Downloader(http, uri => Request(HttpMethod.Get, uri));
     }
 
     /// <summary>
@@ -118,7 +122,7 @@ public sealed partial class HubClient
         var snapshot = Path.Combine(repo, "snapshots", meta.Commit, file);
         LinkSnapshot(blob, snapshot);
         if (!string.Equals(revision, meta.Commit, StringComparison.Ordinal))
-            Runtime.AtomicFile.WriteAllText(Path.Combine(repo, "refs", revision), meta.Commit);
+            AtomicFile.WriteAllText(Path.Combine(repo, "refs", revision), meta.Commit);
         return snapshot;
     }
 
@@ -222,50 +226,13 @@ public sealed partial class HubClient
         throw new IOException($"Hub: downloading '{what}' failed after {MaxAttempts} attempt(s); {new FileInfo(partial).Length} bytes are kept in '{partial}' and the next call resumes from there. Last error: {last!.Message}", last);
     }
 
-    void Fetch(FileMetadata meta, string partial, string what)
+    void Fetch(FileMetadata meta, string partial, string what) =>
+        downloader.ResumeAsync(meta.Location, partial, meta.Size,
+            progress: Progress is { } report ? new ProgressRelay(p => report(what, p.Bytes, p.TotalBytes)) : null).GetAwaiter().GetResult();
+
+    sealed class ProgressRelay(Action<DownloadProgress> report) : IProgress<DownloadProgress>
     {
-        long have = File.Exists(partial) ? new FileInfo(partial).Length : 0;
-        if (meta.Size is { } total && have == total) return;
-        if (meta.Size is { } t2 && have > t2) { File.Delete(partial); have = 0; }
-        var uri = meta.Location;
-        for (int hop = 0; hop < 6; hop++)
-        {
-            using var request = Request(HttpMethod.Get, uri);
-            if (have > 0) request.Headers.Range = new RangeHeaderValue(have, null);
-            using var response = http.Send(request, HttpCompletionOption.ResponseHeadersRead);
-            if (IsRedirect(response.StatusCode))
-            {
-                uri = new Uri(uri, response.Headers.Location ?? throw new HttpRequestException($"Hub: redirect from {uri} without a Location."));
-                continue;
-            }
-            if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
-            {
-                // The partial file does not fit the server's file: start again.
-                File.Delete(partial);
-                have = 0;
-                continue;
-            }
-            if (!response.IsSuccessStatusCode)
-                throw new HttpRequestException($"Hub: GET {uri} answered {(int)response.StatusCode} {response.ReasonPhrase}.");
-            bool resumed = response.StatusCode == HttpStatusCode.PartialContent;
-            if (resumed && response.Content.Headers.ContentRange?.From is { } from && from != have)
-                throw new HttpRequestException($"Hub: asked {uri} for bytes from {have}, got a range from {from}.");
-            using var body = response.Content.ReadAsStream();
-            // A server that ignores Range sends the whole file (200): then the partial file is rewritten from the start.
-            using var output = new FileStream(partial, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-            long done = resumed ? have : 0;
-            var buffer = new byte[1 << 16];
-            int n;
-            while ((n = body.Read(buffer)) > 0)
-            {
-                output.Write(buffer, 0, n);
-                done += n;
-                Progress?.Invoke(what, done, meta.Size);
-            }
-            output.Flush(flushToDisk: true);
-            return;
-        }
-        throw new HttpRequestException($"Hub: too many redirects for {meta.Location}.");
+        public void Report(DownloadProgress value) => report(value);
     }
 
     static void Verify(string partial, FileMetadata meta, string what)

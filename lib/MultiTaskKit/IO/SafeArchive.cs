@@ -1,7 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 
-namespace MultiTaskKit.Data;
+namespace MultiTaskKit.IO;
 
 /// <summary>
 /// Extracts tar and tar.gz archives without trusting their entry names: an entry whose path would land outside the

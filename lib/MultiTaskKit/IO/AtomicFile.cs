@@ -1,4 +1,4 @@
-namespace MultiTaskKit.Runtime;
+namespace MultiTaskKit.IO;
 
 /// <summary>Writes files so that a reader never sees a half-written one: write a temporary sibling, then rename.</summary>
 public static class AtomicFile

@@ -117,7 +117,8 @@ charts[0]"""),
 ]
 
 
-LAB_SETUP = ("cs", USINGS + """
+LAB_SETUP = ("cs", USINGS + """using MultiTaskKit.Data.Synthetic;
+
 var settings = MtlLab.Settings.For(TutorialSizes.FromEnvironment());
 settings""")
 

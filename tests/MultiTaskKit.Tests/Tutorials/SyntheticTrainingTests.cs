@@ -8,7 +8,7 @@ using MultiTaskKit.Tutorials;
 using MultiTaskKit.Weighting;
 using Xunit.Abstractions;
 
-namespace MultiTaskKit.Tests.Synthetic;
+namespace MultiTaskKit.Tests.Tutorials;
 
 public class SyntheticTrainingTests
 {

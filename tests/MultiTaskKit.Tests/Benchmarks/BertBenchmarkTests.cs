@@ -1,9 +1,10 @@
 using MultiTaskKit.Benchmarks;
 using MultiTaskKit.Models.Bert;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Tests.Models.Bert;
 using Xunit.Abstractions;
 
-namespace MultiTaskKit.Tests.Models.Bert;
+namespace MultiTaskKit.Tests.Benchmarks;
 
 /// <summary>
 /// Throughput figures, side by side in one run. Minutes long on 2 cores, so they run only with MTK_RUN_BENCHMARKS=1:

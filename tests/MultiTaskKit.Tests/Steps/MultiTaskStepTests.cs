@@ -6,7 +6,7 @@ using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MultiTaskKit.Tests.Weighting;
+namespace MultiTaskKit.Tests.Steps;
 
 public class MultiTaskStepTests
 {

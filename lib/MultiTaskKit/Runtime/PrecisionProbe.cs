@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MultiTaskKit.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 

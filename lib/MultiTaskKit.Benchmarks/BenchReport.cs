@@ -27,6 +27,8 @@ public sealed class BenchReport
     public List<GemmResult> Gemm { get; set; } = [];
     public double ModelGemmGflops { get; set; } = double.NaN;
     public double Gemm2048Gflops { get; set; } = double.NaN;
+    /// <summary>The bf16 model-shape figure (<see cref="GemmBench.ModelGemmGflops"/> over the bf16 rows); NaN without bf16 rows.</summary>
+    public double ModelGemmBf16Gflops { get; set; } = double.NaN;
     public List<StepResult> Steps { get; set; } = [];
     public Dictionary<string, double> Ratios { get; set; } = new();
     public PyTorchResult? PyTorch { get; set; }

@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using MultiTaskKit.Models;
 using MultiTaskKit.Models.Bert;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Text;
@@ -33,6 +34,18 @@ public static class BertBenchmarks
     public static (ThroughputMeasurement Kit, ThroughputMeasurement OnnxRuntime) EncoderInference(
         BertModel model, int tokens = 128, int batch = 32, int threads = 2, int repeats = 5, int seed = 1)
     {
+        var (kit, ort) = EncoderInference(model, [Precision.Fp32], tokens, batch, threads, repeats, seed);
+        return (kit[0], ort);
+    }
+
+    /// <summary>
+    /// <see cref="EncoderInference(BertModel, int, int, int, int, int)"/> with the kit in each of <paramref name="precisions"/>
+    /// (fp32, bf16: mixed, see <see cref="MixedPrecision"/>), all interleaved with ONNX Runtime (fp32) round by round.
+    /// The model's own precision is restored afterwards.
+    /// </summary>
+    public static (IReadOnlyList<ThroughputMeasurement> Kit, ThroughputMeasurement OnnxRuntime) EncoderInference(
+        BertModel model, IReadOnlyList<Precision> precisions, int tokens = 128, int batch = 32, int threads = 2, int repeats = 5, int seed = 1)
+    {
         TorchRuntime.EnsureInitialized();
         int before = TorchRuntime.Threads;
         TorchRuntime.SetThreads(threads);
@@ -58,24 +71,41 @@ public static class BertBenchmarks
             using var idT = tensor(ids, new long[] { batch, tokens });
             using var maskT = tensor(mask, new long[] { batch, tokens });
             bool wasTraining = model.training;
+            var wasPrecision = MixedPrecision.Of(model);
             model.eval();
-            void Kit()
+            void Kit(Precision precision)
             {
+                MixedPrecision.Apply(model, precision);
                 using var scope = NewDisposeScope();
                 using var _ = no_grad();
                 model.forward(idT, maskT);
             }
             void Ort() { using var r = session.Run(inputs); }
-            Kit(); Ort(); // warm-up: allocators, kernel selection
-            (double Wall, double Cpu) bestKit = (double.MaxValue, double.MaxValue), bestOrt = bestKit;
-            for (int r = 0; r < repeats; r++)
+            try
             {
-                bestKit = Best(bestKit, StepTimer.Measure(Kit, 1, warmup: 0));
-                bestOrt = Best(bestOrt, StepTimer.Measure(Ort, 1, warmup: 0));
+                foreach (var p in precisions) Kit(p); // warm-up: allocators, kernel selection
+                Ort();
+                var bestKit = precisions.Select(_ => (Wall: double.MaxValue, Cpu: double.MaxValue)).ToArray();
+                (double Wall, double Cpu) bestOrt = (double.MaxValue, double.MaxValue);
+                for (int r = 0; r < repeats; r++)
+                {
+                    for (int i = 0; i < precisions.Count; i++)
+                    {
+                        var p = precisions[i];
+                        bestKit[i] = Best(bestKit[i], StepTimer.Measure(() => Kit(p), 1, warmup: 0));
+                    }
+                    bestOrt = Best(bestOrt, StepTimer.Measure(Ort, 1, warmup: 0));
+                }
+                var kit = precisions.Select((p, i) => new ThroughputMeasurement(
+                    $"kit encoder{(p == Precision.Fp32 ? "" : " " + p.Name())} ({tokens} tokens, batch {batch}, {threads} threads)",
+                    batch / bestKit[i].Wall, "sentences/s", repeats, bestKit[i].Wall, bestKit[i].Cpu)).ToList();
+                return (kit, new ThroughputMeasurement($"ONNX Runtime ({tokens} tokens, batch {batch}, {threads} threads)", batch / bestOrt.Wall, "sentences/s", repeats, bestOrt.Wall, bestOrt.Cpu));
             }
-            model.train(wasTraining);
-            return (new ThroughputMeasurement($"kit encoder ({tokens} tokens, batch {batch}, {threads} threads)", batch / bestKit.Wall, "sentences/s", repeats, bestKit.Wall, bestKit.Cpu),
-                    new ThroughputMeasurement($"ONNX Runtime ({tokens} tokens, batch {batch}, {threads} threads)", batch / bestOrt.Wall, "sentences/s", repeats, bestOrt.Wall, bestOrt.Cpu));
+            finally
+            {
+                model.train(wasTraining);
+                MixedPrecision.Apply(model, wasPrecision);
+            }
         }
         finally { TorchRuntime.SetThreads(before); }
     }

@@ -21,17 +21,25 @@ public static class KitBench
         Methods = Methods,
     };
 
-    /// <summary>The embedded all-MiniLM-L6-v2 in the kit against ONNX Runtime on the packaged model.onnx, 128 tokens, batch 32.</summary>
+    /// <summary>
+    /// The embedded all-MiniLM-L6-v2 in the kit (fp32, and bf16 where <see cref="BenchOptions.Bf16"/>) against ONNX
+    /// Runtime (fp32) on the packaged model.onnx, 128 tokens, batch 32.
+    /// </summary>
     public static IReadOnlyList<ThroughputResult> Inference(BenchOptions o)
     {
         using var pre = PretrainedBert.Load("minilm");
-        var (kit, ort) = BertBenchmarks.EncoderInference(pre.Model, tokens: 128, batch: 32, threads: TorchRuntime.Threads, repeats: Math.Max(3, o.Steps));
+        Precision[] precisions = o.Bf16 ? [Precision.Fp32, Precision.Bf16] : [Precision.Fp32];
+        var (kit, ort) = BertBenchmarks.EncoderInference(pre.Model, precisions, tokens: 128, batch: 32, threads: TorchRuntime.Threads, repeats: Math.Max(3, o.Steps));
         return
         [
-            new("encoder inference", "kit", kit.PerSecond, kit.Unit, $"{kit.SecondsPerRepeat * 1000:F0} ms per batch of 32×128, best of {kit.Repeats}"),
-            new("encoder inference", "onnxruntime", ort.PerSecond, ort.Unit, $"{ort.SecondsPerRepeat * 1000:F0} ms per batch, best of {ort.Repeats}"),
+            .. kit.Select((k, i) => new ThroughputResult("encoder inference", InferenceRow(precisions[i]), k.PerSecond, k.Unit,
+                $"{k.SecondsPerRepeat * 1000:F0} ms per batch of 32×128, best of {k.Repeats}")),
+            new("encoder inference", "onnxruntime", ort.PerSecond, ort.Unit, $"fp32, {ort.SecondsPerRepeat * 1000:F0} ms per batch, best of {ort.Repeats}"),
         ];
     }
+
+    /// <summary>The implementation name of the kit's inference row in <paramref name="precision"/>: <c>kit</c>, <c>kit bf16</c>.</summary>
+    public static string InferenceRow(Precision precision) => precision == Precision.Fp32 ? "kit" : $"kit {precision.Name()}";
 
     /// <summary>The kit's WordPiece tokenizer on real text: the VADER tweets and the first 2,000 IMDB test reviews.</summary>
     public static IReadOnlyList<ThroughputResult> Tokenizer(BenchOptions o, string? dataDir)

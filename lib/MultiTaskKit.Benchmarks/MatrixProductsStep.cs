@@ -9,7 +9,8 @@ namespace MultiTaskKit.Benchmarks;
 /// forward (x·Wᵀ), their input gradients (g·W) and weight gradients (gᵀ·x), and the two attention products with their
 /// four backward products, at the step's shapes and in the layouts autograd multiplies them. No bias, activation,
 /// normalisation, softmax, dropout, embedding or optimiser work. Timed interleaved with the real step, its time is the
-/// floor for any step built on libtorch's matrix multiply in that run, and the same FLOP count divides both.
+/// floor for any step built on libtorch's matrix multiply in that run, and the same FLOP count divides both. In bf16 it
+/// is the floor of the mixed-precision step, whose products are these in bf16.
 /// </summary>
 public sealed class MatrixProductsStep : ITimedStep, IDisposable
 {
@@ -20,19 +21,21 @@ public sealed class MatrixProductsStep : ITimedStep, IDisposable
     sealed record Operands(Tensor Hidden, Tensor Wide, Tensor GradHidden, Tensor GradWide,
         Tensor Q, Tensor K, Tensor V, Tensor Probs, Tensor GradContext, Tensor GradScores, Tensor[][] Weights);
 
-    public MatrixProductsStep(TransformerShape shape, IReadOnlyList<BatchShape> batches, long seed = 0)
+    /// <param name="dtype">The operands' dtype: float32, or bfloat16 for the mixed-precision floor.</param>
+    public MatrixProductsStep(TransformerShape shape, IReadOnlyList<BatchShape> batches, long seed = 0, ScalarType dtype = ScalarType.Float32)
     {
         TorchRuntime.EnsureInitialized();
         shape.Validate();
         if (batches.Count == 0) throw new ArgumentException("MatrixProductsStep: expected at least one task batch, found none.", nameof(batches));
         this.shape = shape;
         Tasks = batches;
+        Dtype = dtype;
         torch.manual_seed(seed);
         int h = shape.Hidden, f = shape.Ffn, heads = shape.Heads, d = shape.Hidden / shape.Heads;
         foreach (var b in batches)
         {
             long rows = b.TokenCount;
-            Tensor R(params long[] size) { var t = randn(size, device: TorchRuntime.Device); owned.Add(t); return t; }
+            Tensor R(params long[] size) { var t = randn(size, device: TorchRuntime.Device).to(dtype); owned.Add(t); return t; }
             // One set of weights per layer ([out, in] as nn.Linear keeps them: Q, K, V, output, FFN up, FFN down).
             var weights = Enumerable.Range(0, shape.Layers).Select(_ => new[] { R(h, h), R(h, h), R(h, h), R(h, h), R(f, h), R(h, f) }).ToArray();
             operands.Add(new Operands(R(rows, h), R(rows, f), R(rows, h), R(rows, f),
@@ -41,7 +44,10 @@ public sealed class MatrixProductsStep : ITimedStep, IDisposable
         }
     }
 
-    public string Name => "the step's matrix products alone";
+    public string Name => Dtype == ScalarType.Float32 ? "the step's matrix products alone" : $"the step's matrix products alone, {GemmBench.DtypeName(Dtype)}";
+
+    /// <summary>The operands' dtype.</summary>
+    public ScalarType Dtype { get; }
     public IReadOnlyList<BatchShape> Tasks { get; }
     public long TokensPerStep => Tasks.Sum(t => t.TokenCount);
     public double TrainingFlops => StepFlops.Training(shape, Tasks);

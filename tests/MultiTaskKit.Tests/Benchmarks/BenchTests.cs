@@ -82,6 +82,7 @@ public class BenchTests
             MethodRounds = 1,
             MethodNames = ["uw", "dwa", "pcgrad", "mgda-ub"], // one of each kind, rep-grad included
             CompareLibTorchDropout = true,
+            Precision = Precision.Bf16, // the bf16 rows too, whatever this CPU has
             Only = new HashSet<string> { "naive", "step", "profile", "soak", "tokenizer", "methods" },
         };
         var kit = new KitParts
@@ -92,9 +93,20 @@ public class BenchTests
         var r = BenchRunner.Run(o, kit);
         foreach (var (section, seconds) in r.SectionSeconds) output.WriteLine($"{seconds,7:F1} s  {section}");
 
-        Assert.Equal(3, r.Gemm.Count); // measured because steps need the ceiling
+        Assert.Equal(6, r.Gemm.Count); // measured because steps need the ceiling: three shapes, fp32 and bf16
+        Assert.Equal(3, r.Gemm.Count(g => g.Dtype == "bf16"));
         Assert.All(r.Gemm, g => Assert.True(g.Gflops > 0));
-        Assert.Equal(11, r.Steps.Count); // kit, unfused softmax-dropout, its matrix products alone and naive at both shapes; kit with libtorch dropout, AdamW op by op and attention dropout off at the first
+        Assert.True(r.ModelGemmBf16Gflops > 0);
+        // kit, kit bf16, unfused softmax-dropout, its matrix products alone in fp32 and bf16 and naive at both shapes;
+        // kit with libtorch dropout, AdamW op by op and attention dropout off at the first
+        Assert.Equal(15, r.Steps.Count);
+        Assert.Equal(2, r.Steps.Count(s => s.Implementation == BenchRunner.KitBf16Row));
+        Assert.Equal(2, r.Steps.Count(s => s.Implementation == BenchRunner.MatrixProductsBf16Row));
+        Assert.Contains("bf16_vs_fp32_2x8+2x4", r.Ratios.Keys);
+        Assert.Contains("floor_bf16_vs_kit_bf16_2x8+2x4", r.Ratios.Keys);
+        Assert.Contains(r.Targets, t => t.Target.Contains("bf16 step speed-up over the fp32 step"));
+        Assert.DoesNotContain(r.Targets, t => t.Target.Contains("fraction of")); // retired: the floor rows say what the products allow
+        Assert.Equal("bf16", r.Settings["precision"]);
         Assert.Contains(r.Steps, s => s.Implementation == "kit (AdamW op by op)");
         Assert.Equal(2, r.Steps.Count(s => s.Implementation == "kit (softmax, dropout unfused)"));
         Assert.True(MultiTaskKit.Models.Bert.SoftmaxDropout.Enabled); // switched back after the comparison

@@ -58,7 +58,7 @@ public static class KitBench
     /// <summary>
     /// Every method of <see cref="MethodCatalog"/> on the case-study model (MiniLM split at layer k, two tasks), time per
     /// step against equal weighting. Smaller batches than the headline step (<see cref="BenchOptions.MethodBatches"/>),
-    /// because 16 methods must fit in minutes; the ratio is what is compared. Methods run interleaved over rounds, so
+    /// because every method must fit in minutes; the ratio is what is compared. Methods run interleaved over rounds, so
     /// a burst of load elsewhere hits them alike; each figure is the median of all its steps. Rep-grad methods read one
     /// shared batch (their mode needs it), so every method reads the same batch for both tasks here.
     /// </summary>

@@ -5,7 +5,8 @@ namespace MultiTaskKit.Aggregation;
 /// every task's unit gradient uᵢ = gᵢ/‖gᵢ‖ are equal, d·uᵢ = d·uⱼ. Closed form: with D = [g₁−g₂, …, g₁−g_T] and
 /// U = [u₁−u₂, …, u₁−u_T], α₂..T = g₁Uᵀ(DUᵀ)⁻¹ and α₁ = 1 − Σα₂..T.
 /// <para>Liu et al., "Towards Impartial Multi-task Learning", ICLR 2021 (https://openreview.net/forum?id=IMPnRXEWpvr),
-/// Section 3.2, Eq. (6). Only IMTL-G is implemented (the loss-scale part IMTL-L is not). No hyperparameters.
+/// Section 3.2, Eq. (6). The loss-scale part is <see cref="Weighting.IMTLL"/>; full IMTL (catalogue name <c>imtl</c>)
+/// pairs the two, <c>imtl-g</c> is this aggregator alone. No hyperparameters.
 /// Weights can be negative. When DUᵀ is singular (e.g. parallel gradients) the weights fall back to 1/T.</para>
 /// </summary>
 public sealed class IMTL : GramianAggregator

@@ -7,7 +7,9 @@ namespace MultiTaskKit.Aggregation;
 /// <para>Liu et al., "Towards Impartial Multi-task Learning", ICLR 2021 (https://openreview.net/forum?id=IMPnRXEWpvr),
 /// Section 3.2, Eq. (6). The loss-scale part is <see cref="Weighting.IMTLL"/>; full IMTL (catalogue name <c>imtl</c>)
 /// pairs the two, <c>imtl-g</c> is this aggregator alone. No hyperparameters.
-/// Weights can be negative. When DUᵀ is singular (e.g. parallel gradients) the weights fall back to 1/T.</para>
+/// Weights can be negative. When DUᵀ is singular (e.g. parallel gradients) the weights fall back to 1/T. With dependent
+/// gradients the only update with equal projections may be 0 (e.g. g₃ = g₁ + g₂): the closed form then returns it, as
+/// LibMTL does, where torchjd's pseudo-inverse form returns a non-zero least-squares compromise.</para>
 /// </summary>
 public sealed class IMTL : GramianAggregator
 {

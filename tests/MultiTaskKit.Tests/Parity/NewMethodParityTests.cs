@@ -43,7 +43,9 @@ public class NewMethodParityTests
         Close(Expected($"libmtl/IMTL-scaled/{name}/state_grad"), state!, "IMTL-L ∂/∂s = eˢL − 1");
         var scaledRows = c.G.Select((row, i) => row.Select(x => x * w[i]).ToArray()).ToArray();
         var (update, _) = Aggregate(new IMTL(), scaledRows, c.Losses);
-        Close(Expected($"libmtl/IMTL-scaled/{name}/update"), update, "IMTL (L + G) update");
+        // on Dependent3 both updates are 0 (see ExistingMethodParityTests), compared on an absolute scale
+        if (name == "Dependent3") Assert.True(Norm(update) < 1e-9 && Norm(Expected($"libmtl/IMTL-scaled/{name}/update")) < 1e-12);
+        else Close(Expected($"libmtl/IMTL-scaled/{name}/update"), update, "IMTL (L + G) update");
         Assert.Equal("imtl", MultiTaskKit.Steps.MethodCatalog.Create("imtl", Tasks(t)).Name);
         Assert.IsType<IMTLL>(MultiTaskKit.Steps.MethodCatalog.Create("imtl", Tasks(t)).Weighting);
     }

@@ -115,7 +115,6 @@ public static class BenchRunner
     public static BenchReport Run(BenchOptions o, KitParts kit, Action<string>? log = null)
     {
         o.Validate();
-        TorchRuntime.EnsureInitialized();
         var total = Stopwatch.StartNew();
         var inner = log ?? (_ => { });
         var sectionClock = Stopwatch.StartNew();

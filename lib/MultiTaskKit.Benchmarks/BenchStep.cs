@@ -27,7 +27,6 @@ public abstract class BenchStep : ITimedStep, IDisposable
 
     protected BenchStep(string name, TransformerShape shape, IReadOnlyList<BatchShape> tasks)
     {
-        TorchRuntime.EnsureInitialized();
         shape.Validate();
         if (tasks.Count == 0) throw new ArgumentException("BenchStep: expected at least one task batch, found none.", nameof(tasks));
         Name = name;
@@ -55,8 +54,8 @@ public abstract class BenchStep : ITimedStep, IDisposable
     /// <summary>Dropout on (training mode) or off (evaluation mode).</summary>
     public void SetTraining(bool training) => Model.train(training);
 
-    /// <summary>One full step: forward, backward, AdamW.</summary>
-    public void Step()
+    /// <summary>One full step: forward, backward, AdamW. The kit's step runs the trainer's <see cref="Training.TrainingStep"/> instead.</summary>
+    public virtual void Step()
     {
         using (NewDisposeScope())
         {

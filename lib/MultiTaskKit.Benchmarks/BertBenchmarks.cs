@@ -46,7 +46,6 @@ public static class BertBenchmarks
     public static (IReadOnlyList<ThroughputMeasurement> Kit, ThroughputMeasurement OnnxRuntime) EncoderInference(
         BertModel model, IReadOnlyList<Precision> precisions, int tokens = 128, int batch = 32, int threads = 2, int repeats = 5, int seed = 1)
     {
-        TorchRuntime.EnsureInitialized();
         int before = TorchRuntime.Threads;
         TorchRuntime.SetThreads(threads);
         try
@@ -119,7 +118,6 @@ public static class BertBenchmarks
     public static (ThroughputMeasurement Kit, ThroughputMeasurement Naive) TrainingStep(
         BertConfig config, int batch = 16, int tokens = 128, int threads = 2, int repeats = 3, int seed = 1)
     {
-        TorchRuntime.EnsureInitialized();
         int before = TorchRuntime.Threads;
         TorchRuntime.SetThreads(threads);
         try

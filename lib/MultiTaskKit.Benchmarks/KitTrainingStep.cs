@@ -3,6 +3,7 @@ using MultiTaskKit.Models;
 using MultiTaskKit.Models.Bert;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;
+using MultiTaskKit.Training;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -13,8 +14,10 @@ namespace MultiTaskKit.Benchmarks;
 /// The kit's case-study step: the kit's <see cref="BertModel"/> (MiniLM-shaped, random weights: this measures time)
 /// as a <see cref="BertTrunk"/> with mean pooling, in a <see cref="MultiTaskModel"/> split at layer k, a
 /// classification head (cross-entropy) for task 0 and regression heads (MSE) for the others, each task reading its
-/// own batch; gradients from the step engine (<see cref="MultiTaskStep.Backward"/>) with the given weighting and
-/// aggregator, then AdamW. This is the code path <c>mtk casestudy</c> trains with.
+/// own batch; one <see cref="TrainingStep"/>, the trainer's own, with the given weighting and aggregator and the quick
+/// case study's optimizer settings (<see cref="CaseStudy.Preset"/>): <see cref="LeanAdamW"/> with a body and a head
+/// group, the warm-up and decay schedule and global clipping. This is the code path <c>mtk casestudy</c> trains with;
+/// only the sampled gradient diagnostics (one step in ten there) are off, so that every timed step costs the same.
 /// </summary>
 public sealed class KitTrainingStep : BenchStep
 {
@@ -25,8 +28,8 @@ public sealed class KitTrainingStep : BenchStep
     readonly ILossWeighting weighting;
     readonly IGradientAggregator? aggregator;
     readonly GradientMode mode;
-    readonly LossHistory history = new();
-    long stepIndex;
+    readonly TrainingStep step;
+    readonly StepBatch batch;
 
     /// <summary>Steps per pretend epoch, for methods that weigh by epoch losses (DWA): short, so they run their full computation.</summary>
     public const int StepsPerEpoch = 2;
@@ -66,6 +69,14 @@ public sealed class KitTrainingStep : BenchStep
         this.mode = mode;
         if (this.weighting is nn.Module) model.AttachStrategy(this.weighting);
         if (aggregator is nn.Module) model.AttachStrategy(aggregator, "aggregator");
+        var settings = CaseStudy.Preset("quick").Optimizer;
+        var (optimizer, rates) = Optimizers.Create(model, settings);
+        step = new TrainingStep(model, this.weighting, aggregator, optimizer, new TrainingStepOptions
+        {
+            MaxGradNorm = settings.ClipNorm,
+            Schedule = new LearningRateSchedule((long)Math.Round(settings.WarmupFraction * ScheduleSteps), ScheduleSteps),
+            StepsPerEpoch = StepsPerEpoch, Gradients = mode,
+        }, baseLearningRates: rates);
         // Rep-grad needs every task to read one batch: then all tasks share the first task's input (and the shared
         // layers run once per step instead of once per task).
         bool shared = sameBatch || mode == GradientMode.Representation;
@@ -84,7 +95,14 @@ public sealed class KitTrainingStep : BenchStep
             inputs[names[i]] = shared && i > 0 ? inputs[names[0]] : TrunkInput.FromTokens(ids, mask);
             targets[names[i]] = target;
         }
+        batch = mode == GradientMode.Representation ? StepBatch.Shared(inputs[names[0]], targets) : StepBatch.PerTask(inputs, targets);
     }
+
+    /// <summary>The schedule's length: the steps of a long bench run, so that the rate stays near its peak.</summary>
+    public const long ScheduleSteps = 10_000;
+
+    /// <summary>The trainer's step this bench row times.</summary>
+    public TrainingStep TrainingStep => step;
 
     public MultiTaskModel MultiTask => model;
     public ILossWeighting Weighting => weighting;
@@ -101,29 +119,14 @@ public sealed class KitTrainingStep : BenchStep
         return losses.Values.Aggregate((a, b) => a + b).MoveToOuterDisposeScope();
     }
 
-    protected override void Backward()
-    {
-        StepDiagnostics diagnostics;
-        if (mode == GradientMode.Representation)
-        {
-            var output = model.Forward(inputs[model.Tasks[0]], representationGradients: true);
-            diagnostics = MultiTaskStep.Backward(model, model.Losses(output, targets), weighting, aggregator,
-                new StepOptions { Step = stepIndex, Epoch = Epoch, History = history, Gradients = mode, Representation = output.Representation });
-        }
-        else diagnostics = MultiTaskStep.Backward(model, TaskLosses(), weighting, aggregator,
-            new StepOptions { Step = stepIndex, Epoch = Epoch, History = history });
-        // As the trainer does: record every step, close an epoch every few.
-        history.Record(diagnostics);
-        if (++stepIndex % StepsPerEpoch == 0) history.EndEpoch();
-    }
+    /// <summary>The trainer's whole step on the fixed batches: gradients, clipping, schedule, AdamW, zeroed gradients.</summary>
+    public override void Step() => step.Run(_ => batch);
 
-    int Epoch => (int)(stepIndex / StepsPerEpoch);
+    /// <summary>The gradient half of the trainer's step (forward, losses, step engine), for the profiler.</summary>
+    protected override void Backward() => step.Backward(batch);
 
-    /// <summary>As the trainer does after each step: frees the implicit native scalars of the step.</summary>
-    protected override void OnStepEnd() => NativeAllocator.CollectStepGarbage();
-
-    /// <summary>The optimiser the trainer uses (<see cref="Training.LeanAdamW"/>), at the same settings as the base class's.</summary>
-    protected override optim.Optimizer CreateOptimizer() => new Training.LeanAdamW(Model.parameters(), lr: 5e-5, weightDecay: 0.01);
+    /// <summary>The trainer's optimizer (<see cref="LeanAdamW"/>, body and head groups).</summary>
+    protected override optim.Optimizer CreateOptimizer() => step.Optimizer;
 
     protected override void Dispose(bool disposing)
     {

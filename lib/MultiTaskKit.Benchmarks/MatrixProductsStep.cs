@@ -24,7 +24,6 @@ public sealed class MatrixProductsStep : ITimedStep, IDisposable
     /// <param name="dtype">The operands' dtype: float32, or bfloat16 for the mixed-precision floor.</param>
     public MatrixProductsStep(TransformerShape shape, IReadOnlyList<BatchShape> batches, long seed = 0, ScalarType dtype = ScalarType.Float32)
     {
-        TorchRuntime.EnsureInitialized();
         shape.Validate();
         if (batches.Count == 0) throw new ArgumentException("MatrixProductsStep: expected at least one task batch, found none.", nameof(batches));
         this.shape = shape;

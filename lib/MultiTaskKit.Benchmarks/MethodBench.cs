@@ -22,7 +22,6 @@ public static class MethodBench
 {
     public static MethodBenchResult Run(int[] taskCounts, int steps, int rounds, int hidden, int batch, IReadOnlyList<string> names)
     {
-        TorchRuntime.EnsureInitialized();
         var timings = new List<MethodTiming>();
         var all = names;
         foreach (int t in taskCounts)

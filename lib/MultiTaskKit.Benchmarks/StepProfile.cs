@@ -49,7 +49,6 @@ public static class StepProfile
     /// </summary>
     public static IReadOnlyList<ProfileEntry> Attention(TransformerShape shape, IReadOnlyList<BatchShape> tasks, int repeats = 3)
     {
-        TorchRuntime.EnsureInitialized();
         int d = shape.Hidden / shape.Heads;
         double scale = 1.0 / Math.Sqrt(d);
         double Time(Func<Tensor, Tensor, Tensor, Tensor> attend) => StepTimer.Measure(() =>

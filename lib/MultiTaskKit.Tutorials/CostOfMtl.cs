@@ -42,7 +42,6 @@ public static class CostOfMtl
 
     public static List<Measurement> Measure(Settings s, IProgress<TrainingSnapshot>? progress = null)
     {
-        TorchRuntime.EnsureInitialized();
         var results = new List<Measurement>();
         int done = 0, total = s.Hidden.Length * 2;
         foreach (var h in s.Hidden)

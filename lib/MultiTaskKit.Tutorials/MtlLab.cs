@@ -6,6 +6,7 @@ using MultiTaskKit.Data.Synthetic;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;
+using MultiTaskKit.Training;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -13,7 +14,7 @@ using static TorchSharp.torch;
 namespace MultiTaskKit.Tutorials;
 
 /// <summary>
-/// Training on <see cref="MmoeSynthetic"/> with the kit's <see cref="MultiTaskModel"/> and <see cref="MultiTaskStep"/>,
+/// Training on <see cref="MmoeSynthetic"/> with the kit's <see cref="MultiTaskModel"/> and <see cref="TrainingStep"/>,
 /// for notebooks 03, 04 and 06: any sharing plan, any weighting, any aggregator, clipping and isolation.
 /// </summary>
 public static class MtlLab
@@ -50,7 +51,6 @@ public static class MtlLab
 
     public static MultiTaskModel NewModel(Settings s, SharingPlan plan)
     {
-        TorchRuntime.EnsureInitialized();
         torch.manual_seed(s.Seed);
         var trunk = new MlpTrunk(new MlpTrunkOptions(s.Inputs, s.Hidden, s.Layers));
         return new MultiTaskModel(trunk, Tasks.Select(t => KeyValuePair.Create(t, (TaskHead)new RegressionHead(s.Hidden))), plan);
@@ -70,28 +70,23 @@ public static class MtlLab
         var history = new List<HistoryPoint>();
         long n = data.TrainX.shape[0];
         int evalEvery = Math.Max(1, s.Steps / 10), conflicts = 0, measured = 0;
-        int stepsPerEpoch = (int)Math.Max(1, n / s.BatchSize);
-        var lossHistory = new LossHistory(); // loss-history methods (DWA) read it
+        // Loss-history methods (DWA) read the step's loss history, which closes an epoch every n / batch steps.
+        var trainingStep = new TrainingStep(model, weighting, aggregator, opt, new TrainingStepOptions
+        {
+            StepsPerEpoch = Math.Max(1, n / s.BatchSize), TaskGradientDiagnosticsEvery = 1,
+            MaxTaskGradNorm = recipe.MaxTaskGradNorm, Gradients = recipe.Gradients,
+        });
         var clock = Stopwatch.StartNew();
         for (int step = 1; step <= s.Steps; step++)
         {
-            using var scope = NewDisposeScope();
-            var idx = randint(n, new long[] { s.BatchSize }, generator: gen);
-            bool repGrad = recipe.Gradients == GradientMode.Representation;
-            var output = model.Forward(TrunkInput.FromFeatures(data.TrainX[idx]), representationGradients: repGrad);
-            var losses = model.Losses(output, new Dictionary<string, Tensor>
+            var diag = trainingStep.Run(_ =>
             {
-                ["task1"] = data.TrainY1[idx], ["task2"] = data.TrainY2[idx],
-            });
-            var diag = MultiTaskStep.Backward(model, losses, weighting, aggregator, new StepOptions
-            {
-                Step = step, Epoch = (step - 1) / stepsPerEpoch, History = lossHistory, TaskGradientDiagnostics = true,
-                MaxTaskGradNorm = recipe.MaxTaskGradNorm, Gradients = recipe.Gradients,
-                Representation = repGrad ? output.Representation : null,
-            });
-            lossHistory.Record(diag);
-            if (step % stepsPerEpoch == 0) lossHistory.EndEpoch();
-            opt.step();
+                var idx = randint(n, new long[] { s.BatchSize }, generator: gen);
+                return StepBatch.Shared(TrunkInput.FromFeatures(data.TrainX[idx]), new Dictionary<string, Tensor>
+                {
+                    ["task1"] = data.TrainY1[idx], ["task2"] = data.TrainY2[idx],
+                });
+            }).Last;
             double epoch = step * (double)s.BatchSize / n;
             foreach (var (t, l) in diag.Losses) history.Add(new(step, epoch, HistoryPoint.Train, t, "loss", l));
             foreach (var (t, w) in diag.Weights) history.Add(new(step, epoch, HistoryPoint.Train, t, "weight", w));

@@ -4,6 +4,7 @@ using MultiTaskKit.Data.Synthetic;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;
+using MultiTaskKit.Training;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -39,7 +40,7 @@ public sealed record SyntheticRun(
 
 /// <summary>
 /// A small, complete training loop on <see cref="SyntheticRegression"/>: an MLP trunk cut by any sharing plan, a
-/// regression head per task, Adam, and any method through <see cref="MultiTaskStep"/>. Used by the tests, the
+/// regression head per task, Adam, and any method through the kit's <see cref="TrainingStep"/>. Used by the tests, the
 /// single-task baselines (isolated plan) and <c>mtk bench methods</c>; it is also the smallest worked example of the
 /// step engine.
 /// </summary>
@@ -47,7 +48,6 @@ public static class SyntheticTraining
 {
     public static SyntheticRun Train(SyntheticRegression problem, SharingPlan plan, MethodSpec method, SyntheticTrainingOptions? options = null)
     {
-        TorchRuntime.EnsureInitialized();
         options ??= new();
         var device = TorchRuntime.Device;
         manual_seed(options.Seed);
@@ -60,37 +60,29 @@ public static class SyntheticTraining
         model.AttachStrategy(method.Aggregator, "aggregator");
         model.to(device);
         var optimizer = optim.Adam(model.parameters(), options.LearningRate);
+        var step = new TrainingStep(model, method.Weighting, method.Aggregator, optimizer, new TrainingStepOptions
+        {
+            MaxGradNorm = options.MaxGradNorm, StepsPerEpoch = options.StepsPerEpoch, Gradients = method.Mode,
+        });
 
         var x = problem.Features.to(device);
         var y = problem.TaskNames.ToDictionary(t => t, t => problem.Targets[t].to(device));
         var initial = Evaluate(model, x, y);
-        var history = new LossHistory();
         var diagnostics = new List<StepDiagnostics>(options.Steps);
         int n = (int)x.shape[0];
         var stepSeconds = new List<double>(options.Steps);
         model.train();
-        for (int step = 0; step < options.Steps; step++)
+        for (int i = 0; i < options.Steps; i++)
         {
-            using var scope = NewDisposeScope();
-            var rows = tensor(BatchRows(options.Seed, step, n, options.BatchSize), device: device);
-            var input = TrunkInput.FromFeatures(x.index_select(0, rows));
-            var targets = y.ToDictionary(kv => kv.Key, kv => kv.Value.index_select(0, rows));
-
             var watch = Stopwatch.StartNew();
-            var output = model.Forward(input, representationGradients: method.Mode == GradientMode.Representation);
-            var losses = model.Losses(output, targets);
-            var diag = MultiTaskStep.Backward(model, losses, method.Weighting, method.Aggregator, new StepOptions
+            var result = step.Run(draw =>
             {
-                Step = step, Epoch = step / options.StepsPerEpoch, History = history, Gradients = method.Mode,
-                Representation = output.Representation, MaxGradNorm = options.MaxGradNorm,
+                var rows = tensor(BatchRows(options.Seed, (int)draw, n, options.BatchSize), device: device);
+                return StepBatch.Shared(TrunkInput.FromFeatures(x.index_select(0, rows)), y.ToDictionary(kv => kv.Key, kv => kv.Value.index_select(0, rows)));
             });
-            if (!diag.Skipped) optimizer.step();
             if (device.type == DeviceType.CUDA) cuda.synchronize();
             stepSeconds.Add(watch.Elapsed.TotalSeconds);
-
-            history.Record(diag);
-            if ((step + 1) % options.StepsPerEpoch == 0) history.EndEpoch();
-            diagnostics.Add(diag);
+            diagnostics.Add(result.Last);
         }
         var final = Evaluate(model, x, y);
         model.Dispose();
@@ -110,7 +102,8 @@ public static class SyntheticTraining
         return result;
     }
 
-    /// <summary>The batch of a step: a deterministic function of (seed, step), sampled without replacement.</summary>
+    /// <summary>The batch of a step: a deterministic function of (seed, step), sampled without replacement. The step's
+    /// timing includes drawing it (an index_select), which the loop before <see cref="TrainingStep"/> left out.</summary>
     static long[] BatchRows(long seed, int step, int n, int batch)
     {
         var random = StepRandom.For(seed, step, salt: 7919);

@@ -34,16 +34,18 @@ public static class TransferTutorial
         long n = data.TrainX.shape[0];
         int evalEvery = Math.Max(1, s.Steps / 10);
         double before = double.NaN;
+        var trainingStep = new Training.TrainingStep(model, weighting, null, opt);
         for (int step = 1; step <= 2 * s.Steps; step++)
         {
-            using var scope = NewDisposeScope();
             string task = step <= s.Steps ? "task1" : "task2";
-            var idx = randint(n, new long[] { s.BatchSize }, generator: gen);
-            var output = model.forward(TrunkInput.FromFeatures(data.TrainX[idx]));
-            var target = task == "task1" ? data.TrainY1[idx] : data.TrainY2[idx];
-            var losses = new Dictionary<string, Tensor> { [task] = model.Head(task).Loss(output[task], target) };
-            var diag = MultiTaskStep.Backward(model, losses, weighting, options: new StepOptions { Step = step });
-            opt.step();
+            var diag = trainingStep.Run(_ =>
+            {
+                var idx = randint(n, new long[] { s.BatchSize }, generator: gen);
+                var target = task == "task1" ? data.TrainY1[idx] : data.TrainY2[idx];
+                // Only the task being trained reads the batch, so only its loss is formed.
+                return Training.StepBatch.PerTask(new Dictionary<string, TrunkInput> { [task] = TrunkInput.FromFeatures(data.TrainX[idx]) },
+                    new Dictionary<string, Tensor> { [task] = target });
+            }).Last;
             history.Add(new(step, step * (double)s.BatchSize / n, HistoryPoint.Train, task, "loss", diag.Losses[task]));
             if (step % evalEvery == 0 || step == s.Steps || step == 2 * s.Steps)
             {

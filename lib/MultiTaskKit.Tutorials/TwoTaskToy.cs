@@ -17,7 +17,6 @@ public sealed class TwoTaskToy : nn.Module<Tensor, (Tensor, Tensor)>
 
     public TwoTaskToy(int inputs, int hidden, long seed) : base(nameof(TwoTaskToy))
     {
-        TorchRuntime.EnsureInitialized();
         torch.manual_seed(seed);
         trunk = nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU());
         head1 = nn.Linear(hidden, 1);
@@ -46,7 +45,6 @@ public sealed record ToyData(Tensor TrainX, Tensor TrainY1, Tensor TrainY2, Tens
 {
     public static ToyData Make(int inputs, int trainRows, int valRows, double relatedness, long seed, double noise = 0.1)
     {
-        TorchRuntime.EnsureInitialized();
         using var scope = NewDisposeScope();
         var gen = new Generator((ulong)seed);
         var w = randn(new long[] { inputs, 16 }, generator: gen) / Math.Sqrt(inputs);

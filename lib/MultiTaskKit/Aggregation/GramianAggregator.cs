@@ -13,7 +13,7 @@ namespace MultiTaskKit.Aggregation;
 /// </summary>
 public abstract class GramianAggregator : nn.Module, IGradientAggregator
 {
-    protected GramianAggregator(string name) : base(name) => TorchRuntime.EnsureInitialized();
+    protected GramianAggregator(string name) : base(name) { }
 
     public abstract string Name { get; }
     public virtual bool SupportsRepresentationGradients => true;

@@ -30,7 +30,6 @@ public sealed class TaskBatch : IDisposable
     public static TaskBatch Build(string task, TaskKind kind, IReadOnlyList<EncodedExample> examples, long padId, Device device)
     {
         if (examples.Count == 0) throw new ArgumentException($"task '{task}': expected at least one example in a batch, found none.", nameof(examples));
-        TorchRuntime.EnsureInitialized();
         int width = examples.Max(e => e.Length);
         var ids = new long[examples.Count * width];
         var mask = new long[examples.Count * width];

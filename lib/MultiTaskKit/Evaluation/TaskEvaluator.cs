@@ -14,7 +14,6 @@ public static class TaskEvaluator
 {
     public static IMetricResult Evaluate(MultiTaskNetwork model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize = 64)
     {
-        TorchRuntime.EnsureInitialized();
         if (examples.Count == 0) throw new ArgumentException($"task '{task.Name}': expected examples to evaluate, found none.", nameof(examples));
         var classification = task.Kind == TaskKind.Classification ? new ClassificationAccumulator(task.LabelNames) : null;
         var regression = task.Kind == TaskKind.Regression ? new RegressionAccumulator() : null;

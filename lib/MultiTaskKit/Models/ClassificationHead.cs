@@ -24,7 +24,6 @@ public sealed class ClassificationHead : TaskHead
 
     public ClassificationHead(long inputSize, int classes, ClassificationHeadOptions? options = null) : base("classification_head")
     {
-        Runtime.TorchRuntime.EnsureInitialized();
         if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "expected at least 2 classes");
         Options = options ?? new();
         if (Options.LabelSmoothing is < 0 or >= 1)

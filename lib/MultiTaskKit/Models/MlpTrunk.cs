@@ -47,7 +47,6 @@ public sealed class MlpTrunk : nn.Module<TrunkInput, Tensor>, ISplittableTrunk
 
     public MlpTrunk(MlpTrunkOptions options) : base("mlp_trunk")
     {
-        TorchRuntime.EnsureInitialized();
         options.Validate();
         Options = options;
         stem = NewStem(options);

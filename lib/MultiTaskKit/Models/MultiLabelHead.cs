@@ -16,7 +16,6 @@ public sealed class MultiLabelHead : TaskHead
 
     public MultiLabelHead(long inputSize, int labels, IReadOnlyList<float>? positiveWeights = null, double dropoutRate = 0.0) : base("multilabel_head")
     {
-        Runtime.TorchRuntime.EnsureInitialized();
         if (labels < 1) throw new ArgumentOutOfRangeException(nameof(labels), labels, "expected at least 1 label");
         Labels = labels;
         dropout = nn.Dropout(dropoutRate);

@@ -15,7 +15,6 @@ public sealed class RegressionHead : TaskHead
 
     public RegressionHead(long inputSize, int outputs = 1, double dropoutRate = 0.0) : base("regression_head")
     {
-        Runtime.TorchRuntime.EnsureInitialized();
         if (outputs < 1) throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "expected at least 1 output");
         Outputs = outputs;
         dropout = nn.Dropout(dropoutRate);

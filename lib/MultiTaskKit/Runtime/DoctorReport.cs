@@ -15,7 +15,6 @@ public sealed record DoctorReport(
 {
     public static DoctorReport Measure(string? dataDir = null)
     {
-        TorchRuntime.EnsureInitialized();
         return new DoctorReport(
             TorchRuntime.TorchSharpVersion,
             TorchRuntime.LibTorchVersion,

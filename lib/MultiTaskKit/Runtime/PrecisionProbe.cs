@@ -68,7 +68,6 @@ public static class PrecisionProbe
     /// </summary>
     public static PrecisionProbeResult Probe(Device? device = null, string? cacheDir = null, bool refresh = false)
     {
-        TorchRuntime.EnsureInitialized();
         device ??= TorchRuntime.Device;
         var key = Key(device);
         var dir = cacheDir ?? Path.Combine(KitPaths.CacheRoot, "probe");
@@ -88,7 +87,6 @@ public static class PrecisionProbe
     /// <summary>Measures the probe product now (no cache), interleaving the two dtypes so that both see the same machine load.</summary>
     public static PrecisionProbeResult Measure(Device device, string? key = null)
     {
-        TorchRuntime.EnsureInitialized();
         key ??= Key(device);
         var (native, evidence) = NativeBf16(device);
         using var scope = NewDisposeScope();

@@ -7,12 +7,17 @@ namespace MultiTaskKit.Runtime;
 
 /// <summary>
 /// The one entry point that gets TorchSharp ready: applies <see cref="LibStdCxxCompat"/>, picks the device and sets
-/// the thread count. Every kit API that makes tensors calls <see cref="EnsureInitialized"/>; users rarely need to.
+/// the thread count. The kit's module initializer (<see cref="KitModuleInitializer"/>) calls
+/// <see cref="EnsureInitialized"/> before any kit type is used, so neither the kit's code nor its users need to; a
+/// program that calls TorchSharp before touching any kit type calls it first.
 /// </summary>
 public static class TorchRuntime
 {
     static readonly object Gate = new();
     static bool initialized;
+
+    /// <summary>Why the module initializer's attempt failed, if it did; the next <see cref="EnsureInitialized"/> retries.</summary>
+    public static Exception? InitializationError { get; internal set; }
 
     /// <summary>What the compatibility fix did, once initialised.</summary>
     public static NativeFixReport? NativeFix { get; private set; }
@@ -39,6 +44,7 @@ public static class TorchRuntime
                 torch.InitializeDeviceType(DeviceType.CPU);
                 device = ChooseDevice(Environment.GetEnvironmentVariable("MTK_DEVICE"));
                 initialized = true;
+                InitializationError = null;
                 threads ??= ThreadsFromEnvironment();
             }
             if (threads is { } n) SetThreads(n);

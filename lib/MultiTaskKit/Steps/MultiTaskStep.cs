@@ -35,7 +35,6 @@ public static class MultiTaskStep
         IGradientAggregator? aggregator = null,
         StepOptions? options = null)
     {
-        TorchRuntime.EnsureInitialized();
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(taskLosses);
         ArgumentNullException.ThrowIfNull(weighting);

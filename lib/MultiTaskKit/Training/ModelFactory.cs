@@ -31,7 +31,6 @@ public static class ModelFactory
 {
     public static BuiltModel Build(RunConfig config, IReadOnlyList<TaskSignature> tasks)
     {
-        TorchRuntime.EnsureInitialized();
         torch.manual_seed((long)(SeededRandom.Derive(config.Seed, "init") >> 1));
         var m = config.Model;
         if (m.Trunk.Equals("mlp", StringComparison.OrdinalIgnoreCase)) return BuildMlp(config, tasks);

@@ -27,27 +27,34 @@ public sealed record TrainingResult(
     bool StoppedEarly);
 
 /// <summary>
-/// Trains a multi-task model from a <see cref="RunConfig"/> into a run folder, resumably.
-/// <para>Each optimizer step takes <see cref="TrainingConfig.GradAccumulation"/> micro-steps; each micro-step draws a
-/// batch for the tasks the <see cref="TaskSampler"/> picks, runs <see cref="MultiTaskNetwork.Forward(IReadOnlyDictionary{string, TrunkInput}, bool)"/>,
-/// and hands the per-task losses to the step engine (<see cref="MultiTaskStep.Backward"/>), which applies the configured
-/// weighting and aggregation. Then the learning rate is set from the schedule and the optimizer steps. One dispose
-/// scope per micro-step keeps native memory flat.</para>
-/// <para>Reproducibility: libtorch's generator is re-seeded from (seed, step) before every micro-step, and batches and
-/// task draws depend only on (seed, task, epoch) and (seed, step); so the same seed and configuration give the same
-/// metrics, and a run resumed from a checkpoint continues exactly as if it had never stopped.</para>
+/// Trains a multi-task model from a <see cref="RunConfig"/> into a run folder, resumably. <see cref="Run"/> is a loop of
+/// small named parts:
+/// <list type="bullet">
+/// <item><see cref="TrainOneStep"/>: one <see cref="TrainingStep"/> (micro-batches drawn by the <see cref="TaskSampler"/>
+/// from each task's <see cref="TaskStream"/>, the step engine, accumulation, clipping, the schedule, the optimizer);</item>
+/// <item><see cref="EvaluateIfDue"/>: validation, the selection score, the best checkpoint and early stopping
+/// (<see cref="EarlyStopping"/>);</item>
+/// <item><see cref="CheckpointIfDue"/>: the resumable checkpoint;</item>
+/// <item><see cref="RunFolderWriter"/>: everything the run folder holds besides checkpoints.</item>
+/// </list>
+/// <para>Reproducibility: libtorch's global generator is re-seeded from (seed, micro-batch) before every micro-batch,
+/// and batches and task draws depend only on (seed, task, epoch) and (seed, step); so the same seed and configuration
+/// give the same metrics, and a run resumed from a checkpoint continues exactly as if it had never stopped. The re-seed
+/// stays global because the dropout of the heads (libtorch's <c>dropout</c>) and <see cref="Models.Bert.FastDropout"/>
+/// draw from the global generator and take no generator argument; a per-run generator would change every mask.</para>
 /// </summary>
 public sealed class Trainer : IDisposable
 {
-    public const string ConfigFile = "config.json";
-    public const string TasksFile = "tasks.json";
-    public const string VocabFile = "vocab.txt";
-    public const string HistoryFile = "history.csv";
-    public const string MetricsFile = "metrics.json";
+    public const string ConfigFile = RunFolderWriter.ConfigFile;
+    public const string TasksFile = RunFolderWriter.TasksFile;
+    public const string VocabFile = RunFolderWriter.VocabFile;
+    public const string HistoryFile = RunFolderWriter.HistoryFile;
+    public const string MetricsFile = RunFolderWriter.MetricsFile;
 
     readonly RunConfig config;
     readonly string runDir;
     readonly DatasetSources sources;
+    readonly RunFolderWriter folder;
 
     public Trainer(RunConfig config, string runDir, DatasetSources sources)
     {
@@ -55,6 +62,7 @@ public sealed class Trainer : IDisposable
         this.config = config;
         this.runDir = Path.GetFullPath(runDir);
         this.sources = sources;
+        folder = new RunFolderWriter(this.runDir);
     }
 
     /// <summary>Receives a <see cref="TrainingProgress"/> after every optimizer step and evaluation.</summary>
@@ -69,24 +77,72 @@ public sealed class Trainer : IDisposable
     public BuiltModel? Built { get; private set; }
     public IReadOnlyList<PreparedTask> Tasks { get; private set; } = [];
 
+    /// <summary>Everything one run's loop reads and updates, so that the parts stay small.</summary>
+    sealed class Session
+    {
+        public required MultiTaskNetwork Model { get; init; }
+        public required BuiltModel Built { get; init; }
+        public required TrainingStep Step { get; init; }
+        public required Dictionary<string, TaskStream> Streams { get; init; }
+        public required TaskSampler Sampler { get; init; }
+        public required long StepsPerEpoch { get; init; }
+        public required long TotalSteps { get; init; }
+        public required TrainerState Start { get; init; }
+        public required RunHistory History { get; init; }
+        public required List<Dictionary<string, double>?> LossLog { get; init; }
+        public required EarlyStopping Stopping { get; init; }
+        public double TrainSeconds;
+        public long Tokens;
+        public TimeSpan EvalTime;
+        public MetricsReport? LastValidation;
+        public long StepsDone => Step.Step;
+
+        /// <summary>Steps and tokens per second of training time in this process.</summary>
+        public (double Steps, double Tokens) Rates()
+        {
+            double seconds = Math.Max(1e-9, TrainSeconds - Start.TrainSeconds);
+            return ((StepsDone - Start.Step) / seconds, (Tokens - Start.TokensSeen) / seconds);
+        }
+    }
+
     /// <summary>Loads data, builds the model, and trains; with <paramref name="resume"/>, continues from <c>checkpoint/</c>.</summary>
     public TrainingResult Run(bool resume = false, CancellationToken cancel = default)
     {
-        TorchRuntime.EnsureInitialized();
         var wall = Stopwatch.StartNew();
-        PrepareFolder(resume);
+        folder.Prepare(config, resume);
         LoadAndBuild();
+        var session = StartSession(resume);
+        session.Model.train();
+        while (session.StepsDone < session.TotalSteps)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var step = TrainOneStep(session);
+            bool evaluated = EvaluateIfDue(session, step);
+            CheckpointIfDue(session, evaluated);
+            if (session.Stopping.Stopped) break;
+        }
+        var test = TestBestWeights(session);
+        var (_, tps) = session.Rates();
+        var result = new TrainingResult(runDir, test, session.LastValidation, session.StepsDone, TimeSpan.FromSeconds(session.TrainSeconds),
+            session.EvalTime, tps, session.Stopping.Stopped);
+        folder.WriteHistory(session.History);
+        folder.WriteMetrics(config, Built!, Tasks, result, session.Stopping.BestStep, wall.Elapsed);
+        WriteCharts?.Invoke(runDir, session.History, test);
+        return result;
+    }
+
+    /// <summary>The method, the optimizer, the batch streams and sampler, the schedule and, when resuming, the checkpoint's state.</summary>
+    Session StartSession(bool resume)
+    {
         var built = Built!;
         var model = built.Model;
         var names = Tasks.Select(t => t.Name).ToList();
-
         var method = MethodFactory.Create(config.Method, names);
-        var (weighting, aggregator) = (method.Weighting, method.Aggregator);
         if (method.Mode == GradientMode.Representation && names.Count > 1)
             throw new InvalidDataException($"method '{method.Name}' takes gradients with respect to the shared representation, which needs every task to read the same batch; this trainer gives each task its own batch. Use the parameter-gradient variant (e.g. mgda instead of mgda-ub).");
-        model.AttachStrategy(weighting, "weighting");
-        if (aggregator != null) model.AttachStrategy(aggregator, "aggregator");
-        var (optimizer, baseRates) = CreateOptimizer(model);
+        model.AttachStrategy(method.Weighting, "weighting");
+        if (method.Aggregator != null) model.AttachStrategy(method.Aggregator, "aggregator");
+        var (optimizer, baseRates) = Optimizers.Create(model, config.Optimizer);
 
         var training = config.Training;
         var streams = Tasks.ToDictionary(t => t.Name, t => new TaskStream(t.Name, t.Train, t.Config.BatchSize,
@@ -97,7 +153,6 @@ public sealed class Trainer : IDisposable
             : streams.Values.Sum(s => s.BatchesPerEpoch);
         stepsPerEpoch = Math.Max(1, (stepsPerEpoch + training.GradAccumulation - 1) / training.GradAccumulation);
         long totalSteps = training.Steps ?? Math.Max(1, (long)Math.Ceiling(training.Epochs * stepsPerEpoch));
-        var schedule = new LearningRateSchedule((long)Math.Round(config.Optimizer.WarmupFraction * totalSteps), totalSteps);
 
         var state = new TrainerState { Seed = config.Seed };
         var history = new RunHistory();
@@ -108,167 +163,112 @@ public sealed class Trainer : IDisposable
             foreach (var (task, pos) in state.Streams) streams[task].Restore(pos[0], pos[1]);
             Log?.Invoke($"resumed from step {state.Step} of {totalSteps}");
         }
-        var lossHistory = Checkpoint.ReplayLossHistory(state.LossLog);
-        var lossLog = new List<Dictionary<string, double>?>(state.LossLog);
-
-        model.train();
-        long step = state.Step;
-        double trainSeconds = state.TrainSeconds;
-        long tokens = state.TokensSeen;
-        double? best = state.BestScore;
-        long? bestStep = state.BestStep;
-        int patience = state.EvalsWithoutImprovement;
-        bool stoppedEarly = false;
-        var evalTime = TimeSpan.Zero;
-        MetricsReport? lastValidation = null;
-        var stepClock = new Stopwatch();
-        long tokensAtStart = tokens;
-        double secondsAtStart = trainSeconds;
-
-        TrainerState Snapshot() => new()
+        var step = new TrainingStep(model, method.Weighting, method.Aggregator, optimizer, new TrainingStepOptions
         {
-            Step = step, Seed = config.Seed, BestScore = best, BestStep = bestStep, EvalsWithoutImprovement = patience,
-            TrainSeconds = trainSeconds, TokensSeen = tokens, LossLog = lossLog,
-            Streams = streams.ToDictionary(kv => kv.Key, kv => new[] { kv.Value.Epoch, kv.Value.Position }),
+            GradAccumulation = training.GradAccumulation,
+            MaxGradNorm = config.Optimizer.ClipNorm,
+            Schedule = new LearningRateSchedule((long)Math.Round(config.Optimizer.WarmupFraction * totalSteps), totalSteps),
+            StepsPerEpoch = stepsPerEpoch,
+            TaskGradientDiagnosticsEvery = training.GradientDiagnostics ? training.GradientDiagnosticsEvery : 0,
+        }, Checkpoint.ReplayLossHistory(state.LossLog), baseRates) { Step = state.Step };
+        return new Session
+        {
+            Model = model, Built = built, Step = step, Streams = streams, Sampler = sampler, StepsPerEpoch = stepsPerEpoch,
+            TotalSteps = totalSteps, Start = state, History = history, LossLog = new List<Dictionary<string, double>?>(state.LossLog),
+            Stopping = new EarlyStopping(training.EarlyStoppingPatience, state.BestScore, state.BestStep, state.EvalsWithoutImprovement),
+            TrainSeconds = state.TrainSeconds, Tokens = state.TokensSeen,
         };
+    }
 
-        while (step < totalSteps)
+    /// <summary>One optimizer step, its rows in the history and a progress report.</summary>
+    TrainingStepResult TrainOneStep(Session s)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = s.Step.Run(draw =>
         {
-            cancel.ThrowIfCancellationRequested();
-            int epoch = (int)(step / stepsPerEpoch);
-            stepClock.Restart();
-            var stepLosses = new Dictionary<string, double>();
-            StepDiagnostics? last = null;
-            for (int micro = 0; micro < training.GradAccumulation; micro++)
-            {
-                using var scope = NewDisposeScope();
-                long draw = step * training.GradAccumulation + micro;
-                torch.manual_seed((long)(SeededRandom.Derive(config.Seed, $"step:{draw}") >> 1));
-                var chosen = sampler.TasksAt(draw);
-                var batches = chosen.ToDictionary(t => t, t => TaskBatch.Build(t, Tasks.First(p => p.Name == t).Signature.Kind, streams[t].Next(), built.Tokenizer.PadId, TorchRuntime.Device));
-                try
-                {
-                    var output = model.Forward(batches.ToDictionary(kv => kv.Key, kv => kv.Value.Input));
-                    var losses = model.Losses(output, batches.ToDictionary(kv => kv.Key, kv => kv.Value.Targets));
-                    last = MultiTaskStep.Backward(model, losses, weighting, aggregator, new StepOptions
-                    {
-                        Step = step, Epoch = epoch, History = lossHistory,
-                        MaxGradNorm = training.GradAccumulation == 1 ? config.Optimizer.ClipNorm : null,
-                        AccumulateGradients = micro > 0,
-                        TaskGradientDiagnostics = training.GradientDiagnostics && chosen.Count > 1 && step % training.GradientDiagnosticsEvery == 0,
-                    });
-                    lossHistory.Record(last);
-                    lossLog.Add(new Dictionary<string, double>(last.Losses));
-                    foreach (var (t, l) in last.Losses) stepLosses[t] = stepLosses.GetValueOrDefault(t) + l / training.GradAccumulation;
-                    tokens += batches.Values.Sum(b => b.Tokens);
-                }
-                finally { foreach (var b in batches.Values) b.Dispose(); }
-            }
-            if (training.GradAccumulation > 1)
-            {
-                using (no_grad())
-                using (var micro = ((double)training.GradAccumulation).ToScalar())
-                    foreach (var p in model.parameters())
-                    {
-                        using var grad = p.grad;
-                        grad?.div_(micro);
-                    }
-                if (config.Optimizer.ClipNorm is { } clip) MultiTaskStep.ClipGradNorm(model, clip);
-            }
-            var factor = schedule.Factor(step);
-            int g = 0;
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = baseRates[g++] * factor;
-            using (NewDisposeScope())
-            {
-                if (last is not { Skipped: true }) optimizer.step();
-                optimizer.zero_grad();
-            }
-            NativeAllocator.CollectStepGarbage();
-            step++;
-            trainSeconds += stepClock.Elapsed.TotalSeconds;
-            if (step % stepsPerEpoch == 0) { lossHistory.EndEpoch(); lossLog.Add(null); }
+            torch.manual_seed((long)(SeededRandom.Derive(config.Seed, $"step:{draw}") >> 1));
+            var chosen = s.Sampler.TasksAt(draw);
+            var batches = chosen.ToDictionary(t => t, t => TaskBatch.Build(t, Tasks.First(p => p.Name == t).Signature.Kind, s.Streams[t].Next(), s.Built.Tokenizer.PadId, TorchRuntime.Device));
+            return StepBatch.PerTask(batches.ToDictionary(kv => kv.Key, kv => kv.Value.Input), batches.ToDictionary(kv => kv.Key, kv => kv.Value.Targets),
+                batches.Values.Sum(b => b.Tokens), new DisposeAll(batches.Values));
+        });
+        s.TrainSeconds += clock.Elapsed.TotalSeconds;
+        s.Tokens += result.Tokens;
+        foreach (var d in result.MicroSteps) s.LossLog.Add(new Dictionary<string, double>(d.Losses));
+        if (result.EpochEnded) s.LossLog.Add(null);
 
-            foreach (var (t, l) in stepLosses) history.Add(step, epoch, "train", t, "loss", l);
-            if (last != null) RecordDiagnostics(history, step, epoch, last);
-            history.Add(step, epoch, "train", "all", "lr", baseRates[0] * factor);
-
-            double sps = (step - state.Step) / Math.Max(1e-9, trainSeconds - secondsAtStart);
-            double tps = (tokens - tokensAtStart) / Math.Max(1e-9, trainSeconds - secondsAtStart);
-            Progress?.Report(new TrainingProgress("train", step, totalSteps, epoch, stepLosses, sps, tps,
-                TimeSpan.FromSeconds(trainSeconds), sps > 0 ? TimeSpan.FromSeconds((totalSteps - step) / sps) : null));
-
-            bool epochEnd = step % stepsPerEpoch == 0;
-            bool evalDue = step == totalSteps
-                           || (training.EvalEverySteps > 0 && step % training.EvalEverySteps == 0)
-                           || (training.EvalPerEpoch && epochEnd);
-            if (evalDue)
-            {
-                using var evalScope = NewDisposeScope();
-                var sw = Stopwatch.StartNew();
-                lastValidation = EvaluateAll(model, built, "val");
-                evalTime += sw.Elapsed;
-                foreach (var t in lastValidation.Tasks)
-                    foreach (var (metric, value) in t.Metrics.Values) history.Add(step, epoch, "eval", t.Task, metric, value);
-                var score = SelectionScore(lastValidation);
-                history.Add(step, epoch, "eval", "all", "selection_score", score);
-                Progress?.Report(new TrainingProgress("eval", step, totalSteps, epoch, stepLosses, sps, tps, TimeSpan.FromSeconds(trainSeconds), null,
-                    lastValidation.Tasks.ToDictionary(t => t.Task, t => t.Metrics.Values)));
-                if (best is null || score > best)
-                {
-                    best = score; bestStep = step; patience = 0;
-                    Checkpoint.SaveBest(runDir, model, step, score);
-                }
-                else patience++;
-                if (training.EarlyStoppingPatience > 0 && patience >= training.EarlyStoppingPatience && step < totalSteps)
-                {
-                    Log?.Invoke($"early stop at step {step}: no improvement of {training.SelectionMetric} in {patience} evaluations (best {best:F4} at step {bestStep})");
-                    stoppedEarly = true;
-                }
-            }
-            bool checkpointDue = stoppedEarly || step == totalSteps || evalDue
-                                 || (training.CheckpointEverySteps > 0 && step % training.CheckpointEverySteps == 0);
-            if (checkpointDue)
-            {
-                using var saveScope = NewDisposeScope();
-                Checkpoint.SaveLatest(runDir, model, optimizer, Snapshot(), history);
-                history.Save(Path.Combine(runDir, HistoryFile));
-            }
-            if (stoppedEarly) break;
-        }
-
-        // Report the best validated weights on test.
-        var bestWeights = Path.Combine(runDir, Checkpoint.BestFolder, Checkpoint.WeightsFile);
-        if (File.Exists(bestWeights)) Checkpoint.LoadWeights(model, bestWeights);
-        var testClock = Stopwatch.StartNew();
-        var test = EvaluateAll(model, built, "test");
-        evalTime += testClock.Elapsed;
-        foreach (var t in test.Tasks)
-            foreach (var (metric, value) in t.Metrics.Values) history.Add(step, (int)(Math.Max(0, step - 1) / stepsPerEpoch), "test", t.Task, metric, value);
-        history.Save(Path.Combine(runDir, HistoryFile));
-        double finalTps = (tokens - tokensAtStart) / Math.Max(1e-9, trainSeconds - secondsAtStart);
-        var result = new TrainingResult(runDir, test, lastValidation, step, TimeSpan.FromSeconds(trainSeconds), evalTime, finalTps, stoppedEarly);
-        WriteMetrics(result, bestStep, wall.Elapsed);
-        WriteCharts?.Invoke(runDir, history, test);
+        long step = result.Step + 1;
+        foreach (var (t, l) in result.Losses) s.History.Add(step, result.Epoch, "train", t, "loss", l);
+        RecordDiagnostics(s.History, step, result.Epoch, result.Last);
+        s.History.Add(step, result.Epoch, "train", "all", "lr", result.LearningRates[0]);
+        var (sps, tps) = s.Rates();
+        Progress?.Report(new TrainingProgress("train", step, s.TotalSteps, result.Epoch, result.Losses, sps, tps,
+            TimeSpan.FromSeconds(s.TrainSeconds), sps > 0 ? TimeSpan.FromSeconds((s.TotalSteps - step) / sps) : null));
         return result;
     }
 
-    void PrepareFolder(bool resume)
+    /// <summary>Validation when due (the last step, every N steps, each epoch's end): history rows, the best checkpoint
+    /// and early stopping. Returns whether it evaluated.</summary>
+    bool EvaluateIfDue(Session s, TrainingStepResult result)
     {
-        var configPath = Path.Combine(runDir, ConfigFile);
-        if (!resume && Checkpoint.HasLatest(runDir))
-            throw new IOException($"run folder '{runDir}' already holds a checkpoint; pass --resume to continue it, or choose another --out.");
-        if (resume && File.Exists(configPath))
+        var training = config.Training;
+        long step = s.StepsDone;
+        bool due = step == s.TotalSteps
+                   || (training.EvalEverySteps > 0 && step % training.EvalEverySteps == 0)
+                   || (training.EvalPerEpoch && result.EpochEnded);
+        if (!due) return false;
+        using var scope = NewDisposeScope();
+        var clock = Stopwatch.StartNew();
+        var validation = EvaluateAll(s.Model, s.Built, "val");
+        s.EvalTime += clock.Elapsed;
+        s.LastValidation = validation;
+        foreach (var t in validation.Tasks)
+            foreach (var (metric, value) in t.Metrics.Values) s.History.Add(step, result.Epoch, "eval", t.Task, metric, value);
+        var score = SelectionScore(validation);
+        s.History.Add(step, result.Epoch, "eval", "all", "selection_score", score);
+        var (sps, tps) = s.Rates();
+        Progress?.Report(new TrainingProgress("eval", step, s.TotalSteps, result.Epoch, result.Losses, sps, tps, TimeSpan.FromSeconds(s.TrainSeconds), null,
+            validation.Tasks.ToDictionary(t => t.Task, t => t.Metrics.Values)));
+        if (s.Stopping.Observe(step, score)) Checkpoint.SaveBest(runDir, s.Model, step, score);
+        if (s.Stopping.ShouldStop && step < s.TotalSteps)
         {
-            var saved = RunConfig.Load(configPath);
-            if (saved.ToJson() != config.ToJson())
-                throw new InvalidDataException($"--resume: the configuration differs from the one saved in '{configPath}'; resume with the same configuration.");
+            s.Stopping.Stop();
+            Log?.Invoke($"early stop at step {step}: no improvement of {training.SelectionMetric} in {s.Stopping.EvalsWithoutImprovement} evaluations (best {s.Stopping.Best:F4} at step {s.Stopping.BestStep})");
         }
-        Directory.CreateDirectory(runDir);
-        // A new run must not leave results of an older one beside its own.
-        if (!resume)
-            foreach (var stale in new[] { MetricsFile, HistoryFile })
-                if (File.Exists(Path.Combine(runDir, stale))) File.Delete(Path.Combine(runDir, stale));
-        AtomicFile.WriteAllText(configPath, config.ToJson());
+        return true;
+    }
+
+    /// <summary>The resumable checkpoint and history.csv, after an evaluation, at the end, on an early stop and every N steps.</summary>
+    void CheckpointIfDue(Session s, bool evaluated)
+    {
+        long step = s.StepsDone;
+        var every = config.Training.CheckpointEverySteps;
+        bool due = s.Stopping.Stopped || step == s.TotalSteps || evaluated || (every > 0 && step % every == 0);
+        if (!due) return;
+        using var scope = NewDisposeScope();
+        Checkpoint.SaveLatest(runDir, s.Model, s.Step.Optimizer, Snapshot(s), s.History);
+        folder.WriteHistory(s.History);
+    }
+
+    TrainerState Snapshot(Session s) => new()
+    {
+        Step = s.StepsDone, Seed = config.Seed, BestScore = s.Stopping.Best, BestStep = s.Stopping.BestStep,
+        EvalsWithoutImprovement = s.Stopping.EvalsWithoutImprovement, TrainSeconds = s.TrainSeconds, TokensSeen = s.Tokens,
+        LossLog = s.LossLog, Streams = s.Streams.ToDictionary(kv => kv.Key, kv => new[] { kv.Value.Epoch, kv.Value.Position }),
+    };
+
+    /// <summary>Reports the best validated weights on test (the last weights when no validation ran).</summary>
+    MetricsReport TestBestWeights(Session s)
+    {
+        var bestWeights = Path.Combine(runDir, Checkpoint.BestFolder, Checkpoint.WeightsFile);
+        if (File.Exists(bestWeights)) Checkpoint.LoadWeights(s.Model, bestWeights);
+        var clock = Stopwatch.StartNew();
+        var test = EvaluateAll(s.Model, s.Built, "test");
+        s.EvalTime += clock.Elapsed;
+        long step = s.StepsDone;
+        foreach (var t in test.Tasks)
+            foreach (var (metric, value) in t.Metrics.Values) s.History.Add(step, (int)(Math.Max(0, step - 1) / s.StepsPerEpoch), "test", t.Task, metric, value);
+        return test;
     }
 
     void LoadAndBuild()
@@ -282,8 +282,7 @@ public sealed class Trainer : IDisposable
         var built = ModelFactory.Build(config, splits.Select(x => new TaskSignature(x.t.Name, x.s.Kind, x.s.LabelNames)).ToList());
         Built = built;
         Tasks = splits.Select(x => PreparedTask.Prepare(x.t, x.s, built.Tokenizer)).ToList();
-        AtomicFile.WriteAllText(Path.Combine(runDir, VocabFile), built.VocabText);
-        AtomicFile.WriteAllText(Path.Combine(runDir, TasksFile), DescribeTasks(Tasks).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        folder.WriteModelInputs(built.VocabText, DescribeTasks(Tasks));
     }
 
     /// <summary>What prediction needs to rebuild each task: kind, labels, normaliser, token budget, truncation.</summary>
@@ -305,23 +304,6 @@ public sealed class Trainer : IDisposable
                 ["note"] = t.Splits.Note,
             };
         return o;
-    }
-
-    (OptimizerHelper Optimizer, double[] BaseRates) CreateOptimizer(MultiTaskNetwork model)
-    {
-        var o = config.Optimizer;
-        var headParams = new HashSet<Parameter>(Tasks.SelectMany(t => model.Head(t.Name).parameters()), ReferenceEqualityComparer.Instance);
-        var body = model.parameters().Where(p => !headParams.Contains(p)).ToList();
-        var heads = model.parameters().Where(p => headParams.Contains(p)).ToList();
-        double headLr = o.HeadLr ?? o.Lr;
-        double[] rates = [o.Lr, headLr];
-        OptimizerHelper optimizer = o.Name switch
-        {
-            OptimizerKind.Adamw => new LeanAdamW([new AdamW.ParamGroup(body, o.Lr, 0.9, 0.999, 1e-8, o.WeightDecay, false, false), new AdamW.ParamGroup(heads, headLr, 0.9, 0.999, 1e-8, o.WeightDecay, false, false)], o.Lr),
-            OptimizerKind.Adam => optim.Adam([new Adam.ParamGroup(body, o.Lr, 0.9, 0.999, 1e-8, o.WeightDecay, false, false), new Adam.ParamGroup(heads, headLr, 0.9, 0.999, 1e-8, o.WeightDecay, false, false)], o.Lr),
-            _ => optim.SGD([new SGD.ParamGroup(body, o.Lr, o.Momentum, 0, o.WeightDecay, false, false), new SGD.ParamGroup(heads, headLr, o.Momentum, 0, o.WeightDecay, false, false)], o.Lr),
-        };
-        return (optimizer, rates);
     }
 
     static void RecordDiagnostics(RunHistory history, long step, int epoch, StepDiagnostics d)
@@ -366,30 +348,10 @@ public sealed class Trainer : IDisposable
         return MetricDirections.HigherIsBetter(parts[1]) ? v : -v;
     }
 
-    void WriteMetrics(TrainingResult result, long? bestStep, TimeSpan wall)
+    /// <summary>Disposes a micro-batch's task batches when the step is done with them.</summary>
+    sealed class DisposeAll(IEnumerable<IDisposable> items) : IDisposable
     {
-        var json = result.Test.ToJson();
-        json["run"] = new JsonObject
-        {
-            ["name"] = config.Name,
-            ["seed"] = config.Seed,
-            ["trunk"] = Built!.TrunkDescription,
-            ["sharing"] = Built.Model.Architecture,
-            ["method"] = MethodFactory.Create(config.Method, Tasks.Select(t => t.Name).ToList()).ToString(),
-            ["weighting"] = config.Method.Weighting,
-            ["aggregation"] = config.Method.Aggregation ?? "none",
-            ["steps"] = result.Steps,
-            ["best_step"] = bestStep,
-            ["stopped_early"] = result.StoppedEarly,
-            ["train_seconds"] = Math.Round(result.TrainTime.TotalSeconds, 1),
-            ["eval_seconds"] = Math.Round(result.EvalTime.TotalSeconds, 1),
-            ["wall_seconds_this_process"] = Math.Round(wall.TotalSeconds, 1),
-            ["train_tokens_per_second"] = Math.Round(result.TokensPerSecond, 1),
-            ["threads"] = TorchRuntime.Threads,
-            ["weights_format"] = "safetensors",
-        };
-        if (result.Validation is { } val) json["validation"] = val.ToJson()["tasks"]!.DeepClone();
-        AtomicFile.WriteAllText(Path.Combine(runDir, MetricsFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        public void Dispose() { foreach (var item in items) item.Dispose(); }
     }
 
     public void Dispose() => Built?.Dispose();

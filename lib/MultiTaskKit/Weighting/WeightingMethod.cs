@@ -12,7 +12,6 @@ public abstract class WeightingMethod : nn.Module, ILossWeighting
 {
     protected WeightingMethod(string name, IReadOnlyList<string> tasks) : base(name)
     {
-        TorchRuntime.EnsureInitialized();
         ArgumentNullException.ThrowIfNull(tasks);
         if (tasks.Count == 0) throw new ArgumentException("tasks: expected at least one task, found none", nameof(tasks));
         AllTasks = tasks.ToArray();

@@ -13,7 +13,6 @@ namespace MultiTaskKit.Tests.Aggregation;
 /// </summary>
 public class AggregatorPropertyTests
 {
-    public AggregatorPropertyTests() => TorchRuntime.EnsureInitialized();
 
     /// <summary>What an aggregator promises on top of the common properties.</summary>
     /// <param name="MinTasks">Fewest tasks it accepts (Krum: f + 3, TrimmedMean: 2·trim + 1).</param>

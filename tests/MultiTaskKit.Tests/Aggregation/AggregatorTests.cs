@@ -8,7 +8,6 @@ namespace MultiTaskKit.Tests.Aggregation;
 /// <summary>Hand-computed cases, one or more per aggregator.</summary>
 public class AggregatorTests
 {
-    public AggregatorTests() => TorchRuntime.EnsureInitialized();
 
     internal static (double[] Update, double[] Weights) Run(IGradientAggregator aggregator, double[][] rows, long step = 0, double[]? losses = null)
     {

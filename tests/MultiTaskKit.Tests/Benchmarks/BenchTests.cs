@@ -15,7 +15,6 @@ public class BenchTests
 
     public BenchTests(ITestOutputHelper output)
     {
-        TorchRuntime.EnsureInitialized();
         this.output = output;
     }
 
@@ -145,7 +144,6 @@ public class BenchTests
     [Fact]
     public void MatrixProductsFloorRunsTheProductsTheStepIsCreditedWith()
     {
-        TorchRuntime.EnsureInitialized();
         var tasks = new BatchShape[] { new(2, 8), new(3, 4) };
         using var floor = new MatrixProductsStep(TransformerShape.Tiny, tasks);
         long live = Soak.LiveTensors;

@@ -55,7 +55,6 @@ public class TrainCommandTests
         Assert.NotNull(line["predictions"]!["score"]!["value"]);
 
         // In-process, the notebook path gives the same answer as the CLI.
-        TorchRuntime.EnsureInitialized();
         using var predictor = RunPredictor.Load(run);
         var p = predictor.Predict("the film was great, really superb");
         Assert.Equal(line["predictions"]!["sentiment"]!["label"]!.GetValue<string>(), p[0].Label);

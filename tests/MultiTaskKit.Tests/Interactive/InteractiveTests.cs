@@ -61,7 +61,6 @@ public class InteractiveTests
 
 public class ViewTests
 {
-    public ViewTests() => MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
 
     [Fact]
     public void ModelSummarySplitsParametersIntoSharedAndPerTask()

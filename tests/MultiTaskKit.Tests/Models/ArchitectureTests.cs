@@ -11,7 +11,6 @@ namespace MultiTaskKit.Tests.Models;
 /// <summary>The <see cref="MultiTaskNetwork"/> contract, checked on every implementation.</summary>
 public class ArchitectureTests
 {
-    public ArchitectureTests() => TorchRuntime.EnsureInitialized();
 
     public static TheoryData<string> Architectures => new() { "hard", "split@1", "isolated", "cross_stitch" };
 

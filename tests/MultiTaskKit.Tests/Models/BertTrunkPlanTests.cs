@@ -12,7 +12,6 @@ namespace MultiTaskKit.Tests.Models;
 /// <summary>The BERT trunk plugs into the same model code and step engine as the MLP trunk.</summary>
 public class BertTrunkPlanTests
 {
-    public BertTrunkPlanTests() => TorchRuntime.EnsureInitialized();
 
     static MultiTaskModel Build(SharingPlan plan)
     {

@@ -13,7 +13,6 @@ namespace MultiTaskKit.Tests.Models;
 
 public class CrossStitchNetworkTests
 {
-    public CrossStitchNetworkTests() => TorchRuntime.EnsureInitialized();
 
     static (CrossStitchNetwork Model, MlpTrunk Trunk) Build(int tasks = 2, CrossStitchOptions? options = null, long seed = 1)
     {

@@ -7,7 +7,6 @@ namespace MultiTaskKit.Tests.Models;
 
 public class MultiTaskModelTests
 {
-    public MultiTaskModelTests() => TorchRuntime.EnsureInitialized();
 
     internal static MultiTaskModel Build(SharingPlan plan, int layers = 2, long seed = 1)
     {

@@ -7,7 +7,6 @@ namespace MultiTaskKit.Tests.Models;
 
 public class TaskHeadTests
 {
-    public TaskHeadTests() => TorchRuntime.EnsureInitialized();
 
     [Fact]
     public void CrossEntropyWithClassWeightsAndLabelSmoothingMatchesTheFormula()

@@ -7,7 +7,6 @@ namespace MultiTaskKit.Tests.Notebooks;
 /// <summary>The notebooks' shared flows (lib/MultiTaskKit.Tutorials) on tiny sizes.</summary>
 public class TutorialTests
 {
-    public TutorialTests() => TorchRuntime.EnsureInitialized();
 
     static readonly MtlLab.Settings Tiny = new(Inputs: 8, Hidden: 8, Layers: 2, TrainRows: 64, ValRows: 32, Steps: 4, BatchSize: 16, LearningRate: 3e-3, Seed: 3);
 

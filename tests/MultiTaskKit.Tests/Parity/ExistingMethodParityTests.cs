@@ -12,7 +12,6 @@ namespace MultiTaskKit.Tests.Parity;
 /// </summary>
 public class ExistingMethodParityTests
 {
-    public ExistingMethodParityTests() => TorchRuntime.EnsureInitialized();
 
     public static IEnumerable<object[]> AllCases() => UpstreamParityData.Cases.Select(c => new object[] { c.Name });
     public static IEnumerable<object[]> TwoTaskCases() => UpstreamParityData.Cases.Where(c => c.G.Length == 2).Select(c => new object[] { c.Name });

@@ -6,7 +6,6 @@ namespace MultiTaskKit.Tests.Runtime;
 
 public class AutogradTests
 {
-    public AutogradTests() => TorchRuntime.EnsureInitialized();
 
     static Tensor Loss(Tensor w, Tensor x, Tensor y) =>
         nn.functional.mse_loss(tanh(x.matmul(w)), y) + 0.1 * w.pow(2).sum();

@@ -10,7 +10,6 @@ namespace MultiTaskKit.Tests.Steps;
 
 public class MultiTaskStepTests
 {
-    public MultiTaskStepTests() => TorchRuntime.EnsureInitialized();
 
     static (MultiTaskModel Model, TrunkInput Input, Dictionary<string, Tensor> Targets) Setup(SharingPlan plan, long seed = 5)
     {

@@ -41,7 +41,6 @@ public class LeanAdamWTests
     [Fact]
     public void MatchesTorchSharpsAdamWBitForBitWithGroupsAndAChangingLearningRate()
     {
-        TorchRuntime.EnsureInitialized();
         double[][] rates = Enumerable.Range(0, 12).Select(i => new[] { 3e-3 * (1 - i / 24.0), 1e-2 * (1 + i / 12.0) }).ToArray();
         var (a, x, y) = Problem(7);
         var (b, _, _) = Problem(7);
@@ -58,7 +57,6 @@ public class LeanAdamWTests
     [Fact]
     public void FusedKernelGivesTheSameBitsAsTheOperationByOperationStepAcrossChunks()
     {
-        TorchRuntime.EnsureInitialized();
         // Sizes that span several chunks with a ragged end, one chunk exactly, and fewer elements than a vector.
         long[][] shapes = [[257, 301], [AdamWKernel.Chunk], [5], [3, 2 * AdamWKernel.Chunk + 7]];
         List<Parameter> Make() { torch.manual_seed(11); return shapes.Select(s => new Parameter(randn(s))).ToList(); }
@@ -91,7 +89,6 @@ public class LeanAdamWTests
     [Fact]
     public void FusedKernelLeavesNonContiguousParametersToTheTensorPath()
     {
-        TorchRuntime.EnsureInitialized();
         using var t = randn(8, 6);
         using var strided = t.t();
         Assert.False(AdamWKernel.Applies(strided, t, t, t));
@@ -105,7 +102,6 @@ public class LeanAdamWTests
     [Fact]
     public void RefusesAmsgradByName()
     {
-        TorchRuntime.EnsureInitialized();
         var (m, _, _) = Problem(1);
         var e = Assert.Throws<ArgumentException>(() => new LeanAdamW([new AdamW.ParamGroup(m.parameters(), 1e-3, 0.9, 0.999, 1e-8, 0, true, false)], 1e-3));
         Assert.Contains("amsgrad", e.Message);

@@ -11,7 +11,6 @@ public class TrainerMemoryTests
     [Fact]
     public void LiveTensorCountStaysFlatOverTrainingSteps()
     {
-        TorchRuntime.EnsureInitialized();
         var dir = Directory.CreateTempSubdirectory("mtk-mem").FullName;
         var config = RunConfig.Load(TinyRun.Write(dir, steps: 40, checkpointEvery: 10));
         var counts = new Dictionary<long, long>();
@@ -35,7 +34,6 @@ public class GradientDiagnosticsCadenceTests
     [Fact]
     public void TaskGradientsAreSampledEveryNStepsAndTheSettingIsChecked()
     {
-        TorchRuntime.EnsureInitialized();
         var dir = Directory.CreateTempSubdirectory("mtk-diag").FullName;
         var config = RunConfig.Load(TinyRun.Write(dir, steps: 12, checkpointEvery: 100, extraTraining: ", \"gradient_diagnostics_every\": 5"));
         Assert.Equal(5, config.Training.GradientDiagnosticsEvery);

@@ -84,7 +84,6 @@ public class TrainingPartsTests
     [Fact]
     public void BatchesAreDynamicallyPadded()
     {
-        TorchRuntime.EnsureInitialized();
         var rows = new List<EncodedExample> { new(0, [101, 5, 102], 1, float.NaN), new(1, [101, 102], 0, float.NaN) };
         using var batch = TaskBatch.Build("t", TaskKind.Classification, rows, 0, TorchRuntime.Device);
         Assert.Equal([2L, 3], batch.Input.InputIds!.shape);

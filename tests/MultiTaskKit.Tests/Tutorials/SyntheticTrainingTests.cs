@@ -16,7 +16,6 @@ public class SyntheticTrainingTests
 
     public SyntheticTrainingTests(ITestOutputHelper output)
     {
-        TorchRuntime.EnsureInitialized();
         this.output = output;
     }
 

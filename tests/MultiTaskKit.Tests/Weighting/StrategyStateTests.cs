@@ -10,7 +10,6 @@ namespace MultiTaskKit.Tests.Weighting;
 
 public class StrategyStateTests
 {
-    public StrategyStateTests() => TorchRuntime.EnsureInitialized();
 
     static MultiTaskModel Model(long seed, bool threeTasks = false)
     {

@@ -12,7 +12,6 @@ namespace MultiTaskKit.Tests.Weighting;
 /// </summary>
 public class WeightingPropertyTests
 {
-    public WeightingPropertyTests() => TorchRuntime.EnsureInitialized();
 
     /// <summary>Catalogue names whose weighting is a distinct method (entries that only reuse EW with an aggregator are
     /// represented by "ew").</summary>

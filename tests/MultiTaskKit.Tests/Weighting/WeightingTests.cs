@@ -10,7 +10,6 @@ public class WeightingTests
 {
     static readonly string[] Tasks = { "a", "b" };
 
-    public WeightingTests() => TorchRuntime.EnsureInitialized();
 
     static WeightingInput Input(double[] losses, LossHistory? history = null, long step = 0, Tensor? grads = null, ILossWeighting? method = null)
     {

@@ -21,7 +21,6 @@ public sealed record MmoeSynthetic(double Correlation, Tensor TrainX, Tensor Tra
     public static MmoeSynthetic Make(int inputs, int trainRows, int valRows, double correlation, long seed, double scale = 1.0, int sines = 10)
     {
         if (correlation is < -1 or > 1) throw new ArgumentOutOfRangeException(nameof(correlation), correlation, "expected a cosine in [-1, 1]");
-        TorchRuntime.EnsureInitialized();
         using var scope = NewDisposeScope();
         var gen = new Generator((ulong)seed);
         // Two orthonormal directions from a QR of a random d×2 matrix.

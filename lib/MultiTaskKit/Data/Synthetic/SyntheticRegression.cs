@@ -34,7 +34,6 @@ public sealed class SyntheticRegression
 
     public SyntheticRegression(SyntheticRegressionOptions? options = null)
     {
-        TorchRuntime.EnsureInitialized();
         Options = options ?? new();
         if (Options.Tasks < 1) throw new ArgumentOutOfRangeException(nameof(options), Options.Tasks, "Tasks: expected at least 1");
         if (Options.InputSize < 2) throw new ArgumentOutOfRangeException(nameof(options), Options.InputSize, "InputSize: expected at least 2 (the task directions span a plane)");

@@ -33,7 +33,6 @@ public abstract class MultiTaskNetwork : nn.Module<TrunkInput, MultiTaskOutput>
     /// <param name="heads">Task name to head, in task order. Names: non-empty, no '.', unique.</param>
     protected MultiTaskNetwork(string name, IEnumerable<KeyValuePair<string, TaskHead>> heads) : base(name)
     {
-        TorchRuntime.EnsureInitialized();
         var headList = heads?.ToList() ?? throw new ArgumentNullException(nameof(heads));
         if (headList.Count == 0) throw new ArgumentException("heads: expected at least one task, found none", nameof(heads));
         foreach (var (task, head) in headList)

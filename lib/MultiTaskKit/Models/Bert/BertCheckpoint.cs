@@ -23,7 +23,6 @@ public static class BertCheckpoint
     /// </summary>
     public static Dictionary<string, Tensor> ReadStateDict(string folder, bool allowPickle = false)
     {
-        Runtime.TorchRuntime.EnsureInitialized();
         var safetensors = Path.Combine(folder, SafetensorsFile);
         if (File.Exists(safetensors)) return ReadSafetensors(safetensors);
         var pickle = Path.Combine(folder, PickleFile);

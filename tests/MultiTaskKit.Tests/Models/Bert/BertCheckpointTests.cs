@@ -12,7 +12,6 @@ public sealed class BertCheckpointTests : IDisposable
 
     public BertCheckpointTests()
     {
-        TorchRuntime.EnsureInitialized();
         Directory.CreateDirectory(dir);
     }
 

@@ -8,7 +8,6 @@ namespace MultiTaskKit.Tests.Models.Bert;
 
 public class BertMemoryTests
 {
-    public BertMemoryTests() => TorchRuntime.EnsureInitialized();
 
     [Fact]
     public void EncodingTwoThousandBatchesLeavesTheLiveTensorCountFlat()

@@ -8,7 +8,6 @@ namespace MultiTaskKit.Tests.Models.Bert;
 
 public class BertModelTests
 {
-    public BertModelTests() => TorchRuntime.EnsureInitialized();
 
     static BertModel Tiny(int seed = 1, bool pooler = true)
     {

@@ -18,7 +18,6 @@ public sealed class GlobalTorchRngCollection
 [Collection(GlobalTorchRngCollection.Name)]
 public class FastDropoutTests
 {
-    public FastDropoutTests() => TorchRuntime.EnsureInitialized();
 
     [Fact]
     public void MaskKeepsOneMinusPScaled()
@@ -81,7 +80,6 @@ public class FastDropoutTests
 [Collection(GlobalTorchRngCollection.Name)]
 public class FastDropoutResidualTests
 {
-    public FastDropoutResidualTests() => TorchRuntime.EnsureInitialized();
 
     [Fact]
     public void AddToIsResidualPlusDropout()
@@ -101,7 +99,6 @@ public class FastDropoutResidualTests
 [Collection(GlobalTorchRngCollection.Name)]
 public class FastDropoutHashTests
 {
-    public FastDropoutHashTests() => TorchRuntime.EnsureInitialized();
 
     [Theory]
     [InlineData(1, 0.1)]

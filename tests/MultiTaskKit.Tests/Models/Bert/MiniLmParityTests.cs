@@ -16,7 +16,6 @@ public class MiniLmParityTests(ITestOutputHelper output)
     [Fact]
     public void EmbeddedMiniLmConvertsIntoACompleteHuggingFaceFolder()
     {
-        TorchRuntime.EnsureInitialized();
         var folder = Path.Combine(Path.GetTempPath(), "mtk-minilm-" + Guid.NewGuid().ToString("N"));
         try
         {

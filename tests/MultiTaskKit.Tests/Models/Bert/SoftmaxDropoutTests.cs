@@ -8,7 +8,6 @@ namespace MultiTaskKit.Tests.Models.Bert;
 [Collection(GlobalTorchRngCollection.Name)]
 public class SoftmaxDropoutTests
 {
-    public SoftmaxDropoutTests() => TorchRuntime.EnsureInitialized();
 
     /// <summary>The chain the kernel replaces: libtorch's softmax times FastDropout's float mask for the same seed.</summary>
     static Tensor Chain(Tensor scores, double p, ulong seed)

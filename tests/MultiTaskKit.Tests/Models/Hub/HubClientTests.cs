@@ -19,7 +19,6 @@ public sealed class HubClientTests : IDisposable
 
     public HubClientTests()
     {
-        TorchRuntime.EnsureInitialized();
         manual_seed(21);
         model = new BertModel(BertConfig.Tiny);
         model.eval();

@@ -1,0 +1,81 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MultiTaskKit.Evaluation;
+using MultiTaskKit.Runtime;
+
+namespace MultiTaskKit.Training;
+
+/// <summary>
+/// Writes what a run folder holds besides its checkpoints: <c>config.json</c> (the run's whole configuration, runtime
+/// options included), <c>vocab.txt</c> and <c>tasks.json</c> (what prediction needs), <c>history.csv</c> and
+/// <c>metrics.json</c>. Every file is written atomically. New files a run should leave go here.
+/// </summary>
+public sealed class RunFolderWriter(string runDir)
+{
+    public const string ConfigFile = "config.json";
+    public const string TasksFile = "tasks.json";
+    public const string VocabFile = "vocab.txt";
+    public const string HistoryFile = "history.csv";
+    public const string MetricsFile = "metrics.json";
+
+    public string RunDir { get; } = Path.GetFullPath(runDir);
+
+    /// <summary>
+    /// Creates the folder and writes <c>config.json</c>. A new run refuses a folder that holds a checkpoint and removes
+    /// results an older run left; a resumed run must bring the configuration it was started with.
+    /// </summary>
+    public void Prepare(RunConfig config, bool resume)
+    {
+        var configPath = Path.Combine(RunDir, ConfigFile);
+        if (!resume && Checkpoint.HasLatest(RunDir))
+            throw new IOException($"run folder '{RunDir}' already holds a checkpoint; pass --resume to continue it, or choose another --out.");
+        if (resume && File.Exists(configPath))
+        {
+            var saved = RunConfig.Load(configPath);
+            if (saved.ToJson() != config.ToJson())
+                throw new InvalidDataException($"--resume: the configuration differs from the one saved in '{configPath}'; resume with the same configuration.");
+        }
+        Directory.CreateDirectory(RunDir);
+        // A new run must not leave results of an older one beside its own.
+        if (!resume)
+            foreach (var stale in new[] { MetricsFile, HistoryFile })
+                if (File.Exists(Path.Combine(RunDir, stale))) File.Delete(Path.Combine(RunDir, stale));
+        AtomicFile.WriteAllText(configPath, config.ToJson());
+    }
+
+    /// <summary>The vocabulary and the task descriptions prediction rebuilds the tasks from.</summary>
+    public void WriteModelInputs(string vocabText, JsonObject tasks)
+    {
+        AtomicFile.WriteAllText(Path.Combine(RunDir, VocabFile), vocabText);
+        AtomicFile.WriteAllText(Path.Combine(RunDir, TasksFile), tasks.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    public void WriteHistory(RunHistory history) => history.Save(Path.Combine(RunDir, HistoryFile));
+
+    /// <summary>Test metrics, the last validation, and what ran for how long.</summary>
+    public void WriteMetrics(RunConfig config, BuiltModel built, IReadOnlyList<PreparedTask> tasks, TrainingResult result, long? bestStep, TimeSpan wall)
+    {
+        var json = result.Test.ToJson();
+        json["run"] = new JsonObject
+        {
+            ["name"] = config.Name,
+            ["seed"] = config.Seed,
+            ["trunk"] = built.TrunkDescription,
+            ["sharing"] = built.Model.Architecture,
+            ["method"] = MethodFactory.Create(config.Method, tasks.Select(t => t.Name).ToList()).ToString(),
+            ["weighting"] = config.Method.Weighting,
+            ["aggregation"] = config.Method.Aggregation ?? "none",
+            ["steps"] = result.Steps,
+            ["best_step"] = bestStep,
+            ["stopped_early"] = result.StoppedEarly,
+            ["train_seconds"] = Math.Round(result.TrainTime.TotalSeconds, 1),
+            ["eval_seconds"] = Math.Round(result.EvalTime.TotalSeconds, 1),
+            ["wall_seconds_this_process"] = Math.Round(wall.TotalSeconds, 1),
+            ["train_tokens_per_second"] = Math.Round(result.TokensPerSecond, 1),
+            ["threads"] = TorchRuntime.Threads,
+            ["weights_format"] = "safetensors",
+        };
+        if (result.Validation is { } val) json["validation"] = val.ToJson()["tasks"]!.DeepClone();
+        AtomicFile.WriteAllText(Path.Combine(RunDir, MetricsFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+}

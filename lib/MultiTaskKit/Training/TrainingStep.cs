@@ -1,0 +1,257 @@
+using MultiTaskKit.Steps;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Models;
+using MultiTaskKit.Runtime;
+using MultiTaskKit.Weighting;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Training;
+
+/// <summary>
+/// One micro-batch of a <see cref="TrainingStep"/>: either each task's own input (<see cref="Inputs"/>) or one input
+/// every task reads (<see cref="SharedInput"/>, which rep-grad needs), and a target per task.
+/// </summary>
+public sealed record StepBatch
+{
+    /// <summary>Each task's own input; tasks absent here have no batch this micro-step.</summary>
+    public IReadOnlyDictionary<string, TrunkInput>? Inputs { get; init; }
+
+    /// <summary>One input for every task of the model.</summary>
+    public TrunkInput? SharedInput { get; init; }
+
+    public required IReadOnlyDictionary<string, Tensor> Targets { get; init; }
+
+    /// <summary>Tokens (or rows) the batch holds, summed into <see cref="TrainingStepResult.Tokens"/>.</summary>
+    public long Tokens { get; init; }
+
+    /// <summary>Disposed when the micro-step ends (the batch's own tensors and buffers), even when it throws.</summary>
+    public IDisposable? Owner { get; init; }
+
+    public static StepBatch PerTask(IReadOnlyDictionary<string, TrunkInput> inputs, IReadOnlyDictionary<string, Tensor> targets,
+        long tokens = 0, IDisposable? owner = null) => new() { Inputs = inputs, Targets = targets, Tokens = tokens, Owner = owner };
+
+    public static StepBatch Shared(TrunkInput input, IReadOnlyDictionary<string, Tensor> targets, long tokens = 0, IDisposable? owner = null) =>
+        new() { SharedInput = input, Targets = targets, Tokens = tokens, Owner = owner };
+}
+
+/// <summary>Options of a <see cref="TrainingStep"/>. Defaults: one micro-step, no clipping, constant learning rate,
+/// parameter gradients, no sampled gradient diagnostics, throw on a non-finite loss.</summary>
+public sealed record TrainingStepOptions
+{
+    /// <summary>Micro-batches per optimizer step; their gradients are averaged.</summary>
+    public int GradAccumulation { get; init; } = 1;
+
+    /// <summary>Clip the averaged gradient of the model's parameters to this global L2 norm (null: no clipping).</summary>
+    public double? MaxGradNorm { get; init; }
+
+    /// <summary>Clip each task's shared gradient before aggregation (<see cref="StepOptions.MaxTaskGradNorm"/>).</summary>
+    public double? MaxTaskGradNorm { get; init; }
+
+    /// <summary>Multiplies each parameter group's base learning rate before every step (null: constant rates).</summary>
+    public LearningRateSchedule? Schedule { get; init; }
+
+    /// <summary>Optimizer steps per epoch: closes an epoch of the <see cref="LossHistory"/> (DWA's period) and numbers
+    /// the epochs the methods see.</summary>
+    public long StepsPerEpoch { get; init; } = long.MaxValue;
+
+    public GradientMode Gradients { get; init; } = GradientMode.Parameters;
+
+    /// <summary>Take per-task gradients for their diagnostics every N optimizer steps when a micro-batch holds more than
+    /// one task (0: never; 1: every step). See <see cref="StepOptions.TaskGradientDiagnostics"/>.</summary>
+    public int TaskGradientDiagnosticsEvery { get; init; }
+
+    public NonFiniteLossPolicy OnNonFiniteLoss { get; init; } = NonFiniteLossPolicy.Throw;
+
+    internal void Validate()
+    {
+        if (GradAccumulation < 1) throw new ArgumentOutOfRangeException(nameof(GradAccumulation), GradAccumulation, "GradAccumulation: expected at least 1 micro-batch per step");
+        if (StepsPerEpoch < 1) throw new ArgumentOutOfRangeException(nameof(StepsPerEpoch), StepsPerEpoch, "StepsPerEpoch: expected at least 1");
+        if (TaskGradientDiagnosticsEvery < 0) throw new ArgumentOutOfRangeException(nameof(TaskGradientDiagnosticsEvery), TaskGradientDiagnosticsEvery, "TaskGradientDiagnosticsEvery: expected 0 (never) or a positive period");
+        if (MaxGradNorm is { } m && !(m > 0)) throw new ArgumentOutOfRangeException(nameof(MaxGradNorm), m, "MaxGradNorm: expected a positive norm");
+    }
+}
+
+/// <summary>What one optimizer step did.</summary>
+/// <param name="Step">0-based index of the step taken.</param>
+/// <param name="Epoch">0-based epoch the step belongs to.</param>
+/// <param name="MicroSteps">The step engine's diagnostics of each micro-batch, in order.</param>
+/// <param name="Losses">Each task's raw loss, averaged over the micro-batches.</param>
+/// <param name="LearningRateFactor">The schedule's multiplier (1 without a schedule).</param>
+/// <param name="LearningRates">The learning rate each parameter group stepped with.</param>
+/// <param name="Skipped">True when a micro-batch had a non-finite loss under <see cref="NonFiniteLossPolicy.SkipStep"/>:
+/// the optimizer did not step (Adam's momentum would still have moved the weights).</param>
+/// <param name="EpochEnded">True when this step closed an epoch.</param>
+/// <param name="Tokens">Tokens (or rows) of all micro-batches.</param>
+public sealed record TrainingStepResult(long Step, int Epoch, IReadOnlyList<StepDiagnostics> MicroSteps,
+    IReadOnlyDictionary<string, double> Losses, double LearningRateFactor, IReadOnlyList<double> LearningRates,
+    bool Skipped, bool EpochEnded, long Tokens)
+{
+    /// <summary>The last micro-batch's diagnostics (weights, gradient norms, cosines).</summary>
+    public StepDiagnostics Last => MicroSteps[^1];
+}
+
+/// <summary>
+/// The kit's one training step, used by the trainer, the bench, the synthetic problems and the tutorials:
+/// <list type="number">
+/// <item>for each of <see cref="TrainingStepOptions.GradAccumulation"/> micro-batches, in its own dispose scope: the
+/// forward pass, the per-task losses and the step engine (<see cref="MultiTaskStep.Backward"/>: weighting, aggregator,
+/// per-task clipping), adding to the gradients of the earlier micro-batches; the loss history records each;</item>
+/// <item>the gradients averaged over the micro-batches and clipped to a global norm;</item>
+/// <item>each parameter group's learning rate set from its base rate and the schedule;</item>
+/// <item><c>optimizer.step()</c> unless a micro-batch was skipped, then <c>zero_grad()</c>;</item>
+/// <item>the epoch closed in the loss history when the step ends one.</item>
+/// </list>
+/// The step counter (<see cref="Step"/>) numbers the steps for the methods (their seeds and epochs); set it when resuming.
+/// </summary>
+public sealed class TrainingStep
+{
+    readonly MultiTaskNetwork model;
+    readonly ILossWeighting weighting;
+    readonly IGradientAggregator? aggregator;
+    readonly OptimizerHelper optimizer;
+    readonly double[] baseRates;
+
+    /// <param name="model">The model; attach learnable strategies to it first so that the optimizer holds their state.</param>
+    /// <param name="weighting">The loss weighting.</param>
+    /// <param name="aggregator">The gradient aggregator; null sums the task gradients.</param>
+    /// <param name="optimizer">The optimizer over the model's parameter groups.</param>
+    /// <param name="options">Accumulation, clipping, schedule and the engine's options.</param>
+    /// <param name="history">The loss history the methods read (DWA, GradNorm, FAMO); null starts an empty one.</param>
+    /// <param name="baseLearningRates">Each parameter group's rate before the schedule; null reads the optimizer's groups now
+    /// (so build the step before loading optimizer state whose rates a schedule already scaled).</param>
+    public TrainingStep(MultiTaskNetwork model, ILossWeighting weighting, IGradientAggregator? aggregator, OptimizerHelper optimizer,
+        TrainingStepOptions? options = null, LossHistory? history = null, IReadOnlyList<double>? baseLearningRates = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(weighting);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        Options = options ?? new TrainingStepOptions();
+        Options.Validate();
+        this.model = model;
+        this.weighting = weighting;
+        this.aggregator = aggregator;
+        this.optimizer = optimizer;
+        History = history ?? new LossHistory();
+        baseRates = (baseLearningRates ?? optimizer.ParamGroups.Select(g => g.LearningRate)).ToArray();
+        int groups = optimizer.ParamGroups.Count();
+        if (baseRates.Length != groups)
+            throw new ArgumentException($"baseLearningRates: expected one rate per parameter group ({groups}), found {baseRates.Length}", nameof(baseLearningRates));
+    }
+
+    public TrainingStepOptions Options { get; }
+
+    public MultiTaskNetwork Model => model;
+
+    public OptimizerHelper Optimizer => optimizer;
+
+    /// <summary>The loss history the methods read; the step records every micro-batch and closes every epoch.</summary>
+    public LossHistory History { get; }
+
+    /// <summary>Optimizer steps taken so far: the 0-based index of the next step.</summary>
+    public long Step { get; set; }
+
+    /// <summary>The epoch of the next step.</summary>
+    public int Epoch => (int)(Step / Options.StepsPerEpoch);
+
+    /// <summary>The rates the schedule scales, one per parameter group.</summary>
+    public IReadOnlyList<double> BaseLearningRates => baseRates;
+
+    /// <summary>
+    /// Takes one optimizer step. <paramref name="nextBatch"/> is called once per micro-batch, inside that micro-batch's
+    /// dispose scope, with the running micro-batch index (<c>Step · GradAccumulation + micro</c>), so a caller that seeds
+    /// per micro-batch or draws batches by index stays deterministic.
+    /// </summary>
+    public TrainingStepResult Run(Func<long, StepBatch> nextBatch)
+    {
+        ArgumentNullException.ThrowIfNull(nextBatch);
+        int accumulation = Options.GradAccumulation;
+        long step = Step;
+        int epoch = Epoch;
+        var losses = new Dictionary<string, double>();
+        var micro = new List<StepDiagnostics>(accumulation);
+        long tokens = 0;
+        for (int m = 0; m < accumulation; m++)
+        {
+            using var scope = NewDisposeScope();
+            var batch = nextBatch(step * accumulation + m);
+            try
+            {
+                var diagnostics = Backward(batch, accumulate: m > 0);
+                micro.Add(diagnostics);
+                foreach (var (t, l) in diagnostics.Losses) losses[t] = losses.GetValueOrDefault(t) + l / accumulation;
+                tokens += batch.Tokens;
+            }
+            finally { batch.Owner?.Dispose(); }
+        }
+        if (accumulation > 1) AverageAndClip(accumulation);
+        var (factor, rates) = SetLearningRates(step);
+        bool skipped = micro.Any(d => d.Skipped);
+        using (NewDisposeScope())
+        {
+            if (!skipped) optimizer.step();
+            optimizer.zero_grad();
+        }
+        NativeAllocator.CollectStepGarbage();
+        Step = step + 1;
+        bool epochEnded = Step % Options.StepsPerEpoch == 0;
+        if (epochEnded) History.EndEpoch();
+        return new TrainingStepResult(step, epoch, micro, losses, factor, rates, skipped, epochEnded, tokens);
+    }
+
+    /// <summary>
+    /// The gradient half of a step for one micro-batch, in the caller's dispose scope: forward, per-task losses and the
+    /// step engine; the loss history records the result. With <paramref name="accumulate"/> the gradients add to those
+    /// already present. <see cref="Run"/> calls it; profilers call it alone.
+    /// </summary>
+    public StepDiagnostics Backward(StepBatch batch, bool accumulate = false)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        bool repGrad = Options.Gradients == GradientMode.Representation;
+        var output = batch.SharedInput is { } shared
+            ? model.Forward(shared, representationGradients: repGrad)
+            : model.Forward(batch.Inputs ?? throw new ArgumentException("batch: expected Inputs or SharedInput, found neither", nameof(batch)), repGrad);
+        var taskLosses = model.Losses(output, batch.Targets);
+        int every = Options.TaskGradientDiagnosticsEvery;
+        var diagnostics = MultiTaskStep.Backward(model, taskLosses, weighting, aggregator, new StepOptions
+        {
+            Step = Step, Epoch = Epoch, History = History, Gradients = Options.Gradients,
+            Representation = repGrad ? output.Representation : null,
+            // With accumulation the sum is clipped once, after averaging; a single micro-batch clips in the engine.
+            MaxGradNorm = Options.GradAccumulation == 1 ? Options.MaxGradNorm : null,
+            MaxTaskGradNorm = Options.MaxTaskGradNorm,
+            AccumulateGradients = accumulate,
+            TaskGradientDiagnostics = every > 0 && taskLosses.Count > 1 && Step % every == 0,
+            OnNonFiniteLoss = Options.OnNonFiniteLoss,
+        });
+        History.Record(diagnostics);
+        return diagnostics;
+    }
+
+    void AverageAndClip(int accumulation)
+    {
+        using (no_grad())
+        using (var micro = ((double)accumulation).ToScalar())
+            foreach (var p in model.parameters())
+            {
+                using var grad = p.grad;
+                grad?.div_(micro);
+            }
+        if (Options.MaxGradNorm is { } clip) MultiTaskStep.ClipGradNorm(model, clip);
+    }
+
+    (double Factor, double[] Rates) SetLearningRates(long step)
+    {
+        double factor = Options.Schedule?.Factor(step) ?? 1.0;
+        var rates = new double[baseRates.Length];
+        int g = 0;
+        foreach (var group in optimizer.ParamGroups)
+        {
+            rates[g] = baseRates[g] * factor;
+            group.LearningRate = rates[g];
+            g++;
+        }
+        return (factor, rates);
+    }
+}

@@ -86,7 +86,8 @@ public sealed record BenchOptions
 public sealed class KitParts
 {
     /// <summary>The kit's own case-study step (BERT trunk split at layer k, two tasks).</summary>
-    public Func<TransformerShape, IReadOnlyList<BatchShape>, BenchStep>? TrainingStep { get; init; }
+    /// <summary>Builds the kit's training step at a shape with the given kernel choices.</summary>
+    public Func<TransformerShape, IReadOnlyList<BatchShape>, Runtime.KernelOptions, BenchStep>? TrainingStep { get; init; }
     public string TrainingStepMissing { get; init; } = "the kit's BERT trunk and multi-task model are not built into this binary";
 
     /// <summary>Encoder inference, kit against ONNX Runtime: returns both throughputs.</summary>
@@ -175,22 +176,25 @@ public static class BenchRunner
                         if (kit.TrainingStep is null) report.Unavailable["step"] = kit.TrainingStepMissing;
                         else
                         {
-                            var step = kit.TrainingStep(o.Shape, tasks);
-                            owned.Add(step);
-                            rows.Add(new StepRow("kit", step));
-                            // Same model and batches with libtorch's dropout: what the cheaper masks are worth, side by side.
-                            if (first && o.CompareLibTorchDropout)
-                                rows.Add(new StepRow("kit (libtorch dropout)", step, () => Models.Bert.FastDropout.Enabled = false, () => Models.Bert.FastDropout.Enabled = true));
-                            // Same again with AdamW as libtorch's eight operations per parameter: what the fused update is worth.
-                            if (first && o.CompareLibTorchAdamW)
-                                rows.Add(new StepRow("kit (AdamW op by op)", step, () => Training.AdamWKernel.Enabled = false, () => Training.AdamWKernel.Enabled = true));
-                            // Same again with softmax and the attention mask as separate libtorch calls and a float mask.
-                            if (o.CompareUnfusedSoftmaxDropout)
-                                rows.Add(new StepRow("kit (softmax, dropout unfused)", step, () => Models.Bert.SoftmaxDropout.Enabled = false, () => Models.Bert.SoftmaxDropout.Enabled = true));
+                            var all = Runtime.KernelOptions.Default;
+                            // Each variant is its own step (same seed: same weights and batches) built with other kernel choices.
+                            void Variant(string name, TransformerShape shape, Runtime.KernelOptions kernels)
+                            {
+                                var variant = kit.TrainingStep(shape, tasks, kernels);
+                                owned.Add(variant);
+                                rows.Add(new StepRow(name, variant));
+                            }
+                            Variant("kit", o.Shape, all);
+                            // With libtorch's dropout: what the cheaper masks are worth, side by side.
+                            if (first && o.CompareLibTorchDropout) Variant("kit (libtorch dropout)", o.Shape, all with { FastDropout = false });
+                            // With AdamW as libtorch's eight operations per parameter: what the fused update is worth.
+                            if (first && o.CompareLibTorchAdamW) Variant("kit (AdamW op by op)", o.Shape, all with { FusedAdamW = false });
+                            // With softmax and the attention mask as separate libtorch calls and a float mask.
+                            if (o.CompareUnfusedSoftmaxDropout) Variant("kit (softmax, dropout unfused)", o.Shape, all with { FusedSoftmaxDropout = false });
                             // Opt-in, changes results: no dropout on attention probabilities lets training use fused attention.
                             if (first && o.CompareAttentionDropoutOff)
                             {
-                                var fused = kit.TrainingStep(o.Shape with { AttentionDropout = 0 }, tasks);
+                                var fused = kit.TrainingStep(o.Shape with { AttentionDropout = 0 }, tasks, all);
                                 owned.Add(fused);
                                 rows.Add(new StepRow("kit (attention dropout off, opt-in)", fused));
                             }
@@ -274,7 +278,7 @@ public static class BenchRunner
                 Guard("profile (kit)", () =>
                 {
                     log("profile: kit step");
-                    using var step = kit.TrainingStep(o.Shape, shapeA);
+                    using var step = kit.TrainingStep(o.Shape, shapeA, Runtime.KernelOptions.Default);
                     report.Profile.AddRange(StepProfile.Run(step, Math.Max(2, Math.Min(o.Steps, 3))));
                 });
             else report.Unavailable["profile (kit)"] = kit.TrainingStepMissing;
@@ -288,7 +292,7 @@ public static class BenchRunner
 
         if (o.Runs("soak")) Guard("soak", () =>
         {
-            BenchStep? soakStep = kit.TrainingStep?.Invoke(o.Shape, o.SoakBatches);
+            BenchStep? soakStep = kit.TrainingStep?.Invoke(o.Shape, o.SoakBatches, Runtime.KernelOptions.Default);
             if (soakStep is null) report.Unavailable["soak (kit)"] = kit.TrainingStepMissing + "; soaking the naive step instead";
             soakStep ??= new NaiveTransformerStep(o.Shape, o.SoakBatches);
             using (soakStep)

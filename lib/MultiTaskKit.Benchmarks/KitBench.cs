@@ -15,7 +15,7 @@ public static class KitBench
 {
     public static KitParts Parts(string? dataDir = null) => new()
     {
-        TrainingStep = (shape, tasks) => new KitTrainingStep(shape, tasks),
+        TrainingStep = (shape, tasks, kernels) => new KitTrainingStep(shape, tasks, kernels: kernels),
         Inference = Inference,
         Tokenizer = o => Tokenizer(o, dataDir),
         Methods = Methods,

@@ -44,9 +44,10 @@ public sealed class KitTrainingStep : BenchStep
     /// <param name="name">Name of the row in the bench table.</param>
     /// <param name="mode">Gradients with respect to the shared parameters or the shared representation.</param>
     /// <param name="sameBatch">All tasks read task 0's token ids (rep-grad requires it; the method comparison uses it for all).</param>
+    /// <param name="kernels">The kit's kernel choices for the model and the optimizer (null: all on).</param>
     public KitTrainingStep(TransformerShape shape, IReadOnlyList<BatchShape> tasks, long seed = 0,
         Func<IReadOnlyList<string>, ILossWeighting>? weighting = null, IGradientAggregator? aggregator = null, string? name = null,
-        GradientMode mode = GradientMode.Parameters, bool sameBatch = false)
+        GradientMode mode = GradientMode.Parameters, bool sameBatch = false, KernelOptions? kernels = null)
         : base(name ?? "kit BertTrunk + MultiTaskModel", shape, tasks)
     {
         if (tasks.Count > TaskNames.Length) throw new ArgumentException($"KitTrainingStep: at most {TaskNames.Length} tasks, found {tasks.Count}.", nameof(tasks));
@@ -56,6 +57,7 @@ public sealed class KitTrainingStep : BenchStep
             VocabSize = shape.Vocab, HiddenSize = shape.Hidden, NumAttentionHeads = shape.Heads, IntermediateSize = shape.Ffn,
             NumHiddenLayers = shape.Layers, MaxPositionEmbeddings = shape.MaxPositions,
             HiddenDropoutProb = shape.Dropout, AttentionProbsDropoutProb = shape.AttentionDropout ?? shape.Dropout,
+            Kernels = kernels ?? KernelOptions.Default,
         };
         var trunk = new BertTrunk(new BertModel(config, addPoolingLayer: false), BertPooling.Mean);
         var names = TaskNames.Take(tasks.Count).ToArray();
@@ -70,7 +72,7 @@ public sealed class KitTrainingStep : BenchStep
         if (this.weighting is nn.Module) model.AttachStrategy(this.weighting);
         if (aggregator is nn.Module) model.AttachStrategy(aggregator, "aggregator");
         var settings = CaseStudy.Preset("quick").Optimizer;
-        var (optimizer, rates) = Optimizers.Create(model, settings);
+        var (optimizer, rates) = Optimizers.Create(model, settings, (kernels ?? KernelOptions.Default).FusedAdamW);
         step = new TrainingStep(model, this.weighting, aggregator, optimizer, new TrainingStepOptions
         {
             MaxGradNorm = settings.ClipNorm,

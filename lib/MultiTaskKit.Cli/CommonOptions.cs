@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Cli;
 
@@ -24,5 +25,25 @@ static class CommonOptions
         root.Options.Add(DataDir);
     }
 
-    public static void Apply(ParseResult parse) => TorchRuntime.EnsureInitialized(parse.GetValue(Threads));
+    /// <summary>The runtime options of this invocation, applied to the process: the environment's <c>MTK_*</c> variables
+    /// (this is the edge that reads them), with <c>--threads</c> over <c>MTK_THREADS</c>.</summary>
+    public static KitOptions Apply(ParseResult parse)
+    {
+        var options = KitOptions.FromEnvironment();
+        if (parse.GetValue(Threads) is { } threads) options = options with { Threads = threads };
+        TorchRuntime.Configure(options);
+        return options;
+    }
+
+    /// <summary>A run's runtime options: those its configuration file states (so that a run folder's config.json
+    /// reproduces the run), else this invocation's; <c>--threads</c> wins either way.</summary>
+    public static RunConfig WithRuntime(RunConfig config, string? configFile, KitOptions invocation, ParseResult parse)
+    {
+        bool stated = configFile is not null
+                      && System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configFile), documentOptions: new() { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true }) is System.Text.Json.Nodes.JsonObject o
+                      && o.ContainsKey("runtime");
+        var runtime = stated ? config.Runtime : invocation;
+        if (parse.GetValue(Threads) is { } threads) runtime = runtime with { Threads = threads };
+        return config with { Runtime = runtime };
+    }
 }

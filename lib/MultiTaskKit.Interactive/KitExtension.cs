@@ -17,7 +17,8 @@ public sealed class KitExtension : IKernelExtension
         {
             // TorchSharp comes from the NuGet cache in the kernel; the fix loads libtorch by full path, then the shim,
             // then the patched libLibTorchSharp copy, before the first TorchSharp call. Silent when it works.
-            TorchRuntime.EnsureInitialized();
+            // This is an edge of the kit: the one place in a notebook where MTK_* variables are read.
+            TorchRuntime.Configure(KitOptions.FromEnvironment());
         }
         catch (Exception e)
         {

@@ -27,8 +27,8 @@ static class CaseStudyCommand
         foreach (var o in new Option[] { preset, model, output, seed, compare, resume, imdbTrain, imdbTest, steps }) command.Options.Add(o);
         command.SetAction(parse =>
         {
-            CommonOptions.Apply(parse);
-            var config = CaseStudy.Preset(parse.GetValue(preset)!, parse.GetValue(model)!, parse.GetValue(seed));
+            var runtime = CommonOptions.Apply(parse);
+            var config = CaseStudy.Preset(parse.GetValue(preset)!, parse.GetValue(model)!, parse.GetValue(seed)) with { Runtime = runtime };
             if (parse.GetValue(imdbTrain) is { } n || parse.GetValue(imdbTest) is not null)
                 config = config with
                 {

@@ -19,8 +19,8 @@ static class TrainCommand
         command.Options.Add(resume);
         command.SetAction(parse =>
         {
-            CommonOptions.Apply(parse);
-            var cfg = RunConfig.Load(parse.GetValue(config)!);
+            var runtime = CommonOptions.Apply(parse);
+            var cfg = CommonOptions.WithRuntime(RunConfig.Load(parse.GetValue(config)!), parse.GetValue(config), runtime, parse);
             var dir = parse.GetValue(output) ?? Path.Combine("runs", cfg.Name);
             var sources = DatasetSources.Default(parse.GetValue(CommonOptions.DataDir));
             var result = TrainingConsole.Run(p =>

@@ -9,7 +9,7 @@ namespace MultiTaskKit.Runtime;
 /// (<c>bench/README.md</c> has the cost). Serving all blocks from the heap and never
 /// trimming it lets the next step reuse the pages. The heap settles at the step's peak, so resident memory is flat
 /// across steps (the soak in <c>mtk bench</c> checks it).
-/// Set <c>MTK_MALLOC_TUNING=0</c> to leave the allocator alone.
+/// <see cref="KitOptions.MallocTuning"/> = false (<c>MTK_MALLOC_TUNING=0</c> at the edges) restores glibc's defaults.
 /// </summary>
 public static class NativeAllocator
 {
@@ -19,16 +19,26 @@ public static class NativeAllocator
     [DllImport("libc", EntryPoint = "mallopt")]
     static extern int mallopt(int param, int value);
 
-    /// <summary>What <see cref="Tune"/> did: "applied", "disabled by MTK_MALLOC_TUNING=0", or why it could not.</summary>
+    /// <summary>What <see cref="Tune"/> did: "applied", "off (glibc's defaults)", or why it could not.</summary>
     public static string Status { get; private set; } = "not applied";
 
-    /// <summary>Applies the settings once (Linux with glibc only). Called by <see cref="TorchRuntime.EnsureInitialized"/>.</summary>
-    public static void Tune()
+    // glibc's defaults, restored when tuning is turned off.
+    const int DefaultMmapMax = 65536;
+    const int DefaultTrimThreshold = 128 * 1024;
+
+    /// <summary>Applies the settings (Linux with glibc only), or with <paramref name="enabled"/> false restores glibc's
+    /// defaults. Called by <see cref="TorchRuntime.EnsureInitialized"/> and <see cref="TorchRuntime.Configure"/>.</summary>
+    public static void Tune(bool enabled)
     {
-        if (Environment.GetEnvironmentVariable("MTK_MALLOC_TUNING") == "0") { Status = "disabled by MTK_MALLOC_TUNING=0"; return; }
         if (!OperatingSystem.IsLinux()) { Status = "not Linux"; return; }
         try
         {
+            if (!enabled)
+            {
+                bool reset = mallopt(M_MMAP_MAX, DefaultMmapMax) == 1 & mallopt(M_TRIM_THRESHOLD, DefaultTrimThreshold) == 1;
+                Status = reset ? "off (glibc's defaults)" : "mallopt refused the defaults";
+                return;
+            }
             bool ok = mallopt(M_MMAP_MAX, 0) == 1 & mallopt(M_TRIM_THRESHOLD, int.MaxValue) == 1;
             Status = ok ? "applied (no mmap, no trim)" : "mallopt refused the settings";
         }

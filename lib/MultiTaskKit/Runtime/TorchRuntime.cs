@@ -22,7 +22,7 @@ public static class TorchRuntime
     /// <summary>What the compatibility fix did, once initialised.</summary>
     public static NativeFixReport? NativeFix { get; private set; }
 
-    /// <summary>The device tensors go to: <c>MTK_DEVICE</c> (cpu, cuda, cuda:1), else CUDA when available, else CPU.</summary>
+    /// <summary>The device tensors go to: <see cref="KitOptions.Device"/> as last <see cref="Configure"/>d, else CUDA when available, else CPU.</summary>
     public static Device Device
     {
         get { EnsureInitialized(); return device!; }
@@ -31,23 +31,37 @@ public static class TorchRuntime
     // Not initialised inline: touching any torch static before the native fix runs would load libLibTorchSharp too early.
     static Device? device;
 
-    /// <summary>Initialises once; later calls return at once. <paramref name="threads"/> overrides <c>MTK_THREADS</c> and the core count.</summary>
-    public static void EnsureInitialized(int? threads = null)
+    /// <summary>Initialises once with the default <see cref="KitOptions"/> (auto device, all cores, allocator tuned);
+    /// later calls return at once. Reads no environment variable: the edges pass theirs to <see cref="Configure"/>.</summary>
+    public static void EnsureInitialized()
     {
         lock (Gate)
         {
-            if (!initialized)
-            {
-                NativeFix = LibStdCxxCompat.Apply();
-                NativeAllocator.Tune();
-                // The first call into LibTorchSharp; fails loudly here rather than deep in user code.
-                torch.InitializeDeviceType(DeviceType.CPU);
-                device = ChooseDevice(Environment.GetEnvironmentVariable("MTK_DEVICE"));
-                initialized = true;
-                InitializationError = null;
-                threads ??= ThreadsFromEnvironment();
-            }
-            if (threads is { } n) SetThreads(n);
+            if (initialized) return;
+            NativeFix = LibStdCxxCompat.Apply();
+            NativeAllocator.Tune(enabled: true);
+            // The first call into LibTorchSharp; fails loudly here rather than deep in user code.
+            torch.InitializeDeviceType(DeviceType.CPU);
+            device = ChooseDevice("auto");
+            SetThreads(Environment.ProcessorCount);
+            initialized = true;
+            InitializationError = null;
+        }
+    }
+
+    /// <summary>Applies the process-wide part of <paramref name="options"/>: the device later tensors go to, libtorch's
+    /// thread count (when set) and the allocator tuning. Kernel choices are not process-wide: they travel with the model
+    /// and the optimizer.</summary>
+    public static void Configure(KitOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        EnsureInitialized();
+        lock (Gate)
+        {
+            NativeAllocator.Tune(options.MallocTuning);
+            device = ChooseDevice(options.Device);
+            if (options.Threads is { } n) SetThreads(n);
         }
     }
 
@@ -60,21 +74,12 @@ public static class TorchRuntime
 
     public static int Threads => torch.get_num_threads();
 
-    static int ThreadsFromEnvironment()
-    {
-        var env = Environment.GetEnvironmentVariable("MTK_THREADS");
-        if (string.IsNullOrEmpty(env)) return Environment.ProcessorCount;
-        return int.TryParse(env, out var n) && n >= 1
-            ? n
-            : throw new ArgumentException($"MTK_THREADS: expected a positive integer, found '{env}'.");
-    }
-
     static Device ChooseDevice(string? requested)
     {
         if (string.IsNullOrEmpty(requested) || requested == "auto")
             return torch.cuda.is_available() ? CUDA : CPU;
         if (requested.StartsWith("cuda", StringComparison.OrdinalIgnoreCase) && !torch.cuda.is_available())
-            throw new InvalidOperationException($"MTK_DEVICE: '{requested}' was asked for, but CUDA is not available (build with -p:MtkDevice=cuda on a machine with a GPU).");
+            throw new InvalidOperationException($"device (MTK_DEVICE, runtime.device): '{requested}' was asked for, but CUDA is not available (build with -p:MtkDevice=cuda on a machine with a GPU).");
         return torch.device(requested);
     }
 

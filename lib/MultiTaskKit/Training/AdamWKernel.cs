@@ -19,12 +19,6 @@ namespace MultiTaskKit.Training;
 /// </summary>
 public static class AdamWKernel
 {
-    /// <summary>
-    /// When false, <see cref="LeanAdamW"/> runs libtorch's operations one by one everywhere (to measure the difference;
-    /// the numbers are the same). Default: true unless <c>MTK_FUSED_ADAMW=0</c>.
-    /// </summary>
-    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MTK_FUSED_ADAMW") != "0";
-
     /// <summary>Elements per chunk: 4 arrays of 64 KiB fit a core's L2 cache, and the chunk is under libtorch's grain of 32,768.</summary>
     public const int Chunk = 16384;
 

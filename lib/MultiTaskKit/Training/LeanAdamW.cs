@@ -31,7 +31,8 @@ public sealed class LeanAdamW : AdamW
 
     /// <summary>
     /// Update float32 CPU parameters with <see cref="AdamWKernel"/> (one pass per cache-sized chunk, the same numbers);
-    /// false runs libtorch's operations one by one. Default true.
+    /// false runs libtorch's operations one by one. Default true; <see cref="Runtime.KernelOptions.FusedAdamW"/> sets it
+    /// for the trainer.
     /// </summary>
     public bool Fused { get; set; } = true;
 
@@ -58,7 +59,7 @@ public sealed class LeanAdamW : AdamW
                 var state = (State)_state[p.Handle];
                 state.step += 1;
                 double bias1 = 1 - Math.Pow(beta1, state.step), bias2 = 1 - Math.Pow(beta2, state.step);
-                if (Fused && AdamWKernel.Enabled && AdamWKernel.TryStep(p, grad, state.exp_avg, state.exp_avg_sq,
+                if (Fused && AdamWKernel.TryStep(p, grad, state.exp_avg, state.exp_avg_sq,
                         AdamWKernel.Coefficients.Of(lr, decay, beta1, beta2, eps, Math.Sqrt(bias2), -lr / bias1)))
                     continue;
                 p.mul_(keepFraction);

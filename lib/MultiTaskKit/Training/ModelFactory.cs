@@ -47,13 +47,14 @@ public static class ModelFactory
                 VocabSize = tokenizer.VocabSize, HiddenSize = m.Hidden, NumHiddenLayers = m.Layers, NumAttentionHeads = m.Heads,
                 IntermediateSize = m.Intermediate, MaxPositionEmbeddings = 512,
                 HiddenDropoutProb = m.Dropout ?? 0.1, AttentionProbsDropoutProb = m.Dropout ?? 0.1,
+                Kernels = config.Runtime.Kernels,
             };
             bert = new BertModel(bc, addPoolingLayer: false);
             description = $"random BERT (hidden {m.Hidden}, {m.Layers} layers, {m.Heads} heads, seed {config.Seed})";
         }
         else
         {
-            var pre = PretrainedBert.Load(m.Trunk);
+            var pre = PretrainedBert.Load(m.Trunk, new PretrainedBertOptions { Configure = c => c with { Kernels = config.Runtime.Kernels } });
             tokenizer = pre.Tokenizer;
             vocabText = File.ReadAllText(Path.Combine(pre.Folder, BertCheckpoint.VocabFile));
             description = $"{m.Trunk} ({pre.Folder})";

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MultiTaskKit.Data;
+using MultiTaskKit.Runtime;
 
 namespace MultiTaskKit.Training;
 
@@ -19,6 +20,11 @@ public sealed record RunConfig
     public OptimizerConfig Optimizer { get; init; } = new();
     public TrainingConfig Training { get; init; } = new();
     public IReadOnlyList<TaskConfig> Tasks { get; init; } = [];
+
+    /// <summary>How the run computes: device, threads, precision, the kit's kernels (<see cref="KitOptions"/>). Every run
+    /// writes it to its <c>config.json</c>; a configuration without it (every run folder written before it existed) loads
+    /// with the defaults, which are what such runs used unless an <c>MTK_*</c> variable said otherwise.</summary>
+    public KitOptions Runtime { get; init; } = new();
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -58,6 +64,10 @@ public sealed record RunConfig
         if (!(Optimizer.Lr > 0)) throw new InvalidDataException($"{source}: optimizer.lr must be positive, found {Optimizer.Lr}.");
         if (Training.Steps is null && !(Training.Epochs > 0)) throw new InvalidDataException($"{source}: set training.steps or a positive training.epochs.");
         if (Training.GradAccumulation < 1) throw new InvalidDataException($"{source}: training.grad_accumulation must be at least 1, found {Training.GradAccumulation}.");
+        try { Runtime.Validate($"{source}: runtime"); }
+        catch (ArgumentException e) { throw new InvalidDataException(e.Message, e); }
+        if (Runtime.Precision != Precision.Fp32)
+            throw new InvalidDataException($"{source}: runtime.precision: the trainer builds fp32 models only so far, found '{Runtime.Precision.Name()}'.");
         if (Training.GradientDiagnosticsEvery < 1) throw new InvalidDataException($"{source}: training.gradient_diagnostics_every must be at least 1 (1: every step), found {Training.GradientDiagnosticsEvery}.");
     }
 }

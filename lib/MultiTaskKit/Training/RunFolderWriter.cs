@@ -32,7 +32,8 @@ public sealed class RunFolderWriter(string runDir)
         if (resume && File.Exists(configPath))
         {
             var saved = RunConfig.Load(configPath);
-            if (saved.ToJson() != config.ToJson())
+            // The runtime may change between sessions (another machine, other threads); config.json records the latest.
+            if (saved.ToJson() != (config with { Runtime = saved.Runtime }).ToJson())
                 throw new InvalidDataException($"--resume: the configuration differs from the one saved in '{configPath}'; resume with the same configuration.");
         }
         Directory.CreateDirectory(RunDir);

@@ -109,6 +109,7 @@ public sealed class Trainer : IDisposable
     public TrainingResult Run(bool resume = false, CancellationToken cancel = default)
     {
         var wall = Stopwatch.StartNew();
+        TorchRuntime.Configure(config.Runtime);
         folder.Prepare(config, resume);
         LoadAndBuild();
         var session = StartSession(resume);
@@ -142,7 +143,7 @@ public sealed class Trainer : IDisposable
             throw new InvalidDataException($"method '{method.Name}' takes gradients with respect to the shared representation, which needs every task to read the same batch; this trainer gives each task its own batch. Use the parameter-gradient variant (e.g. mgda instead of mgda-ub).");
         model.AttachStrategy(method.Weighting, "weighting");
         if (method.Aggregator != null) model.AttachStrategy(method.Aggregator, "aggregator");
-        var (optimizer, baseRates) = Optimizers.Create(model, config.Optimizer);
+        var (optimizer, baseRates) = Optimizers.Create(model, config.Optimizer, config.Runtime.Kernels.FusedAdamW);
 
         var training = config.Training;
         var streams = Tasks.ToDictionary(t => t.Name, t => new TaskStream(t.Name, t.Train, t.Config.BatchSize,

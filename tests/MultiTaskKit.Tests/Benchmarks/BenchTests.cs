@@ -86,7 +86,7 @@ public class BenchTests
         };
         var kit = new KitParts
         {
-            TrainingStep = (shape, tasks) => new KitTrainingStep(shape, tasks),
+            TrainingStep = (shape, tasks, kernels) => new KitTrainingStep(shape, tasks, kernels: kernels),
             Methods = KitBench.Methods,
         };
         var r = BenchRunner.Run(o, kit);
@@ -108,12 +108,9 @@ public class BenchTests
         Assert.Equal("bf16", r.Settings["precision"]);
         Assert.Contains(r.Steps, s => s.Implementation == "kit (AdamW op by op)");
         Assert.Equal(2, r.Steps.Count(s => s.Implementation == "kit (softmax, dropout unfused)"));
-        Assert.True(MultiTaskKit.Models.Bert.SoftmaxDropout.Enabled); // switched back after the comparison
-        Assert.True(MultiTaskKit.Training.AdamWKernel.Enabled); // switched back after the comparison
         Assert.Equal(2, r.Steps.Count(s => s.Implementation == BenchRunner.MatrixProductsRow));
         Assert.Contains(r.Steps, s => s.Implementation == "kit (attention dropout off, opt-in)");
         Assert.Contains(r.Steps, s => s.Implementation == "kit (libtorch dropout)");
-        Assert.True(MultiTaskKit.Models.Bert.FastDropout.Enabled); // switched back after the comparison
         Assert.True(r.Methods.Count == 5, string.Join("; ", r.Unavailable.Select(kv => $"{kv.Key}: {kv.Value}")));
         Assert.Equal(1.0, r.Methods.Single(m => m.Method == "ew").RatioToEqual);
         Assert.All(r.Methods, m => Assert.True(m.SecondsPerStep > 0 && double.IsFinite(m.RatioToEqual), m.Method));

@@ -20,12 +20,14 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>, IMix
     readonly Linear value;
     readonly int heads, headSize;
     readonly double attentionDropout;
+    readonly Runtime.KernelOptions kernels;
 
     public BertSelfAttention(BertConfig config) : base("self")
     {
         heads = config.NumAttentionHeads;
         headSize = config.HeadSize;
         attentionDropout = config.AttentionProbsDropoutProb;
+        kernels = config.Kernels;
         query = nn.Linear(config.HiddenSize, config.HiddenSize);
         key = nn.Linear(config.HiddenSize, config.HiddenSize);
         value = nn.Linear(config.HiddenSize, config.HiddenSize);
@@ -59,7 +61,7 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>, IMix
             k = MixedPrecision.Linear(key, hidden, ComputeType).view(b, t, heads, headSize).transpose(1, 2);
             v = MixedPrecision.Linear(value, hidden, ComputeType).view(b, t, heads, headSize).transpose(1, 2);
         }
-        var context = BertAttentionKernel.Attend(q, k, v, keyMask, training ? attentionDropout : 0.0);
+        var context = BertAttentionKernel.Attend(q, k, v, keyMask, training ? attentionDropout : 0.0, kernels);
         return context.transpose(1, 2).reshape(b, t, heads * headSize).MoveToOuterDisposeScope();
     }
 }
@@ -80,7 +82,7 @@ public sealed class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>, IMixedPr
     {
         dense = nn.Linear(config.HiddenSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
-        dropout = new FastDropout(config.HiddenDropoutProb);
+        dropout = new FastDropout(config.HiddenDropoutProb, config.Kernels.FastDropout);
         RegisterComponents();
     }
 

@@ -29,10 +29,14 @@ public static class BertAttentionKernel
     /// <param name="v">[batch, heads, tokens, head size].</param>
     /// <param name="keyMask">Boolean [batch, 1, 1, tokens], true where a key may be attended to; null attends everywhere.</param>
     /// <param name="dropout">Dropout probability on the attention probabilities, already 0 outside training.</param>
-    public static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? keyMask, double dropout)
+    /// <param name="kernels">Which of the kit's kernels to use (null: all, <see cref="KernelOptions.Default"/>): without
+    /// fast dropout, libtorch's fused entry point with its own dropout; without fused softmax-dropout, the libtorch chain
+    /// (softmax, a float <see cref="FastDropout"/> mask, a multiply).</param>
+    public static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? keyMask, double dropout, KernelOptions? kernels = null)
     {
+        kernels ??= KernelOptions.Default;
         if (dropout == 0) return nn.functional.scaled_dot_product_attention(q, k, v, keyMask);
-        if (!FastDropout.Enabled || q.device_type != DeviceType.CPU || q.dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
+        if (!kernels.FastDropout || q.device_type != DeviceType.CPU || q.dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
             return nn.functional.scaled_dot_product_attention(q, k, v, keyMask, dropout);
 
         using var scope = NewDisposeScope();
@@ -43,7 +47,7 @@ public static class BertAttentionKernel
         // In place on the product's output: its backward reads only Q and K. The most negative float, not −∞, so that a
         // row with no visible key stays finite (uniform), as in Hugging Face's BERT.
         if (keyMask is not null) scores.masked_fill_(keyMask.logical_not(), Scalars.MostNegativeFloat);
-        if (SoftmaxDropout.Enabled) return matmul(SoftmaxDropout.Apply(scores, dropout, v.dtype), v).MoveToOuterDisposeScope();
+        if (kernels.FusedSoftmaxDropout) return matmul(SoftmaxDropout.Apply(scores, dropout, v.dtype), v).MoveToOuterDisposeScope();
         var probs = softmax(scores, -1);
         using var mask = FastDropout.Mask(probs.shape, dropout);
         return matmul(probs.mul(mask).to(v.dtype), v).MoveToOuterDisposeScope();

@@ -35,6 +35,11 @@ public sealed record BertConfig
     /// <summary>Id of [PAD] (<c>pad_token_id</c>).</summary>
     public int PadTokenId { get; init; } = 0;
 
+    /// <summary>The kit's CPU kernels this model's dropout and attention use. Not a Hugging Face key and never written to
+    /// config.json: like Hugging Face's attention implementation, a choice of how to compute, made by whoever builds the
+    /// model (a run records it with its <see cref="Runtime.KitOptions"/>).</summary>
+    public Runtime.KernelOptions Kernels { get; init; } = Runtime.KernelOptions.Default;
+
     /// <summary>Size of one attention head.</summary>
     public int HeadSize => HiddenSize / NumAttentionHeads;
 

@@ -30,7 +30,7 @@ public sealed class BertEmbeddings : nn.Module<TrunkInput, HiddenState>
         position_embeddings = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
         token_type_embeddings = nn.Embedding(config.TypeVocabSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
-        dropout = new FastDropout(config.HiddenDropoutProb);
+        dropout = new FastDropout(config.HiddenDropoutProb, config.Kernels.FastDropout);
         RegisterComponents();
     }
 

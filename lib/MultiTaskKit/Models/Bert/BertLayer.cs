@@ -45,7 +45,7 @@ public sealed class BertOutput : nn.Module<Tensor, Tensor, Tensor>, IMixedPrecis
     {
         dense = nn.Linear(config.IntermediateSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
-        dropout = new FastDropout(config.HiddenDropoutProb);
+        dropout = new FastDropout(config.HiddenDropoutProb, config.Kernels.FastDropout);
         RegisterComponents();
     }
 

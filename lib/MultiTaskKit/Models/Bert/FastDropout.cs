@@ -22,27 +22,29 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
     /// <summary>Elements per hash chunk: the mask of element i is keyed by chunk i / Chunk and drawn at i mod Chunk.</summary>
     internal const int Chunk = 1 << 15;
 
-    public FastDropout(double p) : base("dropout")
+    /// <param name="p">Probability of dropping an element.</param>
+    /// <param name="fast">False uses libtorch's own dropout (<see cref="Runtime.KernelOptions.FastDropout"/>: to
+    /// reproduce its masks, or to measure the difference).</param>
+    public FastDropout(double p, bool fast = true) : base("dropout")
     {
         if (p is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p), p, "dropout probability: expected a value in [0, 1)");
         P = p;
+        Fast = fast;
     }
 
     public double P { get; }
 
-    /// <summary>
-    /// When false, every <see cref="FastDropout"/> and <see cref="BertAttentionKernel"/> uses libtorch's own dropout
-    /// (to reproduce its masks, or to measure the difference). Default: true unless <c>MTK_FAST_DROPOUT=0</c>.
-    /// </summary>
-    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MTK_FAST_DROPOUT") != "0";
+    /// <summary>Whether this module draws the kit's masks (true) or libtorch's.</summary>
+    public bool Fast { get; }
 
-    public override Tensor forward(Tensor input) => Apply(input, P, training);
+    public override Tensor forward(Tensor input) => Apply(input, P, training, Fast);
 
-    /// <summary>Dropout of <paramref name="input"/> when <paramref name="training"/>; otherwise the input itself (as a new handle).</summary>
-    public static Tensor Apply(Tensor input, double p, bool training)
+    /// <summary>Dropout of <paramref name="input"/> when <paramref name="training"/>; otherwise the input itself (as a new handle).
+    /// <paramref name="fast"/> false uses libtorch's dropout.</summary>
+    public static Tensor Apply(Tensor input, double p, bool training, bool fast = true)
     {
         if (!training || p == 0) return input.alias();
-        if (!Enabled || input.device_type != DeviceType.CPU || input.dtype != ScalarType.Float32)
+        if (!fast || input.device_type != DeviceType.CPU || input.dtype != ScalarType.Float32)
             return nn.functional.dropout(input, p, training: true);
         using var mask = Mask(input.shape, p);
         return input.mul(mask);
@@ -54,13 +56,13 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
     /// A bfloat16 <paramref name="input"/> (a mixed-precision product) takes the same pass: type promotion makes the sum
     /// float32, so the cast back to float32 costs no pass of its own, and the float32 mask keeps 1/(1 − p) exact.
     /// </summary>
-    public Tensor AddTo(Tensor input, Tensor residual) => AddTo(input, residual, P, training);
+    public Tensor AddTo(Tensor input, Tensor residual) => AddTo(input, residual, P, training, Fast);
 
     /// <inheritdoc cref="AddTo(Tensor, Tensor)"/>
-    public static Tensor AddTo(Tensor input, Tensor residual, double p, bool training)
+    public static Tensor AddTo(Tensor input, Tensor residual, double p, bool training, bool fast = true)
     {
         if (!training || p == 0) return input.add(residual, Scalars.One);
-        if (!Enabled || input.device_type != DeviceType.CPU || input.dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
+        if (!fast || input.device_type != DeviceType.CPU || input.dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
             return nn.functional.dropout(input, p, training: true).add(residual, Scalars.One);
         using var mask = Mask(input.shape, p);
         return residual.addcmul(input, mask, Scalars.One);

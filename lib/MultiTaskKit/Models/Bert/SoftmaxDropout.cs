@@ -32,12 +32,6 @@ public sealed class SoftmaxDropout : autograd.SingleTensorFunction<SoftmaxDropou
     /// <summary>Rows per parallel work item in backward, at least this many elements: a few hundred kilobytes.</summary>
     const int BlockElements = 1 << 15;
 
-    /// <summary>
-    /// When false, <see cref="BertAttentionKernel"/> runs the libtorch chain (softmax, a float <see cref="FastDropout"/>
-    /// mask, a multiply) instead, to measure the difference. Default: true unless <c>MTK_FUSED_SOFTMAX_DROPOUT=0</c>.
-    /// </summary>
-    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("MTK_FUSED_SOFTMAX_DROPOUT") != "0";
-
     public override string Name => nameof(SoftmaxDropout);
 
     /// <summary>dropout(softmax(<paramref name="scores"/>, −1)) with a mask keyed by a seed drawn from torch's default generator.</summary>

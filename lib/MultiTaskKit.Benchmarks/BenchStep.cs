@@ -65,7 +65,7 @@ public abstract class BenchStep : ITimedStep, IDisposable
         OnStepEnd();
     }
 
-    /// <summary>After each full step, outside its dispose scope: the naive baseline does nothing; the kit's step frees its native garbage as the trainer does.</summary>
+    /// <summary>After each full step, outside its dispose scope (nothing by default).</summary>
     protected virtual void OnStepEnd() { }
 
     /// <summary>Clears the gradients and fills them from one forward pass. The kit's step runs its step engine here.</summary>

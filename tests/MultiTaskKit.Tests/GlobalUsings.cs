@@ -1,5 +1,4 @@
 global using Xunit;
 
-// Tests run one at a time: many seed torch's process-wide generator (module initialisation, dropout) and check exact
-// numbers, and any test running beside them draws from the same generator.
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
+// Test classes run in parallel, except those in ProcessStateCollection (torch's global generator, threads, environment,
+// current directory), which run alone after the others.

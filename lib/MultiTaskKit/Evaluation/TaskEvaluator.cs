@@ -46,7 +46,6 @@ public static class TaskEvaluator
                     if (task.Kind == TaskKind.Classification) output = nn.functional.softmax(output, -1);
                     values = output.to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
                 }
-                NativeAllocator.CollectStepGarbage();
                 int width = values.Length / chunk.Count;
                 for (int i = 0; i < chunk.Count; i++) yield return (chunk[i], values[(i * width)..((i + 1) * width)]);
             }

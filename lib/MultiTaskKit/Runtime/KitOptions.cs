@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace MultiTaskKit.Runtime;
 
 /// <summary>
@@ -18,6 +20,7 @@ public sealed record KernelOptions
 
     /// <summary>AdamW's update in one pass per cache-sized chunk (<see cref="Training.AdamWKernel"/>), the same numbers.
     /// Environment at the edges: <c>MTK_FUSED_ADAMW=0</c>.</summary>
+    [JsonPropertyName("fused_adamw")]
     public bool FusedAdamW { get; init; } = true;
 
     public static KernelOptions Default { get; } = new();

@@ -47,18 +47,4 @@ public static class NativeAllocator
             Status = $"not glibc ({e.GetType().Name})"; // musl has no mallopt; nothing to tune
         }
     }
-
-    /// <summary>
-    /// Ends a training step's native garbage: a generation-0 collection and its finalizers. TorchSharp turns every
-    /// double or int passed where a <c>Scalar</c> is expected (<c>x.mul(0.5)</c>, <c>a + 1</c>, <c>masked_fill(m, v)</c>)
-    /// into a native scalar that no dispose scope tracks and only a finalizer frees. Left until .NET happens to collect,
-    /// those small blocks sit between the step's large freed buffers and keep glibc from reusing them, and resident
-    /// memory climbs with every step. Collecting them every step keeps it flat at a small cost when the managed heap is
-    /// small (<c>mtk bench</c>'s soak measures both; figures in <c>bench/README.md</c>).
-    /// </summary>
-    public static void CollectStepGarbage()
-    {
-        GC.Collect(0, GCCollectionMode.Forced, blocking: true);
-        GC.WaitForPendingFinalizers();
-    }
 }

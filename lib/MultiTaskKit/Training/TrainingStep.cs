@@ -193,7 +193,6 @@ public sealed class TrainingStep
             if (!skipped) optimizer.step();
             optimizer.zero_grad();
         }
-        NativeAllocator.CollectStepGarbage();
         Step = step + 1;
         bool epochEnded = Step % Options.StepsPerEpoch == 0;
         if (epochEnded) History.EndEpoch();

@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 namespace MultiTaskKit.Tests.Aggregation;
 
 /// <summary>Hand-computed cases, one or more per aggregator.</summary>
+[Collection(ProcessStateCollection.Name)]
 public class AggregatorTests
 {
 
@@ -178,6 +179,7 @@ public class AggregatorTests
     }
 }
 
+[Collection(ProcessStateCollection.Name)]
 public class LowerBoundedQuadraticTests
 {
     [Fact]

@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 namespace MultiTaskKit.Tests.Benchmarks;
 
 /// <summary>Smoke tests of the bench code at tiny sizes. Nothing here asserts a time: timings belong to <c>mtk bench</c>.</summary>
+[Collection(ProcessStateCollection.Name)]
 public class BenchTests
 {
     static readonly BatchShape[] TinyTasks = [new(2, 8), new(2, 4)];

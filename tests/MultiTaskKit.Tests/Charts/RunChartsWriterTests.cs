@@ -5,6 +5,7 @@ using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Tests.Charts;
 
+[Collection(ProcessStateCollection.Name)]
 public class RunChartsWriterTests
 {
     [Fact]

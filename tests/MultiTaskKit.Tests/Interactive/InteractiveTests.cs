@@ -6,6 +6,7 @@ using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Tests.Interactive;
 
+[Collection(ProcessStateCollection.Name)]
 public class InteractiveTests
 {
     const string Attack = "<script>alert('x')</script><img src=x onerror=alert(1)>";
@@ -59,6 +60,7 @@ public class InteractiveTests
     }
 }
 
+[Collection(ProcessStateCollection.Name)]
 public class ViewTests
 {
 

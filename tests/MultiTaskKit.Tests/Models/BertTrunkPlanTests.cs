@@ -10,6 +10,7 @@ using static TorchSharp.torch;
 namespace MultiTaskKit.Tests.Models;
 
 /// <summary>The BERT trunk plugs into the same model code and step engine as the MLP trunk.</summary>
+[Collection(ProcessStateCollection.Name)]
 public class BertTrunkPlanTests
 {
 

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Models;
 
+[Collection(ProcessStateCollection.Name)]
 public class TaskHeadTests
 {
 

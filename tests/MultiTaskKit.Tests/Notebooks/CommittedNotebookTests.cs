@@ -11,7 +11,7 @@ namespace MultiTaskKit.Tests.Notebooks;
 /// notebook and script is CI's job (notebooks/ci.sh, through mtk notebook run, dotnet run and dotnet-repl); here one
 /// notebook runs small and its HTML export is rendered in Chromium.
 /// </summary>
-[Collection("notebooks")]
+[Collection(ProcessStateCollection.Name)]
 public class CommittedNotebookTests
 {
     /// <summary>

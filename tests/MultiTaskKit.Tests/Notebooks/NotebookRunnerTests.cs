@@ -6,7 +6,7 @@ using MultiTaskKit.Notebooks;
 namespace MultiTaskKit.Tests.Notebooks;
 
 /// <summary>mtk notebook run on small notebooks the tests write themselves.</summary>
-[Collection("notebooks")] // the runner changes the process's current directory while a notebook runs
+[Collection(ProcessStateCollection.Name)] // the runner changes the process's current directory while a notebook runs
 public class NotebookRunnerTests : IDisposable
 {
     readonly string dir = Directory.CreateTempSubdirectory("mtk-nb-").FullName;

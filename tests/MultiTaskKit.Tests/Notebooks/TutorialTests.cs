@@ -5,6 +5,7 @@ using MultiTaskKit.Tutorials;
 namespace MultiTaskKit.Tests.Notebooks;
 
 /// <summary>The notebooks' shared flows (lib/MultiTaskKit.Tutorials) on tiny sizes.</summary>
+[Collection(ProcessStateCollection.Name)]
 public class TutorialTests
 {
 

@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Runtime;
 
+[Collection(ProcessStateCollection.Name)]
 public class AutogradTests
 {
 

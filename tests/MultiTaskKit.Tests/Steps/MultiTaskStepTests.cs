@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Steps;
 
+[Collection(ProcessStateCollection.Name)]
 public class MultiTaskStepTests
 {
 

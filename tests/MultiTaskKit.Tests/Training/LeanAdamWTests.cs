@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Training;
 
+[Collection(ProcessStateCollection.Name)]
 public class LeanAdamWTests
 {
     static (Sequential Model, Tensor X, Tensor Y) Problem(long seed)

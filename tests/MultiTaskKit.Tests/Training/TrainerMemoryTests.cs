@@ -6,6 +6,7 @@ using TorchSharp;
 
 namespace MultiTaskKit.Tests.Training;
 
+[Collection(ProcessStateCollection.Name)]
 public class TrainerMemoryTests
 {
     [Fact]
@@ -29,6 +30,7 @@ public class TrainerMemoryTests
     }
 }
 
+[Collection(ProcessStateCollection.Name)]
 public class GradientDiagnosticsCadenceTests
 {
     [Fact]

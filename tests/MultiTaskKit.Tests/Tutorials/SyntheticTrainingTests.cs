@@ -10,6 +10,7 @@ using Xunit.Abstractions;
 
 namespace MultiTaskKit.Tests.Tutorials;
 
+[Collection(ProcessStateCollection.Name)]
 public class SyntheticTrainingTests
 {
     readonly ITestOutputHelper output;

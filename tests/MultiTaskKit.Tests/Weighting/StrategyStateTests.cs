@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Weighting;
 
+[Collection(ProcessStateCollection.Name)]
 public class StrategyStateTests
 {
 

@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Models.Bert;
 
+[Collection(ProcessStateCollection.Name)]
 public sealed class BertCheckpointTests : IDisposable
 {
     readonly string dir = Path.Combine(Path.GetTempPath(), "mtk-bert-ckpt-" + Guid.NewGuid().ToString("N"));

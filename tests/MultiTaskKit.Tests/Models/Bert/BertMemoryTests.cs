@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Models.Bert;
 
+[Collection(ProcessStateCollection.Name)]
 public class BertMemoryTests
 {
 

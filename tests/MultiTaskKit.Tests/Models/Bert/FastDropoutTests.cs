@@ -5,17 +5,7 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Models.Bert;
 
-/// <summary>
-/// Tests that seed torch's global generator and then draw from it must not interleave with tests on other threads
-/// that draw from the same generator (every BERT forward in training mode does), so they run alone.
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class GlobalTorchRngCollection
-{
-    public const string Name = "torch global RNG";
-}
-
-[Collection(GlobalTorchRngCollection.Name)]
+[Collection(ProcessStateCollection.Name)]
 public class FastDropoutTests
 {
 
@@ -77,7 +67,7 @@ public class FastDropoutTests
     }
 }
 
-[Collection(GlobalTorchRngCollection.Name)]
+[Collection(ProcessStateCollection.Name)]
 public class FastDropoutResidualTests
 {
 
@@ -96,7 +86,7 @@ public class FastDropoutResidualTests
     }
 }
 
-[Collection(GlobalTorchRngCollection.Name)]
+[Collection(ProcessStateCollection.Name)]
 public class FastDropoutHashTests
 {
 

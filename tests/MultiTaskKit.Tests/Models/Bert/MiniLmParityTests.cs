@@ -11,6 +11,7 @@ using Tensor = TorchSharp.torch.Tensor;
 namespace MultiTaskKit.Tests.Models.Bert;
 
 /// <summary>The kit's MiniLM against ONNX Runtime running the packaged model.onnx on the same token ids.</summary>
+[Collection(ProcessStateCollection.Name)]
 public class MiniLmParityTests(ITestOutputHelper output)
 {
     [Fact]

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Models.Bert;
 
-[Collection(GlobalTorchRngCollection.Name)]
+[Collection(ProcessStateCollection.Name)]
 public class SoftmaxDropoutTests
 {
 

@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 namespace MultiTaskKit.Tests.Models.Hub;
 
 /// <summary>Downloads against a real HTTP server on loopback that serves the hub's URL layout.</summary>
+[Collection(ProcessStateCollection.Name)]
 public sealed class HubClientTests : IDisposable
 {
     const string Repo = "kit-tests/tiny-bert";

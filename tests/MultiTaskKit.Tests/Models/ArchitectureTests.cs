@@ -9,6 +9,7 @@ using static TorchSharp.torch;
 namespace MultiTaskKit.Tests.Models;
 
 /// <summary>The <see cref="MultiTaskNetwork"/> contract, checked on every implementation.</summary>
+[Collection(ProcessStateCollection.Name)]
 public class ArchitectureTests
 {
 

@@ -11,6 +11,7 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Models;
 
+[Collection(ProcessStateCollection.Name)]
 public class CrossStitchNetworkTests
 {
 

@@ -1,4 +1,5 @@
 using MultiTaskKit.Models;
+using MultiTaskKit.Steps;
 using MultiTaskKit.Training;
 using MultiTaskKit.Weighting;
 using TorchSharp;

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Runtime;
 
+[Collection(ProcessStateCollection.Name)]
 public class PrecisionProbeTests
 {
     static PrecisionProbeResult Measured(bool native, double fp32, double? bf16) => new("test", "cpu", native, "injected", fp32, bf16);

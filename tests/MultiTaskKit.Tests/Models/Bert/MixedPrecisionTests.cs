@@ -16,6 +16,7 @@ namespace MultiTaskKit.Tests.Models.Bert;
 /// below 8u = 2⁻⁵ ≈ 3 %. It must also exceed 10⁻⁴, far above float32's reordering noise (about 10⁻⁷), or the
 /// products did not run in bf16 at all.
 /// </summary>
+[Collection(ProcessStateCollection.Name)]
 public class MixedPrecisionTests(ITestOutputHelper output)
 {
     const double Tolerance = 1.0 / 32, Floor = 1e-4;

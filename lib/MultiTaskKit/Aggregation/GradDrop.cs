@@ -29,7 +29,6 @@ public sealed class GradDrop : nn.Module, IGradientAggregator
 
     public GradDrop(GradDropOptions? options = null) : base("graddrop")
     {
-        TorchRuntime.EnsureInitialized();
         Options = options ?? new();
         if (Options.Leak is < 0 or > 1 || double.IsNaN(Options.Leak)) throw new ArgumentOutOfRangeException(nameof(options), Options.Leak, "Leak: expected a value in [0, 1]");
     }

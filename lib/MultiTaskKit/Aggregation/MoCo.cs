@@ -36,7 +36,6 @@ public sealed class MoCo : nn.Module, IGradientAggregator
 
     public MoCo(IReadOnlyList<string> tasks, MoCoOptions? options = null) : base("moco")
     {
-        TorchRuntime.EnsureInitialized();
         Options = options ?? new();
         ArgumentNullException.ThrowIfNull(tasks);
         if (tasks.Count == 0) throw new ArgumentException("tasks: expected at least one task, found none", nameof(tasks));

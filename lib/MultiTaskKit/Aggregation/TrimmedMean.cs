@@ -23,7 +23,6 @@ public sealed class TrimmedMean : nn.Module, IGradientAggregator
 
     public TrimmedMean(TrimmedMeanOptions? options = null) : base("trimmed_mean")
     {
-        TorchRuntime.EnsureInitialized();
         Options = options ?? new();
         if (Options.Trim < 0) throw new ArgumentOutOfRangeException(nameof(options), Options.Trim, "Trim: expected a count ≥ 0");
     }

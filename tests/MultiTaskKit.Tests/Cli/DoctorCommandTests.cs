@@ -9,7 +9,6 @@ public class DoctorCommandTests
     {
         var (code, output) = MtkProcess.Run(Path.GetTempPath(), "doctor");
         Assert.True(code == 0, output);
-        TorchRuntime.EnsureInitialized();
         var native = PrecisionProbe.NativeBf16(TorchSharp.torch.CPU);
         Assert.Contains($"native bf16", output);
         Assert.Contains(native.Native ? "yes (CPU flag" : "no (", output);

@@ -8,9 +8,9 @@ using static TorchSharp.torch;
 namespace MultiTaskKit.Tests.Parity;
 
 /// <summary>The methods added from LibMTL and torchjd against their upstream outputs (<see cref="UpstreamParityData"/>).</summary>
+[Collection(ProcessStateCollection.Name)]
 public class NewMethodParityTests
 {
-    public NewMethodParityTests() => TorchRuntime.EnsureInitialized();
 
     public static IEnumerable<object[]> AllCases() => ExistingMethodParityTests.AllCases();
     public static IEnumerable<object[]> TwoTaskCases() => ExistingMethodParityTests.TwoTaskCases();

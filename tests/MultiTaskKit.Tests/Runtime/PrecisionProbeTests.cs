@@ -27,7 +27,6 @@ public class PrecisionProbeTests
     [Fact]
     public void TheProbeMeasuresOnceAndReadsItsCache()
     {
-        TorchRuntime.EnsureInitialized();
         var first = Directory.CreateTempSubdirectory("mtk-probe-").FullName;
         var second = Directory.CreateTempSubdirectory("mtk-probe-").FullName;
         try

@@ -23,7 +23,6 @@ public class MixedPrecisionTests(ITestOutputHelper output)
 
     static BertModel Tiny(double dropout, int seed = 1)
     {
-        TorchRuntime.EnsureInitialized();
         manual_seed(seed);
         return new BertModel(BertConfig.Tiny with { HiddenDropoutProb = dropout, AttentionProbsDropoutProb = dropout }, addPoolingLayer: false);
     }
@@ -196,7 +195,6 @@ public class MixedPrecisionTests(ITestOutputHelper output)
     public void DropoutAddToTakesABf16ProductAndReturnsFloat32()
     {
         using var scope = NewDisposeScope();
-        TorchRuntime.EnsureInitialized();
         var input = randn(64, 48).to(ScalarType.BFloat16);
         var residual = randn(64, 48);
         manual_seed(3);

@@ -203,7 +203,7 @@ public static class BenchRunner
                     // The mixed-precision step: the same model, seed and batches with its trunk's products in bf16.
                     if (o.Runs("step") && bf16 && kit.TrainingStep is not null)
                     {
-                        var mixed = kit.TrainingStep(o.Shape, tasks);
+                        var mixed = kit.TrainingStep(o.Shape, tasks, Runtime.KernelOptions.Default);
                         Models.MixedPrecision.Apply(mixed.Model, Precision.Bf16);
                         owned.Add(mixed);
                         rows.Add(new StepRow(KitBf16Row, mixed));

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MultiTaskKit.Evaluation;
+using MultiTaskKit.IO;
 using MultiTaskKit.Runtime;
 
 namespace MultiTaskKit.Training;

@@ -13,6 +13,10 @@ static class PrecisionOption
                       + $"or auto (bf16 where this CPU has native bf16 and a measured bf16 product is faster; mtk doctor shows the choice). Default: {defaultText}.",
     };
 
+    /// <summary>What this invocation asks for: the option, else <c>MTK_PRECISION</c>; null when neither is set.</summary>
+    public static Precision? Requested(ParseResult parse, Option<string?> option) =>
+        Parse(parse, option) ?? (Environment.GetEnvironmentVariable("MTK_PRECISION") is { Length: > 0 } env ? PrecisionNames.Parse(env, "MTK_PRECISION") : null);
+
     /// <summary>The parsed value; null when the option is absent. A bad value throws naming the option.</summary>
     public static Precision? Parse(ParseResult parse, Option<string?> option) =>
         parse.GetValue(option) is { } text ? PrecisionNames.Parse(text, "--precision") : null;

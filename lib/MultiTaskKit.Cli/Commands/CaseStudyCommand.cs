@@ -23,12 +23,15 @@ static class CaseStudyCommand
         var imdbTrain = new Option<int?>("--imdb-train") { Description = "Override the preset's IMDB training subset size." };
         var imdbTest = new Option<int?>("--imdb-test") { Description = "Override the preset's IMDB test subset size (0: the full test set)." };
         var steps = new Option<long?>("--steps") { Description = "Override the number of optimizer steps (default: one pass over the IMDB training subset)." };
+        var precision = PrecisionOption.Create("auto (MTK_PRECISION when set)");
         var command = new Command("casestudy", "The article's case study: BERT shared by IMDB (cross-entropy) and VADER tweets (MSE), lower 2 layers shared.");
-        foreach (var o in new Option[] { preset, model, output, seed, compare, resume, imdbTrain, imdbTest, steps }) command.Options.Add(o);
+        foreach (var o in new Option[] { preset, model, output, seed, compare, resume, imdbTrain, imdbTest, steps, precision }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var runtime = CommonOptions.Apply(parse);
-            var config = CaseStudy.Preset(parse.GetValue(preset)!, parse.GetValue(model)!, parse.GetValue(seed)) with { Runtime = runtime };
+            var config = CaseStudy.Preset(parse.GetValue(preset)!, parse.GetValue(model)!, parse.GetValue(seed));
+            // The presets ask for auto; --precision (or MTK_PRECISION) overrides it.
+            config = config with { Runtime = runtime with { Precision = PrecisionOption.Requested(parse, precision) ?? config.Runtime.Precision } };
             if (parse.GetValue(imdbTrain) is { } n || parse.GetValue(imdbTest) is not null)
                 config = config with
                 {

@@ -18,11 +18,12 @@ static class EvaluateCommand
         var labelColumn = new Option<string?>("--label-column") { Description = "With --file: the label/target column (default: the task's, else 'label'/'target')." };
         var json = new Option<bool>("--json") { Description = "Print the metrics as JSON instead of a table." };
         var command = new Command("evaluate", "Score a saved run on a split of its data or on a new file.");
-        foreach (var o in new Option[] { run, split, task, file, textColumn, labelColumn, json }) command.Options.Add(o);
+        var precision = PrecisionOption.Create("the precision the run trained in (its config.json)");
+        foreach (var o in new Option[] { precision, run, split, task, file, textColumn, labelColumn, json }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             CommonOptions.Apply(parse);
-            using var predictor = RunPredictor.Load(parse.GetValue(run)!);
+            using var predictor = RunPredictor.Load(parse.GetValue(run)!, PrecisionOption.Parse(parse, precision));
             MetricsReport report;
             if (parse.GetValue(file) is { } path)
             {

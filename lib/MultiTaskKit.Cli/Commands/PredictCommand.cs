@@ -17,7 +17,8 @@ static class PredictCommand
         var textColumn = new Option<string?>("--text-column") { Description = "With a CSV/TSV --file: the column holding the text." };
         var json = new Option<bool>("--json") { Description = "Print JSON lines instead of a table." };
         var command = new Command("predict", "Print every task's prediction for new text: label and probabilities, or the regression value.");
-        foreach (var o in new Option[] { run, text, file, textColumn, json }) command.Options.Add(o);
+        var precision = PrecisionOption.Create("the precision the run trained in (its config.json)");
+        foreach (var o in new Option[] { precision, run, text, file, textColumn, json }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             CommonOptions.Apply(parse);
@@ -35,7 +36,7 @@ static class PredictCommand
                 else texts.AddRange(File.ReadAllLines(path).Where(l => l.Trim().Length > 0));
             }
             if (texts.Count == 0) throw new ArgumentException("predict: give --text \"...\" or --file F.");
-            using var predictor = RunPredictor.Load(parse.GetValue(run)!);
+            using var predictor = RunPredictor.Load(parse.GetValue(run)!, PrecisionOption.Parse(parse, precision));
             var predictions = predictor.Predict(texts);
             if (parse.GetValue(json))
             {

@@ -17,10 +17,13 @@ static class TrainCommand
         command.Options.Add(config);
         command.Options.Add(output);
         command.Options.Add(resume);
+        var precision = PrecisionOption.Create("the configuration's runtime.precision, else MTK_PRECISION, else fp32");
+        command.Options.Add(precision);
         command.SetAction(parse =>
         {
             var runtime = CommonOptions.Apply(parse);
             var cfg = CommonOptions.WithRuntime(RunConfig.Load(parse.GetValue(config)!), parse.GetValue(config), runtime, parse);
+            if (PrecisionOption.Parse(parse, precision) is { } p) cfg = cfg with { Runtime = cfg.Runtime with { Precision = p } };
             var dir = parse.GetValue(output) ?? Path.Combine("runs", cfg.Name);
             var sources = DatasetSources.Default(parse.GetValue(CommonOptions.DataDir));
             var result = TrainingConsole.Run(p =>

@@ -40,8 +40,10 @@ public sealed record KitOptions
     /// <summary>libtorch's intra-op threads; null: leave the count as it is (all cores unless set before).</summary>
     public int? Threads { get; init; }
 
-    /// <summary>The arithmetic of the model's matrix products (<see cref="Runtime.Precision"/>). Recorded with every run;
-    /// the trainer builds float32 models only so far, so <see cref="Training.RunConfig"/> accepts only <c>fp32</c>.</summary>
+    /// <summary>The arithmetic of the BERT trunk's matrix products (<see cref="Runtime.Precision"/>; mixed bf16 in
+    /// <see cref="Models.MixedPrecision"/>). <c>auto</c> resolves when a run starts (<see cref="PrecisionProbe"/>), and
+    /// the run records what it resolved to. Default fp32; the case-study presets ask for auto. Environment at the
+    /// edges: <c>MTK_PRECISION</c>.</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
 
     public KernelOptions Kernels { get; init; } = KernelOptions.Default;
@@ -76,6 +78,7 @@ public sealed record KitOptions
                 FusedAdamW = On("MTK_FUSED_ADAMW"),
             },
             MallocTuning = On("MTK_MALLOC_TUNING"),
+            Precision = variables("MTK_PRECISION") is { Length: > 0 } p ? PrecisionNames.Parse(p, "MTK_PRECISION") : Precision.Fp32,
         };
     }
 

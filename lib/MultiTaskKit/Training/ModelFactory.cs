@@ -84,6 +84,7 @@ public static class ModelFactory
         var trunk = new BertTrunk(bert, pooling);
         var model = ArchitectureCatalog.Build(config.Sharing, trunk, Heads(trunk.OutputSize, tasks, m));
         model.to(TorchRuntime.Device);
+        MixedPrecision.Apply(model, PrecisionProbe.Resolve(config.Runtime.Precision));
         return new BuiltModel { Model = model, Tokenizer = tokenizer, VocabText = vocabText, TrunkDescription = description, TrunkConfig = bert.Config };
     }
 
@@ -97,6 +98,7 @@ public static class ModelFactory
         var trunk = new MlpTrunk(MlpTrunkOptions.ForTokens(tokenizer.VocabSize, m.Hidden, m.Layers, m.Dropout ?? 0.0));
         var model = ArchitectureCatalog.Build(config.Sharing, trunk, Heads(trunk.OutputSize, tasks, m));
         model.to(TorchRuntime.Device);
+        MixedPrecision.Apply(model, PrecisionProbe.Resolve(config.Runtime.Precision));
         return new BuiltModel
         {
             Model = model, Tokenizer = tokenizer, VocabText = vocabText,

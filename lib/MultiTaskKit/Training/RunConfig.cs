@@ -66,8 +66,6 @@ public sealed record RunConfig
         if (Training.GradAccumulation < 1) throw new InvalidDataException($"{source}: training.grad_accumulation must be at least 1, found {Training.GradAccumulation}.");
         try { Runtime.Validate($"{source}: runtime"); }
         catch (ArgumentException e) { throw new InvalidDataException(e.Message, e); }
-        if (Runtime.Precision != Precision.Fp32)
-            throw new InvalidDataException($"{source}: runtime.precision: the trainer builds fp32 models only so far, found '{Runtime.Precision.Name()}'.");
         if (Training.GradientDiagnosticsEvery < 1) throw new InvalidDataException($"{source}: training.gradient_diagnostics_every must be at least 1 (1: every step), found {Training.GradientDiagnosticsEvery}.");
     }
 }

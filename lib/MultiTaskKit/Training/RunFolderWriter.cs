@@ -75,6 +75,7 @@ public sealed class RunFolderWriter(string runDir)
             ["wall_seconds_this_process"] = Math.Round(wall.TotalSeconds, 1),
             ["train_tokens_per_second"] = Math.Round(result.TokensPerSecond, 1),
             ["threads"] = TorchRuntime.Threads,
+            ["precision"] = config.Runtime.Precision.Name(),
             ["weights_format"] = "safetensors",
         };
         if (result.Validation is { } val) json["validation"] = val.ToJson()["tasks"]!.DeepClone();

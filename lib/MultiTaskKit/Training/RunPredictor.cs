@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using MultiTaskKit.Data;
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.Models;
+using MultiTaskKit.Runtime;
 using MultiTaskKit.Text;
 
 namespace MultiTaskKit.Training;
@@ -32,7 +33,7 @@ public sealed class RunPredictor : IDisposable
     public MultiTaskNetwork Model => built.Model;
     public IReadOnlyList<string> Tasks => Config.Tasks.Select(t => t.Name).ToList();
 
-    RunPredictor(string runDir)
+    RunPredictor(string runDir, Precision? precision)
     {
         RunDir = Path.GetFullPath(runDir);
         var configPath = Path.Combine(RunDir, Trainer.ConfigFile);
@@ -40,6 +41,9 @@ public sealed class RunPredictor : IDisposable
         if (!File.Exists(tasksPath))
             throw new FileNotFoundException($"--run: expected a run folder with {Trainer.ConfigFile}, {Trainer.TasksFile} and trained weights at '{RunDir}', found no {Trainer.TasksFile}.", tasksPath);
         Config = RunConfig.Load(configPath);
+        // The run's own precision (what its config.json recorded), unless the caller asks for another: the weights are
+        // float32 in either case, so a run trained in one precision scores in the other.
+        if (precision is { } p) Config = Config with { Runtime = Config.Runtime with { Precision = PrecisionProbe.Resolve(p) } };
         var described = JsonNode.Parse(File.ReadAllText(tasksPath))!.AsObject();
         foreach (var t in Config.Tasks)
         {
@@ -61,7 +65,9 @@ public sealed class RunPredictor : IDisposable
         built.Model.eval();
     }
 
-    public static RunPredictor Load(string runDir) => new(runDir);
+    /// <param name="runDir">A run folder written by the trainer.</param>
+    /// <param name="precision">The precision to score in (<c>auto</c> resolves here); null: the run's own.</param>
+    public static RunPredictor Load(string runDir, Precision? precision = null) => new(runDir, precision);
 
     public TaskSignature Signature(string task) => tasks.TryGetValue(task, out var t)
         ? t.Signature

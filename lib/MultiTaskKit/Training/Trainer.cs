@@ -51,7 +51,7 @@ public sealed class Trainer : IDisposable
     public const string HistoryFile = RunFolderWriter.HistoryFile;
     public const string MetricsFile = RunFolderWriter.MetricsFile;
 
-    readonly RunConfig config;
+    RunConfig config;
     readonly string runDir;
     readonly DatasetSources sources;
     readonly RunFolderWriter folder;
@@ -110,6 +110,9 @@ public sealed class Trainer : IDisposable
     {
         var wall = Stopwatch.StartNew();
         TorchRuntime.Configure(config.Runtime);
+        // auto resolves here, on the configured device and threads, so that config.json and metrics.json record the
+        // precision that actually ran.
+        config = config with { Runtime = config.Runtime with { Precision = PrecisionProbe.Resolve(config.Runtime.Precision) } };
         folder.Prepare(config, resume);
         LoadAndBuild();
         var session = StartSession(resume);

@@ -14,10 +14,10 @@ public class KitOptionsTests
         var none = KitOptions.FromEnvironment(Variables());
         Assert.Equal(new KitOptions(), none);
         var all = KitOptions.FromEnvironment(Variables(("MTK_DEVICE", "cpu"), ("MTK_THREADS", "3"), ("MTK_FAST_DROPOUT", "0"),
-            ("MTK_FUSED_SOFTMAX_DROPOUT", "0"), ("MTK_FUSED_ADAMW", "0"), ("MTK_MALLOC_TUNING", "0")));
+            ("MTK_FUSED_SOFTMAX_DROPOUT", "0"), ("MTK_FUSED_ADAMW", "0"), ("MTK_MALLOC_TUNING", "0"), ("MTK_PRECISION", "bf16")));
         Assert.Equal(new KitOptions
         {
-            Device = "cpu", Threads = 3, MallocTuning = false,
+            Device = "cpu", Threads = 3, MallocTuning = false, Precision = Precision.Bf16,
             Kernels = new KernelOptions { FastDropout = false, FusedSoftmaxDropout = false, FusedAdamW = false },
         }, all);
     }
@@ -29,6 +29,20 @@ public class KitOptionsTests
         Assert.Equal("MTK_THREADS: expected a positive integer, found 'many'.", threads.Message);
         var flag = Assert.Throws<ArgumentException>(() => KitOptions.FromEnvironment(Variables(("MTK_FUSED_ADAMW", "off"))));
         Assert.Equal("MTK_FUSED_ADAMW: expected 0 or 1, found 'off'.", flag.Message);
+        var precision = Assert.Throws<ArgumentException>(() => KitOptions.FromEnvironment(Variables(("MTK_PRECISION", "half"))));
+        Assert.Equal("MTK_PRECISION: expected fp32, bf16 or auto, found 'half'.", precision.Message);
+    }
+
+    [Theory]
+    [InlineData("fp32", Precision.Fp32)]
+    [InlineData("bf16", Precision.Bf16)]
+    [InlineData("auto", Precision.Auto)]
+    public void RuntimePrecisionReadsAndWritesItsName(string name, Precision expected)
+    {
+        var config = new RunConfig { Runtime = new KitOptions { Precision = expected } };
+        Assert.Contains($"\"precision\": \"{name}\"", config.ToJson());
+        var back = System.Text.Json.JsonSerializer.Deserialize<RunConfig>(config.ToJson(), RunConfig.Json)!;
+        Assert.Equal(expected, back.Runtime.Precision);
     }
 
     [Fact]

@@ -61,6 +61,29 @@ public sealed record ChartSpec
 
     /// <summary>For <c>surface</c>.</summary>
     public SurfaceSpec? Surface { get; init; }
+
+    /// <summary>
+    /// The spec with every piece of text HTML-escaped. Plotly renders a subset of HTML in titles, names and labels
+    /// (<c>&lt;a href&gt;</c> becomes a live link), and labels come from data files and task names; escaped, they show
+    /// as typed.
+    /// </summary>
+    public ChartSpec WithEscapedText()
+    {
+        static string E(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+        static string[]? A(string[]? a) => a?.Select(E).ToArray();
+        static Series S(Series s) => s with { Name = E(s.Name) };
+        return this with
+        {
+            Title = E(Title), XTitle = E(XTitle), YTitle = E(YTitle), ZTitle = ZTitle is null ? null : E(ZTitle),
+            Panels = Panels?.Select(p => p.Select(S).ToArray()).ToArray(),
+            PanelTitles = A(PanelTitles),
+            Categories = A(Categories),
+            Groups = Groups?.Select(g => g with { Name = E(g.Name) }).ToArray(),
+            RowLabels = A(RowLabels), ColumnLabels = A(ColumnLabels),
+            CellText = CellText?.Select(A).ToArray()!,
+            Surface = Surface is null ? null : Surface with { Paths = Surface.Paths.Select(S).ToArray() },
+        };
+    }
 }
 
 /// <summary>

@@ -19,8 +19,15 @@ static class CommonOptions
         Recursive = true,
     };
 
+    public static readonly Option<bool> Verbose = new("--verbose")
+    {
+        Description = "On an error, print the stack trace too (also MTK_DEBUG=1).",
+        Recursive = true,
+    };
+
     public static void AddTo(RootCommand root)
     {
+        root.Options.Add(Verbose);
         root.Options.Add(Threads);
         root.Options.Add(DataDir);
     }

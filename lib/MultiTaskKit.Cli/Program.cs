@@ -13,4 +13,16 @@ root.Subcommands.Add(NotebookCommand.Create());
 var bench = BenchCommand.Create();
 bench.Subcommands.Add(BenchMethodsCommand.Create());
 root.Subcommands.Add(bench);
-return root.Parse(args).Invoke();
+
+bool verbose = CliErrors.Verbose(args);
+try
+{
+    var parse = root.Parse(args);
+    if (parse.Errors.Count > 0 && !args.Any(a => a is "--help" or "-h" or "-?"))
+        return CliErrors.ReportParse(parse.Errors.Select(e => e.Message), string.Join(' ', parse.CommandResult.Command.Name == root.Name ? [] : new[] { parse.CommandResult.Command.Name }));
+    return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (Exception e)
+{
+    return CliErrors.Report(e, verbose);
+}

@@ -19,7 +19,7 @@ static class CaseStudyCommand
         var output = new Option<string?>("--out") { Description = "Run folder (default: runs/casestudy-<preset>)." };
         var seed = new Option<ulong>("--seed") { Description = "Seed of splits, subsets, initialisation, batches and dropout.", DefaultValueFactory = _ => 42UL };
         var compare = new Option<bool>("--compare") { Description = "Also train the single-task baselines and hard sharing (same budget) and print Δm." };
-        var resume = new Option<bool>("--resume") { Description = "Continue a killed run in --out from its last checkpoint." };
+        var resume = new Option<bool>("--resume") { Description = "Continue a killed run in --out from its last checkpoint (runs without one start, and say so)." };
         var imdbTrain = new Option<int?>("--imdb-train") { Description = "Override the preset's IMDB training subset size." };
         var imdbTest = new Option<int?>("--imdb-test") { Description = "Override the preset's IMDB test subset size (0: the full test set)." };
         var steps = new Option<long?>("--steps") { Description = "Override the number of optimizer steps (default: one pass over the IMDB training subset)." };
@@ -84,7 +84,7 @@ static class CaseStudyCommand
             {
                 Progress = p, Log = m => AnsiConsole.MarkupLine(Markup.Escape(m)), WriteCharts = (dir, history, test) => RunCharts.Write(dir, history, test),
             };
-            return trainer.Run(resume && Checkpoint.HasLatest(dir));
+            return trainer.Run(TrainCommand.ResumeChoice(false, resume, dir));
         });
     }
 

@@ -28,12 +28,16 @@ static class EvaluateCommand
             if (parse.GetValue(file) is { } path)
             {
                 var name = parse.GetValue(task) ?? (predictor.Tasks.Count == 1 ? predictor.Tasks[0]
-                    : throw new ArgumentException($"--task: the run has tasks {string.Join(", ", predictor.Tasks)}; name the one --file belongs to."));
+                    : throw new UsageException($"--task: the run has tasks {string.Join(", ", predictor.Tasks)}; name the one --file belongs to."));
+                if (!predictor.Tasks.Contains(name))
+                    throw new UsageException($"--task: expected one of the run's tasks ({string.Join(", ", predictor.Tasks)}), found '{name}'.");
                 var data = CsvTaskReader.Read(path, predictor.CsvOptionsFor(name, parse.GetValue(textColumn), parse.GetValue(labelColumn)), "file");
                 report = new MetricsReport([new TaskEvaluation(name, data.Dataset, path, predictor.Evaluate(name, data, normalize: true))]);
             }
             else
             {
+                if (parse.GetValue(split) is not ("test" or "val"))
+                    throw new UsageException($"--split: expected test or val, found '{parse.GetValue(split)}'.");
                 report = predictor.EvaluateSplit(parse.GetValue(split)!, DatasetSources.Default(parse.GetValue(CommonOptions.DataDir)));
             }
             if (parse.GetValue(json)) Console.WriteLine(report.ToJsonString());

@@ -33,9 +33,9 @@ static class PredictCommand
                         throw new InvalidDataException($"{path}: no column '{col}'; found {string.Join(", ", frame.Columns.Select(c => $"'{c.Name}'"))}.");
                     for (long r = 0; r < frame.Rows.Count; r++) texts.Add(frame.Columns[col][r]?.ToString() ?? "");
                 }
-                else texts.AddRange(File.ReadAllLines(path).Where(l => l.Trim().Length > 0));
+                else texts.AddRange(DelimitedText.ReadLines(path).Where(l => l.Trim().Length > 0));
             }
-            if (texts.Count == 0) throw new ArgumentException("predict: give --text \"...\" or --file F.");
+            if (texts.Count == 0) throw new UsageException("predict: expected --text \"...\" or --file F (a file with at least one non-empty line), found neither.");
             using var predictor = RunPredictor.Load(parse.GetValue(run)!, PrecisionOption.Parse(parse, precision));
             var predictions = predictor.Predict(texts);
             if (parse.GetValue(json))

@@ -47,6 +47,7 @@ public sealed class GradVac : GramianAggregator
 
     public GradVacOptions Options { get; }
     public IReadOnlyList<string> AllTasks { get; }
+    protected override IReadOnlyList<string>? KnownTasks => AllTasks;
 
     public GradVac(IReadOnlyList<string> tasks, GradVacOptions? options = null) : base("gradvac")
     {

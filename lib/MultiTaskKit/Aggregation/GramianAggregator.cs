@@ -20,15 +20,17 @@ public abstract class GramianAggregator : nn.Module, IGradientAggregator
 
     public virtual AggregationResult Aggregate(Tensor taskGradients, AggregationInput input)
     {
-        int t = input.Gramian.GetLength(0);
-        if (taskGradients.dim() != 2 || taskGradients.shape[0] != t)
-            throw new ArgumentException($"{Name}: expected a [{t}, P] gradient matrix, found shape [{string.Join(", ", taskGradients.shape)}]", nameof(taskGradients));
+        MethodGuards.CheckAggregation(Name, taskGradients, input, KnownTasks);
+        int t = input.Tasks.Count;
         var w = Weights(input.Gramian, input);
         if (w.Length != t) throw new InvalidOperationException($"{Name}: produced {w.Length} weights for {t} tasks");
         for (int i = 0; i < t; i++)
             if (!double.IsFinite(w[i])) throw new InvalidOperationException($"{Name}: weight of task '{input.Tasks[i]}' is {w[i]} (Gramian diagonal {input.Gramian[i, i]})");
         return new AggregationResult(GradientMatrix.Combine(taskGradients, w), w);
     }
+
+    /// <summary>The task names a stateful aggregator was built for (null: any names).</summary>
+    protected virtual IReadOnlyList<string>? KnownTasks => null;
 
     /// <summary>The combination weights from the Gramian [T, T].</summary>
     public abstract double[] Weights(double[,] gramian, AggregationInput input);

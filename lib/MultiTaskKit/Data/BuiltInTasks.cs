@@ -22,18 +22,20 @@ public static class BuiltInTasks
     /// <summary>IMDB: upstream train and test; validation carved (stratified) from train.</summary>
     public static TaskSplits Imdb(DatasetSources sources, ulong seed, double validationFraction = 0.1)
     {
-        var (train, test) = ImdbReader.Read(sources.ImdbPath());
+        var path = sources.ImdbPath();
+        var (train, test) = ImdbReader.Read(path);
         var (rest, val) = Splits.Carve(train, validationFraction, seed, "train", "val");
-        return new TaskSplits(rest, val, test, $"imdb: validation = seeded {validationFraction:P0} of upstream train (seed {seed}); test = upstream test");
+        return new TaskSplits(rest, val, test, $"imdb: validation = seeded {validationFraction:P0} of upstream train (seed {seed}); test = upstream test; {sources.Verification(path)}");
     }
 
     /// <summary>VADER tweets: one file, split 80/10/10 by a seeded shuffle.</summary>
     public static TaskSplits Vader(DatasetSources sources, ulong seed)
     {
-        var all = VaderReader.Read(sources.VaderPath());
+        var path = sources.VaderPath();
+        var all = VaderReader.Read(path);
         var (rest, test) = Splits.Carve(all, 0.1, seed, "train+val", "test");
         var (train, val) = Splits.Carve(rest, 1.0 / 9, seed, "train", "val");
-        return new TaskSplits(train, val, test, $"vader-tweets: seeded 80/10/10 split of the {all.Count} tweets (seed {seed})");
+        return new TaskSplits(train, val, test, $"vader-tweets: seeded 80/10/10 split of the {all.Count} tweets (seed {seed}); {sources.Verification(path)}");
     }
 
     /// <summary>

@@ -28,29 +28,34 @@ public sealed record CsvTaskOptions
 
     /// <summary>Text normaliser applied to every row (see <see cref="TextNormalizer"/>).</summary>
     public string? Normalizer { get; init; }
+
+    /// <summary>Whether double quotes enclose fields; null: yes for comma-separated files, no for tab-separated ones.</summary>
+    public bool? Quotes { get; init; }
 }
 
 /// <summary>
-/// Any task from a CSV or TSV file with a header, read through Microsoft.Data.Analysis's <see cref="DataFrame"/>.
-/// Every column is read as text (no type guessing), so a bad value in a target column is reported with its line
-/// rather than silently turned into a null.
+/// Any task from a CSV or TSV file with a header, read strictly by <see cref="DelimitedText"/>: UTF-8 only, one row per
+/// line, every row as wide as the header, each problem reported with its file and line. Every column is read as text
+/// (no type guessing), so a bad value in a target column is reported with its line rather than silently turned into a null.
 /// </summary>
 public static class CsvTaskReader
 {
     /// <summary>Loads the whole file as a string-typed DataFrame.</summary>
-    public static DataFrame LoadFrame(string path, char? separator = null)
+    public static DataFrame LoadFrame(string path, char? separator = null, bool? quotes = null)
+    {
+        var table = LoadTable(path, separator, quotes);
+        var frame = new DataFrame();
+        for (int c = 0; c < table.Header.Count; c++)
+            frame.Columns.Add(new StringDataFrameColumn(table.Header[c], table.Rows.Select(r => r.Fields[c])));
+        return frame;
+    }
+
+    /// <summary>Reads the file strictly (see <see cref="DelimitedText"/>); quotes default to on for CSV, off for TSV.</summary>
+    public static DelimitedTable LoadTable(string path, char? separator = null, bool? quotes = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"CSV task: expected a delimited file with a header at '{path}', found no such file.", path);
         var sep = separator ?? DefaultSeparator(path);
-        using var stream = File.OpenRead(path);
-        try
-        {
-            return DataFrame.LoadCsv(stream, separator: sep, header: true, guessTypeFunction: _ => typeof(string), cultureInfo: CultureInfo.InvariantCulture);
-        }
-        catch (Exception e) when (e is FormatException or IndexOutOfRangeException or ArgumentException or InvalidOperationException)
-        {
-            throw new InvalidDataException($"{path}: could not parse as '{(sep == '\t' ? "\\t" : sep.ToString())}'-separated text with a header ({e.Message}).", e);
-        }
+        return DelimitedText.Read(path, sep, quotes ?? sep != '\t');
     }
 
     public static char DefaultSeparator(string path) =>
@@ -59,27 +64,27 @@ public static class CsvTaskReader
     /// <summary>Reads <paramref name="path"/> as one dataset; <paramref name="split"/> names it.</summary>
     public static TextDataset Read(string path, CsvTaskOptions options, string split = "all", string? datasetName = null)
     {
-        var frame = LoadFrame(path, options.Separator);
-        var names = frame.Columns.Select(c => c.Name).ToList();
-        DataFrameColumn Column(string name, string role) =>
+        var table = LoadTable(path, options.Separator, options.Quotes);
+        var names = table.Header;
+        int Column(string name, string role) =>
             names.Contains(name)
-                ? frame.Columns[name]
+                ? names.ToList().IndexOf(name)
                 : throw new InvalidDataException($"{path}: the {role} column '{name}' does not exist; found columns: {string.Join(", ", names.Select(n => $"'{n}'"))}.");
         var text = Column(options.TextColumn, "text");
         var label = Column(options.LabelColumn, options.Kind == TaskKind.Regression ? "target" : "label");
-        var id = options.IdColumn is { } idName ? Column(idName, "id") : null;
-        if (frame.Rows.Count == 0) throw new InvalidDataException($"{path}: expected at least one data row after the header, found none.");
+        int? id = options.IdColumn is { } idName ? Column(idName, "id") : null;
+        if (table.Rows.Count == 0) throw new InvalidDataException($"{path}: expected at least one data row after the header, found none.");
 
-        // Line numbers count the header as line 1 (quoted fields spanning lines would shift them; then the row number still holds).
-        string Where(long row) => $"{path}, line {row + 2} (data row {row + 1})";
-        var raw = new List<(string Id, string Text, string Value, long Row)>();
-        for (long r = 0; r < frame.Rows.Count; r++)
+        string Where(DelimitedRow row) => $"{path}, line {row.Line}";
+        var raw = new List<(string Id, string Text, string Value, DelimitedRow Row)>();
+        for (int r = 0; r < table.Rows.Count; r++)
         {
-            var t = text[r]?.ToString();
-            if (string.IsNullOrWhiteSpace(t)) throw new InvalidDataException($"{Where(r)}: expected text in column '{options.TextColumn}', found an empty field.");
-            var v = label[r]?.ToString()?.Trim();
-            if (string.IsNullOrEmpty(v)) throw new InvalidDataException($"{Where(r)}: expected a value in column '{options.LabelColumn}', found an empty field.");
-            raw.Add((id?[r]?.ToString() ?? (r + 1).ToString(CultureInfo.InvariantCulture), TextNormalizer.Apply(options.Normalizer, t), v, r));
+            var row = table.Rows[r];
+            var t = row.Fields[text];
+            if (string.IsNullOrWhiteSpace(t)) throw new InvalidDataException($"{Where(row)}: expected text in column '{options.TextColumn}', found an empty field.");
+            var v = row.Fields[label].Trim();
+            if (v.Length == 0) throw new InvalidDataException($"{Where(row)}: expected a value in column '{options.LabelColumn}', found an empty field.");
+            raw.Add((id is { } i ? row.Fields[i] : (r + 1).ToString(CultureInfo.InvariantCulture), TextNormalizer.Apply(options.Normalizer, t), v, row));
         }
 
         var dataset = datasetName ?? Path.GetFileNameWithoutExtension(path);
@@ -88,18 +93,29 @@ public static class CsvTaskReader
             var examples = raw.Select(x =>
                 float.TryParse(x.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var y) && float.IsFinite(y)
                     ? new TextExample(x.Id, x.Text, Target: y)
-                    : throw new InvalidDataException($"{Where(x.Row)}: expected a numeric target in column '{options.LabelColumn}', found '{x.Value}'.")).ToList();
+                    : throw new InvalidDataException($"{Where(x.Row)}: expected a finite numeric target in column '{options.LabelColumn}', found '{x.Value}'.")).ToList();
             return new TextDataset(dataset, split, TaskKind.Regression, [], examples, path);
         }
 
-        var labelNames = options.LabelNames ?? InferLabelNames(raw.Select(x => x.Value));
+        // Numeric labels are compared as numbers: "0" and "0.0" are one class, not two.
+        bool numeric = raw.All(x => IsIntegral(x.Value)) && (options.LabelNames?.All(IsIntegral) ?? true);
+        string Canon(string v) => numeric ? CanonicalInteger(v) : v;
+        var labelNames = (options.LabelNames ?? InferLabelNames(raw.Select(x => Canon(x.Value)))).Select(Canon).ToList();
+        if (options.LabelNames is null && labelNames.Count < 2)
+            throw new InvalidDataException($"{path}: task '{dataset}': column '{options.LabelColumn}' holds a single class ('{labelNames[0]}'); a classification task needs at least two classes (or list them in 'labels').");
         var index = labelNames.Select((n, i) => (n, i)).ToDictionary(t => t.n, t => t.i, StringComparer.Ordinal);
         var rows = raw.Select(x =>
-            index.TryGetValue(x.Value, out var l)
+            index.TryGetValue(Canon(x.Value), out var l)
                 ? new TextExample(x.Id, x.Text, l)
                 : throw new InvalidDataException($"{Where(x.Row)}: label '{x.Value}' in column '{options.LabelColumn}' is not one of the configured labels ({string.Join(", ", labelNames)}).")).ToList();
         return new TextDataset(dataset, split, TaskKind.Classification, labelNames, rows, path);
     }
+
+    static bool IsIntegral(string v) =>
+        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) && d == Math.Floor(d) && Math.Abs(d) < 1e15;
+
+    static string CanonicalInteger(string v) =>
+        ((long)double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Integers sorted numerically when every label is an integer, else names sorted ordinally.</summary>
     public static IReadOnlyList<string> InferLabelNames(IEnumerable<string> values)

@@ -43,13 +43,29 @@ public sealed class DatasetSources
                 if (!Directory.Exists(candidate)) continue;
                 var archive = Directory.EnumerateFiles(candidate, "*.tar.gz").Concat(Directory.EnumerateFiles(candidate, "*.tgz"))
                     .Where(f => Path.GetFileName(f).StartsWith("aclImdb", StringComparison.OrdinalIgnoreCase)).OrderBy(f => f).FirstOrDefault();
-                if (archive != null) return archive;
+                if (archive != null)
+                {
+                    // The upstream archive under its own name is checked against the manifest (data/imdb.json);
+                    // any other copy cannot be, and BuiltInTasks says so in the task's note.
+                    if (Path.GetFileName(archive) == UpstreamImdbName && ImdbSum is { } sum && !string.Equals(sum.Compute(archive), sum.Hex, StringComparison.OrdinalIgnoreCase))
+                        throw new InvalidDataException($"{archive}: expected the upstream IMDB archive ({sum}), found other bytes; replace the file, or remove it to download it.");
+                    return archive;
+                }
                 if (Directory.Exists(Path.Combine(candidate, "aclImdb"))) return candidate;
             }
             throw new FileNotFoundException($"IMDB: expected imdb/aclImdb*.tar.gz or imdb/aclImdb/ under the data folder '{d}', found neither.");
         }
         return Downloader.Download(Imdb, Path.Combine(CacheDir, "imdb", "aclImdb_v1.tar.gz"), ImdbSum, Progress);
     }
+
+    /// <summary>The upstream IMDB archive's file name.</summary>
+    public const string UpstreamImdbName = "aclImdb_v1.tar.gz";
+
+    /// <summary>How a dataset file was verified: by checksum (downloads, the upstream IMDB archive) or not at all (other local copies).</summary>
+    public string Verification(string path) =>
+        DataDir is null ? "checksum-verified download"
+        : Path.GetFileName(path) == UpstreamImdbName ? "local upstream archive, checksum-verified"
+        : $"local copy {Path.GetFileName(path)}, not checksum-verified (the manifest's checksum is for the upstream file)";
 
     /// <summary>The VADER tweets file.</summary>
     public string VaderPath()

@@ -139,8 +139,16 @@ public sealed class Downloader
                 var buffer = new byte[1 << 16];
                 long done = append ? have : 0;
                 int n;
-                while ((n = await body.ReadAsync(buffer, cancel)) > 0)
+                while (true)
                 {
+                    try { n = await body.ReadAsync(buffer, cancel); }
+                    catch (Exception e) when (e is IOException or HttpRequestException)
+                    {
+                        // The connection broke mid-body: keep the bytes (the next run resumes) and name the URL.
+                        await file.FlushAsync(cancel);
+                        throw new IOException($"Download of '{url}' was cut short at {done}{(total is { } tt ? $" of {tt}" : "")} bytes ({e.Message}); run again to resume.", e);
+                    }
+                    if (n == 0) break;
                     await file.WriteAsync(buffer.AsMemory(0, n), cancel);
                     done += n;
                     progress?.Report(new DownloadProgress(url.ToString(), done, total));

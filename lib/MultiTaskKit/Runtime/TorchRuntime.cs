@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Reflection;
 using TorchSharp;
@@ -80,7 +81,11 @@ public static class TorchRuntime
             return torch.cuda.is_available() ? CUDA : CPU;
         if (requested.StartsWith("cuda", StringComparison.OrdinalIgnoreCase) && !torch.cuda.is_available())
             throw new InvalidOperationException($"device (MTK_DEVICE, runtime.device): '{requested}' was asked for, but CUDA is not available (build with -p:MtkDevice=cuda on a machine with a GPU).");
-        return torch.device(requested);
+        try { return torch.device(requested); }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or NotSupportedException or ExternalException)
+        {
+            throw new ArgumentException($"device (MTK_DEVICE, runtime.device): expected auto, cpu, cuda or cuda:<index>, found '{requested}'.", e);
+        }
     }
 
     /// <summary>The TorchSharp package version, from its assembly.</summary>

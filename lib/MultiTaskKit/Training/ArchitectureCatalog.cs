@@ -17,7 +17,9 @@ public static class ArchitectureCatalog
         (SharingPlanKind.Hard, "the whole trunk shared; each task owns its head",
             (trunk, heads, _) => new MultiTaskModel(trunk, heads, SharingPlan.Hard)),
         (SharingPlanKind.Split, "the lower shared_layers layers shared; each task owns copies of the rest",
-            (trunk, heads, s) => new MultiTaskModel(trunk, heads, SharingPlan.SplitAt(Math.Min(s.SharedLayers, trunk.Layers.Count)))),
+            (trunk, heads, s) => new MultiTaskModel(trunk, heads, s.SharedLayers <= trunk.Layers.Count
+                ? SharingPlan.SplitAt(s.SharedLayers)
+                : throw new InvalidDataException($"sharing.shared_layers must be at most the trunk's {trunk.Layers.Count} layers, found {s.SharedLayers}."))),
         (SharingPlanKind.Isolated, "nothing shared; each task owns a copy of the trunk",
             (trunk, heads, _) => new MultiTaskModel(trunk, heads, SharingPlan.Isolated)),
         (SharingPlanKind.CrossStitch, "one trunk copy per task, mixed after every layer by learned α (Misra et al. 2016)",

@@ -53,6 +53,7 @@ public static class Checkpoint
         BertCheckpoint.WriteFolderAtomically(Path.Combine(runDir, LatestFolder), tmp =>
         {
             BertCheckpoint.WriteSafetensors(model, Path.Combine(tmp, WeightsFile));
+            TestHooks.Pause("checkpoint-partial");
             ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(Path.Combine(tmp, OptimizerFile));
             File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json));
             history.Save(Path.Combine(tmp, HistoryFile));
@@ -76,10 +77,34 @@ public static class Checkpoint
         var statePath = Path.Combine(dir, StateFile);
         if (!File.Exists(statePath))
             throw new FileNotFoundException($"--resume: expected a checkpoint at '{dir}' (state.json, model.safetensors, optimizer.bin), found none.", statePath);
+        var state = ReadState(statePath);
         LoadWeights(model, Path.Combine(dir, WeightsFile));
-        ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(Path.Combine(dir, OptimizerFile));
-        return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), Json)
-               ?? throw new InvalidDataException($"{statePath}: expected the trainer state, found null.");
+        var optimizerPath = Path.Combine(dir, OptimizerFile);
+        if (!File.Exists(optimizerPath)) throw new FileNotFoundException($"{optimizerPath}: expected the optimizer state, found no such file.", optimizerPath);
+        try { ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(optimizerPath); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"{optimizerPath}: expected TorchSharp optimizer state for this model, found a file that does not load ({e.GetType().Name}: {e.Message}); the checkpoint is damaged.", e);
+        }
+        return state;
+    }
+
+    /// <summary>Reads and checks <c>state.json</c>: every count non-negative, the best step within the steps done.</summary>
+    public static TrainerState ReadState(string statePath)
+    {
+        TrainerState? state;
+        try { state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), Json); }
+        catch (JsonException e) { throw new InvalidDataException($"{statePath}: expected the trainer state (JSON), found unreadable content ({e.Message}).", e); }
+        if (state is null) throw new InvalidDataException($"{statePath}: expected the trainer state, found null.");
+        if (state.Step < 0) throw new InvalidDataException($"{statePath}: 'step' must be at least 0, found {state.Step}.");
+        if (state.BestStep is { } b && (b < 1 || b > state.Step))
+            throw new InvalidDataException($"{statePath}: 'best_step' must lie in [1, step = {state.Step}], found {b}.");
+        if (state.TokensSeen < 0 || state.TrainSeconds < 0 || !double.IsFinite(state.TrainSeconds) || state.EvalsWithoutImprovement < 0)
+            throw new InvalidDataException($"{statePath}: 'tokens_seen', 'train_seconds' and 'evals_without_improvement' must be finite and at least 0, found {state.TokensSeen}, {state.TrainSeconds}, {state.EvalsWithoutImprovement}.");
+        foreach (var (task, pos) in state.Streams)
+            if (pos is null || pos.Length != 2 || pos[0] < 0 || pos[1] < 0)
+                throw new InvalidDataException($"{statePath}: 'streams.{task}' must be [epoch, position] with both at least 0, found [{string.Join(", ", pos ?? [])}].");
+        return state;
     }
 
     /// <summary>Loads safetensors weights into <paramref name="model"/>; every key must match (names both sides on a mismatch).</summary>

@@ -82,6 +82,8 @@ public static class ModelFactory
             _ => throw new InvalidDataException($"model.pooling: expected mean or cls, found '{m.Pooling}'."),
         };
         var trunk = new BertTrunk(bert, pooling);
+        foreach (var t in config.Tasks.Where(t => t.MaxTokens > bert.Config.MaxPositionEmbeddings))
+            throw new InvalidDataException($"task '{t.Name}': max_tokens must be at most the trunk's position table (max_position_embeddings {bert.Config.MaxPositionEmbeddings}), found {t.MaxTokens}.");
         var model = ArchitectureCatalog.Build(config.Sharing, trunk, Heads(trunk.OutputSize, tasks, m));
         model.to(TorchRuntime.Device);
         MixedPrecision.Apply(model, PrecisionProbe.Resolve(config.Runtime.Precision));

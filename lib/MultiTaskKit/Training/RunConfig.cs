@@ -56,13 +56,42 @@ public sealed record RunConfig
     /// <summary>Checks the configuration, naming <paramref name="source"/> and the offending key.</summary>
     public void Validate(string source = "config")
     {
+        RunFolder.ValidateName(Name, source);
         if (Tasks.Count == 0) throw new InvalidDataException($"{source}: 'tasks' must list at least one task, found none.");
         var dup = Tasks.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
         if (dup != null) throw new InvalidDataException($"{source}: task names must be unique, found '{dup.Key}' {dup.Count()} times.");
         foreach (var t in Tasks) t.Validate(source);
         Sharing.Validate(source);
-        if (!(Optimizer.Lr > 0)) throw new InvalidDataException($"{source}: optimizer.lr must be positive, found {Optimizer.Lr}.");
-        if (Training.Steps is null && !(Training.Epochs > 0)) throw new InvalidDataException($"{source}: set training.steps or a positive training.epochs.");
+        Model.Validate(source);
+        if (Sharing.Plan == SharingPlanKind.Split && Model.Trunk.Equals("random", StringComparison.OrdinalIgnoreCase) && Sharing.SharedLayers > Model.Layers)
+            throw new InvalidDataException($"{source}: sharing.shared_layers must be at most model.layers ({Model.Layers}), found {Sharing.SharedLayers}.");
+        void Check(bool ok, string key, string expected, object? found)
+        {
+            if (!ok) throw new InvalidDataException($"{source}: {key} must be {expected}, found {found switch { null => "null", IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture), _ => found }}.");
+        }
+        Check(Optimizer.Lr > 0 && double.IsFinite(Optimizer.Lr), "optimizer.lr", "a positive finite number", Optimizer.Lr);
+        Check(Optimizer.HeadLr is null || (Optimizer.HeadLr > 0 && double.IsFinite(Optimizer.HeadLr.Value)), "optimizer.head_lr", "a positive finite number (or absent)", Optimizer.HeadLr);
+        Check(Optimizer.WarmupFraction is >= 0 and <= 1, "optimizer.warmup_fraction", "in [0, 1]", Optimizer.WarmupFraction);
+        Check(Optimizer.WeightDecay >= 0 && double.IsFinite(Optimizer.WeightDecay), "optimizer.weight_decay", "at least 0", Optimizer.WeightDecay);
+        Check(Optimizer.Momentum is >= 0 and < 1, "optimizer.momentum", "in [0, 1)", Optimizer.Momentum);
+        Check(Optimizer.ClipNorm is null || (Optimizer.ClipNorm > 0 && double.IsFinite(Optimizer.ClipNorm.Value)), "optimizer.clip_norm", "a positive number (or null: no clipping)", Optimizer.ClipNorm);
+        Check(Training.Steps is null or > 0, "training.steps", "at least 1 (or absent: use training.epochs)", Training.Steps);
+        Check(Training.Steps is not null || (Training.Epochs > 0 && double.IsFinite(Training.Epochs)), "training.epochs", "positive when training.steps is absent", Training.Epochs);
+        Check(Training.Temperature > 0 && double.IsFinite(Training.Temperature), "training.temperature", "positive", Training.Temperature);
+        Check(Training.EvalEverySteps >= 0, "training.eval_every_steps", "at least 0 (0: per epoch and at the end)", Training.EvalEverySteps);
+        Check(Training.CheckpointEverySteps >= 0, "training.checkpoint_every_steps", "at least 0 (0: at evaluations and the end)", Training.CheckpointEverySteps);
+        Check(Training.EarlyStoppingPatience >= 0, "training.early_stopping_patience", "at least 0 (0: never stop early)", Training.EarlyStoppingPatience);
+        Check(Training.EvalBatchSize >= 1, "training.eval_batch_size", "at least 1", Training.EvalBatchSize);
+        if (Training.SelectionMetric != "mean")
+        {
+            var parts = Training.SelectionMetric.Split('/');
+            Check(parts.Length == 2 && Tasks.Any(t => t.Name == parts[0]), "training.selection_metric", $"'mean' or '<task>/<metric>' with a task of this run ({string.Join(", ", Tasks.Select(t => t.Name))})", $"'{Training.SelectionMetric}'");
+        }
+        if (Method.Weights is { } w)
+        {
+            Check(w.Count == Tasks.Count, "method.weights", $"one weight per task ({Tasks.Count})", $"{w.Count} weights");
+            Check(w.All(x => x >= 0 && double.IsFinite(x)), "method.weights", "finite and at least 0", $"[{string.Join(", ", w)}]");
+        }
         if (Training.GradAccumulation < 1) throw new InvalidDataException($"{source}: training.grad_accumulation must be at least 1, found {Training.GradAccumulation}.");
         try { Runtime.Validate($"{source}: runtime"); }
         catch (ArgumentException e) { throw new InvalidDataException(e.Message, e); }
@@ -87,6 +116,25 @@ public sealed record ModelConfig
     public double? Dropout { get; init; }
     /// <summary>Dropout before each task head.</summary>
     public double HeadDropout { get; init; } = 0.1;
+
+    /// <summary>Largest sizes a <c>random</c> trunk may ask for: far beyond any test, far below what would exhaust memory.</summary>
+    public const int MaxHidden = 4096, MaxLayers = 48, MaxHeads = 64, MaxIntermediate = 16384;
+
+    internal void Validate(string source)
+    {
+        void Range(int v, int max, string key)
+        {
+            if (v < 1 || v > max) throw new InvalidDataException($"{source}: model.{key} must be in [1, {max}], found {v}.");
+        }
+        if (Trunk.Equals("random", StringComparison.OrdinalIgnoreCase))
+        {
+            Range(Hidden, MaxHidden, "hidden"); Range(Layers, MaxLayers, "layers"); Range(Heads, MaxHeads, "heads"); Range(Intermediate, MaxIntermediate, "intermediate");
+            if (Hidden % Heads != 0) throw new InvalidDataException($"{source}: model.hidden ({Hidden}) must be a multiple of model.heads ({Heads}).");
+        }
+        if (Dropout is { } d && d is not (>= 0 and < 1)) throw new InvalidDataException($"{source}: model.dropout must be in [0, 1), found {d}.");
+        if (HeadDropout is not (>= 0 and < 1)) throw new InvalidDataException($"{source}: model.head_dropout must be in [0, 1), found {HeadDropout}.");
+        if (Pooling.ToLowerInvariant() is not ("mean" or "cls" or "pooler")) throw new InvalidDataException($"{source}: model.pooling must be mean, cls or pooler, found '{Pooling}'.");
+    }
 }
 
 /// <summary>The architecture names <see cref="ArchitectureCatalog"/> knows out of the box (<c>sharing.plan</c>).</summary>
@@ -109,7 +157,7 @@ public static class SharingPlanKind
 public sealed record SharingConfig
 {
     public string Plan { get; init; } = SharingPlanKind.Split;
-    /// <summary>For <c>split</c>: how many lower layers are shared (capped at the trunk's depth).</summary>
+    /// <summary>For <c>split</c>: how many lower layers are shared (at most the trunk's depth).</summary>
     public int SharedLayers { get; init; } = 2;
     /// <summary>For <c>cross_stitch</c>: the initial diagonal of every α (null: 0.9; see <see cref="Models.CrossStitchOptions"/>).</summary>
     public double? CrossStitchSelfWeight { get; init; }
@@ -199,6 +247,8 @@ public sealed record TaskConfig
     public string? TextColumn { get; init; }
     public string? LabelColumn { get; init; }
     public IReadOnlyList<string>? Labels { get; init; }
+    /// <summary>For <c>csv</c>: whether double quotes enclose fields (null: yes for comma-separated files, no for tab-separated ones).</summary>
+    public bool? Quotes { get; init; }
     /// <summary>Text normaliser (<c>none</c>, <c>tweet</c>, <c>imdb</c>); CSV tasks default to none, built-ins apply their own when read.</summary>
     public string? Normalizer { get; init; }
     public int MaxTokens { get; init; } = 128;
@@ -224,6 +274,9 @@ public sealed record TaskConfig
             throw new InvalidDataException($"{source}: task name must be letters, digits, '_' or '-', found '{Name}'.");
         if (MaxTokens < 3) throw new InvalidDataException($"{source}: task '{Name}': max_tokens must be at least 3, found {MaxTokens}.");
         if (BatchSize < 1) throw new InvalidDataException($"{source}: task '{Name}': batch_size must be at least 1, found {BatchSize}.");
+        foreach (var (key, value) in new[] { ("train_subset", TrainSubset), ("val_subset", ValSubset), ("test_subset", TestSubset) })
+            if (value is < 1) throw new InvalidDataException($"{source}: task '{Name}': {key} must be at least 1 (or absent: all), found {value}.");
+        if (ValidationFraction is not (> 0 and < 1)) throw new InvalidDataException($"{source}: task '{Name}': validation_fraction must be in (0, 1), found {ValidationFraction}.");
         if (Dataset == "csv")
         {
             if (Train is null) throw new InvalidDataException($"{source}: task '{Name}': a csv task needs 'train' (a CSV/TSV file).");

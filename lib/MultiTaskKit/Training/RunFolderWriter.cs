@@ -34,8 +34,9 @@ public sealed class RunFolderWriter(string runDir)
         {
             var saved = RunConfig.Load(configPath);
             // The runtime may change between sessions (another machine, other threads); config.json records the latest.
-            if (saved.ToJson() != (config with { Runtime = saved.Runtime }).ToJson())
-                throw new InvalidDataException($"--resume: the configuration differs from the one saved in '{configPath}'; resume with the same configuration.");
+            var diffs = RunFolder.DiffJson(saved.ToJson(), (config with { Runtime = saved.Runtime }).ToJson());
+            if (diffs.Count > 0)
+                throw new InvalidDataException($"--resume: the configuration differs from the one saved in '{configPath}' at {string.Join("; ", diffs.Take(5))}{(diffs.Count > 5 ? $"; and {diffs.Count - 5} more" : "")}; resume with the same configuration.");
         }
         Directory.CreateDirectory(RunDir);
         // A new run must not leave results of an older one beside its own.

@@ -130,6 +130,7 @@ public sealed class RunPredictor : IDisposable
             LabelColumn = labelColumn ?? cfg.LabelColumn ?? (sig.Kind == TaskKind.Classification ? "label" : "target"),
             Kind = sig.Kind,
             LabelNames = sig.Kind == TaskKind.Classification ? sig.LabelNames : null,
+            Quotes = cfg.Quotes,
         };
     }
 

@@ -14,7 +14,7 @@ public static class TaskData
             var options = new CsvTaskOptions
             {
                 TextColumn = task.TextColumn!, LabelColumn = task.LabelColumn!, Kind = task.Kind!.Value,
-                LabelNames = task.Labels, Normalizer = task.Normalizer,
+                LabelNames = task.Labels, Normalizer = task.Normalizer, Quotes = task.Quotes,
             };
             var train = CsvTaskReader.Read(task.Train!, options, "train", task.Name);
             if (options.Kind == TaskKind.Classification && options.LabelNames is null)

@@ -113,17 +113,33 @@ public sealed class Trainer : IDisposable
         // auto resolves here, on the configured device and threads, so that config.json and metrics.json record the
         // precision that actually ran.
         config = config with { Runtime = config.Runtime with { Precision = PrecisionProbe.Resolve(config.Runtime.Precision) } };
+        if (resume && !RunFolder.HasCheckpoint(runDir))
+            throw new IOException($"--resume: '{runDir}' holds no checkpoint ({Checkpoint.LatestFolder}/{Checkpoint.StateFile}); nothing to resume. Run without --resume to start it (mtk: --resume-if-any starts when there is none).");
+        using var owner = RunFolder.Acquire(runDir, resume ? "train --resume" : "train");
+        if (owner.TakeOverNote is { } takeOver) Log?.Invoke(takeOver);
         folder.Prepare(config, resume);
         LoadAndBuild();
+        var prints = RunFolder.Fingerprints(RunFolder.DataFilesOf(config, sources));
+        if (resume) { if (RunFolder.CheckFingerprints(runDir, prints) is { } note) Log?.Invoke(note); }
+        else RunFolder.SaveFingerprints(runDir, prints);
         var session = StartSession(resume);
+        // A run that stopped early and was killed before its report resumes into the report, not into more steps.
+        if (session.Stopping.ShouldStop && session.StepsDone < session.TotalSteps) session.Stopping.Stop();
         session.Model.train();
-        while (session.StepsDone < session.TotalSteps)
+        while (session.StepsDone < session.TotalSteps && !session.Stopping.Stopped)
         {
             cancel.ThrowIfCancellationRequested();
             var step = TrainOneStep(session);
             bool evaluated = EvaluateIfDue(session, step);
             CheckpointIfDue(session, evaluated);
             if (session.Stopping.Stopped) break;
+        }
+        // Resumed from the last checkpoint with no step left: the last evaluation happened at this very step, on
+        // these weights, so evaluating again gives the report the uninterrupted run had.
+        if (session.LastValidation is null && session.StepsDone > 0)
+        {
+            using var scope = NewDisposeScope();
+            session.LastValidation = EvaluateAll(session.Model, session.Built, "val");
         }
         var test = TestBestWeights(session);
         var (_, tps) = session.Rates();
@@ -160,9 +176,12 @@ public sealed class Trainer : IDisposable
 
         var state = new TrainerState { Seed = config.Seed };
         var history = new RunHistory();
-        if (resume && Checkpoint.HasLatest(runDir))
+        if (resume)
         {
             state = Checkpoint.LoadLatest(runDir, model, optimizer);
+            if (state.Step > totalSteps)
+                throw new InvalidDataException($"{Path.Combine(runDir, Checkpoint.LatestFolder, Checkpoint.StateFile)}: 'step' is {state.Step}, beyond the configuration's {totalSteps} steps.");
+            if (RunFolder.CheckBestAgainstState(runDir, state) is { } bestNote) Log?.Invoke(bestNote);
             history = RunHistory.Load(Path.Combine(runDir, Checkpoint.LatestFolder, Checkpoint.HistoryFile), state.Step);
             foreach (var (task, pos) in state.Streams) streams[task].Restore(pos[0], pos[1]);
             Log?.Invoke($"resumed from step {state.Step} of {totalSteps}");

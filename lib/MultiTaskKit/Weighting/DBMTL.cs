@@ -38,7 +38,7 @@ public sealed class DBMTL : WeightingMethod
 
     public override Tensor TransformLosses(Tensor losses, IReadOnlyList<string> tasks) => log(losses + Options.Epsilon);
 
-    public override WeightingResult Weigh(WeightingInput input)
+    protected override WeightingResult Compute(WeightingInput input)
     {
         var grads = (input.TaskGradients ?? throw new InvalidOperationException("DB-MTL: the step engine passed no task gradients")).detach();
         var rows = Positions(input.Tasks, grads.device);

@@ -28,7 +28,7 @@ public sealed class DWA : WeightingMethod
 
     public override string Name => "DWA";
 
-    public override WeightingResult Weigh(WeightingInput input)
+    protected override WeightingResult Compute(WeightingInput input)
     {
         var history = input.Context.History
             ?? throw new InvalidOperationException("DWA needs StepContext.History: pass a LossHistory in StepOptions.History, Record every step and EndEpoch at each epoch's end");

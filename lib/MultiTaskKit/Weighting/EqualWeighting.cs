@@ -12,7 +12,7 @@ public sealed class EqualWeighting : WeightingMethod
 
     public override string Name => "EW";
 
-    public override WeightingResult Weigh(WeightingInput input) =>
+    protected override WeightingResult Compute(WeightingInput input) =>
         new(ones(input.Tasks.Count, dtype: input.Losses.dtype, device: input.Losses.device));
 
     public override string ToString() => "EW()";

@@ -63,7 +63,7 @@ public sealed class FAMO : WeightingMethod
         }
     }
 
-    public override WeightingResult Weigh(WeightingInput input)
+    protected override WeightingResult Compute(WeightingInput input)
     {
         var history = input.Context.History
             ?? throw new InvalidOperationException("FAMO needs StepContext.History for the previous step's losses: pass a LossHistory in StepOptions.History and Record every step");

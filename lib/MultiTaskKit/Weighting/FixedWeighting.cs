@@ -48,7 +48,7 @@ public sealed class FixedWeighting : WeightingMethod
 
     public override string Name => "Fixed";
 
-    public override WeightingResult Weigh(WeightingInput input)
+    protected override WeightingResult Compute(WeightingInput input)
     {
         var w = input.Tasks.Select(t => weights[IndexOf(t)]).ToArray();
         return new(tensor(w, dtype: input.Losses.dtype, device: input.Losses.device));

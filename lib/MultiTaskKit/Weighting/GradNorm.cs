@@ -38,7 +38,7 @@ public sealed class GradNorm : WeightingMethod
     public override string Name => "GradNorm";
     public override bool NeedsTaskGradients => true;
 
-    public override WeightingResult Weigh(WeightingInput input)
+    protected override WeightingResult Compute(WeightingInput input)
     {
         var history = input.Context.History
             ?? throw new InvalidOperationException("GradNorm needs StepContext.History for the initial losses Lᵢ(0): pass a LossHistory in StepOptions.History and Record every step");

@@ -22,7 +22,7 @@ public sealed class RLW : WeightingMethod
 
     public override string Name => "RLW";
 
-    public override WeightingResult Weigh(WeightingInput input)
+    protected override WeightingResult Compute(WeightingInput input)
     {
         // one draw per model task, so a task's weight does not depend on which others are present
         var random = StepRandom.For(Options.Seed, input.Context.Step);

@@ -44,7 +44,7 @@ public sealed class UncertaintyWeighting : WeightingMethod
         }
     }
 
-    public override WeightingResult Weigh(WeightingInput input)
+    protected override WeightingResult Compute(WeightingInput input)
     {
         var lv = LogVarianceParameter;
         var s = lv.index_select(0, Positions(input.Tasks, lv.device)).to_type(input.Losses.dtype).to(input.Losses.device);

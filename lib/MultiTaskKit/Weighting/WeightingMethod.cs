@@ -23,7 +23,17 @@ public abstract class WeightingMethod : nn.Module, ILossWeighting
     public abstract string Name { get; }
     public virtual bool NeedsTaskGradients => false;
     public virtual Tensor TransformLosses(Tensor losses, IReadOnlyList<string> tasks) => losses;
-    public abstract WeightingResult Weigh(WeightingInput input);
+    /// <summary>Checks the input (<see cref="Aggregation.MethodGuards"/>), then lets the method compute its weights.</summary>
+    public WeightingResult Weigh(WeightingInput input)
+    {
+        Aggregation.MethodGuards.CheckWeighting(Name, input, AllTasks);
+        var result = Compute(input);
+        Aggregation.MethodGuards.CheckWeights(Name, result.Weights, input.Tasks);
+        return result;
+    }
+
+    /// <summary>The method's weights for an input that passed the common checks.</summary>
+    protected abstract WeightingResult Compute(WeightingInput input);
 
     /// <summary>Index of each present task in <see cref="AllTasks"/>, as an int64 tensor on <paramref name="device"/>.</summary>
     protected Tensor Positions(IReadOnlyList<string> present, Device device) =>

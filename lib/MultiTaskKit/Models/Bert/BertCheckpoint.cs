@@ -31,8 +31,8 @@ public static class BertCheckpoint
             if (!allowPickle)
                 throw new InvalidOperationException(
                     $"'{pickle}' is a pickle-based PyTorch checkpoint and the folder has no {SafetensorsFile}. Unpickling can execute code " +
-                    "embedded in the file, so the kit reads it only when you opt in (allowPickle: true, CLI --allow-pickle) for a file you trust; " +
-                    "or convert it to safetensors first.");
+                    "embedded in the file, so the library reads it only when you opt in (PretrainedBertOptions.AllowPickle) for a file you trust; " +
+                    "mtk never unpickles: convert it to safetensors first (transformers: model.save_pretrained(folder, safe_serialization=True)).");
             return ReadPickle(pickle);
         }
         throw new FileNotFoundException($"'{folder}': expected {SafetensorsFile} (or {PickleFile} with the pickle opt-in), found neither.", safetensors);
@@ -117,6 +117,27 @@ public static class BertCheckpoint
             target.copy_(normalized[key]);
     }
 
+    /// <summary>
+    /// Compares config.json's sizes with the weights' shapes before the model is allocated, so that a config that does
+    /// not describe its weights fails at once, naming the key, instead of after building a model of the wrong size.
+    /// </summary>
+    static void CheckSizes(BertConfig config, IReadOnlyDictionary<string, Tensor> weights, string configPath)
+    {
+        void Expect(string key, long dim, long expected, string configKey)
+        {
+            if (weights.TryGetValue(key, out var t) && t.dim() > dim && t.shape[dim] != expected)
+                throw new InvalidDataException($"{configPath}: '{configKey}' is {expected}, but the weights' '{key}' has shape [{string.Join(", ", t.shape)}].");
+        }
+        Expect("embeddings.word_embeddings.weight", 0, config.VocabSize, "vocab_size");
+        Expect("embeddings.word_embeddings.weight", 1, config.HiddenSize, "hidden_size");
+        Expect("embeddings.position_embeddings.weight", 0, config.MaxPositionEmbeddings, "max_position_embeddings");
+        Expect("encoder.layer.0.intermediate.dense.weight", 0, config.IntermediateSize, "intermediate_size");
+        int layers = 0;
+        while (weights.Keys.Any(k => k.StartsWith($"encoder.layer.{layers}.", StringComparison.Ordinal))) layers++;
+        if (layers > 0 && layers != config.NumHiddenLayers)
+            throw new InvalidDataException($"{configPath}: 'num_hidden_layers' is {config.NumHiddenLayers}, but the weights hold {layers} layers.");
+    }
+
     static string Preview(List<string> items) =>
         string.Join(", ", items.Take(8).Select(s => s.StartsWith('\'') ? s : $"'{s}'")) + (items.Count > 8 ? $", … ({items.Count - 8} more)" : "");
 
@@ -139,6 +160,7 @@ public static class BertCheckpoint
         try
         {
             var normalized = NormalizeKeys(raw);
+            CheckSizes(config, normalized, Path.Combine(folder, ConfigFile));
             var model = new BertModel(config, addPoolingLayer: HasPooler(normalized));
             LoadInto(model, normalized, folder);
             model.eval();
@@ -200,11 +222,13 @@ public static class BertCheckpoint
         try
         {
             write(tmp);
+            Runtime.TestHooks.Pause(Path.GetFileName(full) + "-write");
             if (Directory.Exists(full))
             {
                 // Directory renames cannot overwrite; move the old folder aside first and delete it after.
                 var old = $"{full}.old-{Guid.NewGuid():N}";
                 Directory.Move(full, old);
+                Runtime.TestHooks.Pause(Path.GetFileName(full) + "-rename");
                 Directory.Move(tmp, full);
                 Directory.Delete(old, recursive: true);
             }

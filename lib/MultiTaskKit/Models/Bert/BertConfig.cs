@@ -64,6 +64,15 @@ public sealed record BertConfig
         Positive(VocabSize, "vocab_size"); Positive(HiddenSize, "hidden_size"); Positive(NumHiddenLayers, "num_hidden_layers");
         Positive(NumAttentionHeads, "num_attention_heads"); Positive(IntermediateSize, "intermediate_size");
         Positive(MaxPositionEmbeddings, "max_position_embeddings"); Positive(TypeVocabSize, "type_vocab_size");
+        void AtMost(int v, int max, string key) { if (v > max) throw new ArgumentException($"{source}: '{key}' must be at most {max}, found {v}."); }
+        AtMost(VocabSize, 1_000_000, "vocab_size"); AtMost(HiddenSize, 16_384, "hidden_size"); AtMost(NumHiddenLayers, 256, "num_hidden_layers");
+        AtMost(NumAttentionHeads, 256, "num_attention_heads"); AtMost(IntermediateSize, 65_536, "intermediate_size");
+        AtMost(MaxPositionEmbeddings, 131_072, "max_position_embeddings"); AtMost(TypeVocabSize, 1_024, "type_vocab_size");
+        // Bounded before anything is allocated: a config claiming a huge model is refused, not tried.
+        double parameters = (double)HiddenSize * (VocabSize + MaxPositionEmbeddings + TypeVocabSize)
+                            + (double)NumHiddenLayers * (4.0 * HiddenSize * HiddenSize + 2.0 * HiddenSize * IntermediateSize);
+        if (parameters > 4e9)
+            throw new ArgumentException($"{source}: the sizes (hidden_size {HiddenSize}, num_hidden_layers {NumHiddenLayers}, intermediate_size {IntermediateSize}, vocab_size {VocabSize}) describe {parameters / 1e9:F1} billion parameters; the kit builds BERT models of at most 4 billion.");
         if (HiddenSize % NumAttentionHeads != 0)
             throw new ArgumentException($"{source}: hidden_size ({HiddenSize}) must be a multiple of num_attention_heads ({NumAttentionHeads}).");
         if (HiddenDropoutProb is < 0 or >= 1 || AttentionProbsDropoutProb is < 0 or >= 1)

@@ -58,6 +58,8 @@ public sealed class PretrainedBert : IDisposable
         string folder;
         if (EmbeddedNames.Contains(nameOrPath, StringComparer.OrdinalIgnoreCase))
             folder = EmbeddedMiniLm.EnsureConverted();
+        else if (!LooksLikePath(nameOrPath) && nameOrPath.Split('/').Any(part => part is "." or ".."))
+            throw new ArgumentException($"PretrainedBert: '{nameOrPath}' is neither a hub id ('name' or 'organisation/name', no '.' or '..' parts) nor a folder path (write ./{nameOrPath} for a folder).", nameof(nameOrPath));
         else if (Directory.Exists(nameOrPath))
             folder = Path.GetFullPath(nameOrPath);
         else if (LooksLikePath(nameOrPath))

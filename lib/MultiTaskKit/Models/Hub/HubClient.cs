@@ -90,7 +90,7 @@ public sealed partial class HubClient
         if (!allowPickle)
             throw new FileNotFoundException(
                 $"Hub model '{repoId}' ({revision}) has no model.safetensors. Its pytorch_model.bin is a pickle, and unpickling can " +
-                "execute code, so the kit downloads and reads it only when you opt in (AllowPickle / --allow-pickle) for a repository you trust.");
+                "execute code, so the kit downloads and reads it only when you opt in (PretrainedBertOptions.AllowPickle, library only) for a repository you trust; mtk never unpickles: use a repository with model.safetensors.");
         if (TryDownloadFile(repoId, "pytorch_model.bin", revision) is null)
             throw new FileNotFoundException($"Hub model '{repoId}' ({revision}) has neither model.safetensors nor pytorch_model.bin.");
         return folder;

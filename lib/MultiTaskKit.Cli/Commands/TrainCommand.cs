@@ -50,7 +50,7 @@ static class TrainCommand
     {
         if (resume && resumeIfAny) throw new UsageException("--resume and --resume-if-any: expected one of them, found both.");
         if (!resumeIfAny) return resume;
-        bool has = Checkpoint.HasLatest(dir);
+        bool has = RunFolder.HasCheckpoint(dir);
         AnsiConsole.MarkupLine(Markup.Escape(has ? $"--resume-if-any: resuming '{dir}' from its checkpoint" : $"--resume-if-any: '{dir}' holds no checkpoint; starting from scratch"));
         return has;
     }

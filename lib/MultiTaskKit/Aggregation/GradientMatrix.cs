@@ -77,6 +77,7 @@ public static class GradientMatrix
     public static double[,] Gramian(Tensor matrix)
     {
         if (matrix.dim() != 2) throw new ArgumentException($"gradient matrix: expected [tasks, params], found shape [{string.Join(", ", matrix.shape)}]", nameof(matrix));
+        if (matrix.shape[0] == 0) throw new ArgumentException($"gradient matrix: expected at least one task row, found shape [{string.Join(", ", matrix.shape)}]", nameof(matrix));
         using var scope = NewDisposeScope();
         var k = matrix.mm(matrix.t()).to_type(ScalarType.Float64).cpu();
         int t = (int)k.shape[0];

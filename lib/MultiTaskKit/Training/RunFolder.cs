@@ -147,10 +147,11 @@ public sealed class RunFolder : IDisposable
     /// <summary>
     /// Checks that <c>best/</c> agrees with the checkpoint's state. <c>best/</c> is written just before
     /// <c>checkpoint/</c> at an evaluation; a crash between the two leaves a <c>best/</c> from a step after the
-    /// checkpoint. That one is removed (resuming replays the same steps and writes it again); any other disagreement
-    /// is refused.
+    /// checkpoint. That one is kept and said so: the resumed run replays the same steps, reaches the same better score
+    /// at that step and writes it again, before anything reads it (the test evaluation comes after the last step).
+    /// Any other disagreement is refused.
     /// </summary>
-    /// <returns>A note when <c>best/</c> was removed, else null.</returns>
+    /// <returns>A note when <c>best/</c> is ahead of the checkpoint, else null.</returns>
     public static string? CheckBestAgainstState(string dir, TrainerState state)
     {
         var best = System.IO.Path.Combine(dir, Checkpoint.BestFolder);
@@ -173,12 +174,14 @@ public sealed class RunFolder : IDisposable
         }
         if (bestStep == state.BestStep) return null;
         if (bestStep > state.Step)
-        {
-            Directory.Delete(best, recursive: true);
-            return $"best/ was from step {bestStep}, after the checkpoint's step {state.Step} (the run stopped between the two writes); removed, the resumed run writes it again";
-        }
+            return $"best/ is from step {bestStep}, after the checkpoint's step {state.Step} (the run stopped between the two writes); the resumed run replays to step {bestStep} and writes it again";
         throw new InvalidDataException($"--resume: '{bestState}' holds step {bestStep}, but {System.IO.Path.Combine(dir, Checkpoint.LatestFolder, Checkpoint.StateFile)} says the best step is {state.BestStep?.ToString() ?? "none"}; best/ and checkpoint/ disagree.");
     }
+
+    /// <summary>Whether <paramref name="dir"/> holds a checkpoint, counting one that a kill left moved aside (put back on <see cref="Acquire"/>).</summary>
+    public static bool HasCheckpoint(string dir) =>
+        Checkpoint.HasLatest(dir)
+        || (Directory.Exists(dir) && Directory.EnumerateDirectories(dir, Checkpoint.LatestFolder + ".old-*").Any(d => File.Exists(System.IO.Path.Combine(d, Checkpoint.StateFile))));
 
     /// <summary>A data file's identity: full path, size and SHA-256.</summary>
     public sealed record Fingerprint(string Path, long Size, string Sha256);

@@ -6,7 +6,9 @@ namespace MultiTaskKit.Tests.Cli;
 /// <summary>Runs the real <c>mtk</c> (built beside the tests) as a child process, one libtorch thread, in a private cache.</summary>
 static class MtkProcess
 {
-    public static string MtkDll => Path.Combine(AppContext.BaseDirectory, "mtk.dll");
+    /// <summary>The mtk built beside the tests; <c>MTK_TEST_MTK_DLL</c> points the process tests at another build
+    /// (e.g. the starting commit's, to show that a test fails there).</summary>
+    public static string MtkDll => Environment.GetEnvironmentVariable("MTK_TEST_MTK_DLL") is { Length: > 0 } other ? other : Path.Combine(AppContext.BaseDirectory, "mtk.dll");
 
     public static ProcessStartInfo StartInfo(string workDir, params string[] args)
     {

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using MultiTaskKit.Tests.Cli;
+using MultiTaskKit.Training;
+using Xunit.Abstractions;
+
+namespace MultiTaskKit.Tests.Hostile;
+
+/// <summary>
+/// Faults on the real <c>mtk</c> process: SIGKILL at seeded random moments (checkpoint writes included) followed by a
+/// resume, two writers in one run folder, and a run name that points outside <c>runs/</c>. The last two fail on the
+/// starting commit (run them with <c>MTK_TEST_MTK_DLL</c> pointing at its mtk.dll to see it).
+/// </summary>
+public class FaultInjectionTests(ITestOutputHelper output)
+{
+    /// <summary>metrics.json keys that are wall-clock timings, so they differ between any two runs.</summary>
+    static readonly string[] Timings = ["train_seconds", "eval_seconds", "wall_seconds_this_process", "train_tokens_per_second"];
+
+    static string WithoutTimings(string metricsJson)
+    {
+        var o = JsonNode.Parse(metricsJson)!.AsObject();
+        foreach (var k in Timings) Assert.True(o["run"]!.AsObject().Remove(k), $"metrics.json has no run.{k}");
+        return o.ToJsonString();
+    }
+
+    /// <summary>The test-only pause points (<c>MTK_TEST_PAUSE</c>) and how to see that the process is inside one.</summary>
+    static readonly (string Point, Func<string, bool> Inside)[] PausePoints =
+    [
+        ("checkpoint-partial", run => Directory.EnumerateDirectories(run, "checkpoint.tmp-*").Any(d => File.Exists(Path.Combine(d, Checkpoint.WeightsFile)) && !File.Exists(Path.Combine(d, Checkpoint.StateFile)))),
+        ("checkpoint-write", run => Directory.EnumerateDirectories(run, "checkpoint.tmp-*").Any(d => File.Exists(Path.Combine(d, Checkpoint.HistoryFile)))),
+        ("checkpoint-rename", run => Directory.EnumerateDirectories(run, "checkpoint.old-*").Any() && !Directory.Exists(Path.Combine(run, "checkpoint"))),
+        ("best-write", run => Directory.EnumerateDirectories(run, "best.tmp-*").Any(d => File.Exists(Path.Combine(d, Checkpoint.StateFile)))),
+        ("best-rename", run => Directory.EnumerateDirectories(run, "best.old-*").Any() && !Directory.Exists(Path.Combine(run, "best"))),
+    ];
+
+    [Fact]
+    public void SigkillAtRandomMomentsThenResumeGivesByteIdenticalResults()
+    {
+        var dir = Directory.CreateTempSubdirectory("mtk-fault").FullName;
+        var config = TinyRun.Write(dir, steps: 18, checkpointEvery: 3);
+        // Evaluations every 3 steps at a rate the tiny model learns at, so best/ is rewritten several times.
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"eval_every_steps\": 8", "\"eval_every_steps\": 3").Replace("\"lr\": 0.002", "\"lr\": 0.02"));
+        var straight = Path.Combine(dir, "straight");
+        var clock = Stopwatch.StartNew();
+        var (code, text) = MtkProcess.Run(dir, "train", "--config", config, "--out", straight);
+        Assert.True(code == 0, text);
+        var runSeconds = clock.Elapsed.TotalSeconds;
+        var expectedMetrics = WithoutTimings(File.ReadAllText(Path.Combine(straight, "metrics.json")));
+        var expectedHistory = File.ReadAllBytes(Path.Combine(straight, "history.csv"));
+
+        var rng = new Random(20261129);
+        var kinds = new List<string>();
+        for (int k = 0; k < 10; k++)
+        {
+            var run = Path.Combine(dir, $"killed-{k}");
+            var psi = MtkProcess.StartInfo(dir, "train", "--config", config, "--out", run);
+            string kind;
+            Func<bool> due;
+            var started = Stopwatch.StartNew();
+            if (k % 2 == 0)
+            {
+                // A random moment between start-up and the end of the run.
+                double at = (0.1 + 0.8 * rng.NextDouble()) * runSeconds;
+                kind = $"after {at:F2} s";
+                due = () => started.Elapsed.TotalSeconds >= at;
+            }
+            else
+            {
+                // Inside a checkpoint or best/ write, held open by the test-only pause, at a random write.
+                var (point, inside) = PausePoints[(k / 2) % PausePoints.Length];
+                psi.Environment["MTK_TEST_PAUSE"] = $"{point}:400";
+                double notBefore = rng.NextDouble() * runSeconds * 0.6;
+                kind = $"inside {point} (first one after {notBefore:F2} s)";
+                due = () => started.Elapsed.TotalSeconds >= notBefore && inside(run);
+            }
+            bool exitedFirst;
+            using (var p = Process.Start(psi)!)
+            {
+                _ = p.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+                _ = p.StandardError.BaseStream.CopyToAsync(Stream.Null);
+                while (!p.HasExited && !SafeDue(due) && started.Elapsed < TimeSpan.FromMinutes(1)) Thread.Sleep(5);
+                exitedFirst = p.HasExited;
+                if (!exitedFirst) p.Kill(entireProcessTree: true); // SIGKILL: no cleanup, as in a crash or an OOM kill
+                p.WaitForExit();
+            }
+            var left = Directory.Exists(run) ? string.Join(" ", Directory.EnumerateFileSystemEntries(run).Select(Path.GetFileName).Where(n => n!.Contains(".tmp-") || n.Contains(".old-"))) : "";
+            (code, text) = MtkProcess.Run(dir, "train", "--config", config, "--out", run, "--resume-if-any");
+            Assert.True(code == 0, $"kill {k} ({kind}): resume failed\n{text}");
+            output.WriteLine($"kill {k}: {kind}{(exitedFirst ? " (the run had finished)" : "")}; leftovers [{left}]; {FirstLine(text, "resum")}");
+            Assert.Equal(expectedMetrics, WithoutTimings(File.ReadAllText(Path.Combine(run, "metrics.json"))));
+            Assert.Equal(expectedHistory, File.ReadAllBytes(Path.Combine(run, "history.csv")));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(run, "*.tmp-*"));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(run, "*.old-*"));
+            if (!exitedFirst) kinds.Add(kind);
+        }
+        // Every pause point was hit by a kill, and all ten kills landed before the run finished.
+        Assert.True(kinds.Count >= 10, string.Join("; ", kinds));
+        foreach (var (point, _) in PausePoints) Assert.Contains(kinds, k => k.StartsWith($"inside {point}"));
+    }
+
+    static bool SafeDue(Func<bool> due)
+    {
+        try { return due(); }
+        catch (IOException) { return false; } // a folder renamed while listing it
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
+    static string FirstLine(string text, string containing) =>
+        text.Split('\n').FirstOrDefault(l => l.Contains(containing, StringComparison.OrdinalIgnoreCase))?.Trim() ?? "";
+
+    [Fact]
+    public void TwoWritersInOneRunFolder()
+    {
+        var dir = Directory.CreateTempSubdirectory("mtk-two").FullName;
+        var config = TinyRun.Write(dir, steps: 60, checkpointEvery: 10);
+        var other = Path.Combine(dir, "other.json");
+        File.WriteAllText(other, File.ReadAllText(config).Replace("\"seed\": 11", "\"seed\": 99"));
+        var run = Path.Combine(dir, "shared");
+        using var first = Process.Start(MtkProcess.StartInfo(dir, "train", "--config", config, "--out", run))!;
+        var firstOut = first.StandardOutput.ReadToEndAsync();
+        var firstErr = first.StandardError.ReadToEndAsync();
+        // Start the second writer once the first one is writing the folder.
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (!File.Exists(Path.Combine(run, "config.json")) && !first.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(10);
+        Thread.Sleep(300);
+        Assert.False(first.HasExited, "the first run ended before the second started; make it longer");
+        var (code, text) = MtkProcess.Run(dir, "train", "--config", other, "--out", run);
+        bool firstStillRunning = !first.HasExited;
+        first.WaitForExit();
+        Assert.True(first.ExitCode == 0, firstErr.Result + firstOut.Result);
+        Assert.True(firstStillRunning, "the second writer was only refused because the first had finished");
+        Assert.True(code != 0, $"the second writer succeeded in a folder another process was writing:\n{text}");
+        Assert.Contains($"in use by process {first.Id}", text);
+        // The folder holds the first run, whole: its seed, its config.
+        Assert.Equal(11, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")))!["run"]!["seed"]!.GetValue<long>());
+        Assert.Equal(11, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "config.json")))!["seed"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public void RunNameCannotEscapeTheRunsFolder()
+    {
+        var dir = Directory.CreateTempSubdirectory("mtk-escape").FullName;
+        var work = Path.Combine(dir, "project", "sub");
+        Directory.CreateDirectory(work);
+        var victim = Path.Combine(dir, "victim");
+        Directory.CreateDirectory(Path.Combine(victim, "best"));
+        File.WriteAllText(Path.Combine(victim, "best", "notes.txt"), "the user's own file");
+        File.WriteAllText(Path.Combine(victim, "metrics.json"), "{\"mine\": 1}");
+        var config = TinyRun.Write(work, steps: 4, checkpointEvery: 2);
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"name\": \"tiny\"", "\"name\": \"../../../victim\""));
+        var (code, text) = MtkProcess.Run(work, "train", "--config", config); // no --out: runs/<name>
+        Assert.True(File.Exists(Path.Combine(victim, "best", "notes.txt")), $"the run deleted a file outside runs/\n{text}");
+        Assert.Equal("{\"mine\": 1}", File.ReadAllText(Path.Combine(victim, "metrics.json")));
+        Assert.Equal(["best", "metrics.json"], Directory.EnumerateFileSystemEntries(victim).Select(Path.GetFileName).Order().ToArray()!);
+        Assert.NotEqual(0, code);
+        Assert.Contains("'name'", text);
+    }
+}

@@ -116,24 +116,22 @@ public class FaultInjectionTests(ITestOutputHelper output)
         var other = Path.Combine(dir, "other.json");
         File.WriteAllText(other, File.ReadAllText(config).Replace("\"seed\": 11", "\"seed\": 99"));
         var run = Path.Combine(dir, "shared");
-        using var first = Process.Start(MtkProcess.StartInfo(dir, "train", "--config", config, "--out", run))!;
-        var firstOut = first.StandardOutput.ReadToEndAsync();
-        var firstErr = first.StandardError.ReadToEndAsync();
-        // Start the second writer once the first one is writing the folder.
-        var deadline = DateTime.UtcNow.AddMinutes(1);
-        while (!File.Exists(Path.Combine(run, "config.json")) && !first.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(10);
+        // Two trainings with different seeds, started 0.3 s apart into the same --out: exactly one may write it.
+        using var a = Process.Start(MtkProcess.StartInfo(dir, "train", "--config", config, "--out", run))!;
+        var aOut = Task.WhenAll(a.StandardOutput.ReadToEndAsync(), a.StandardError.ReadToEndAsync());
         Thread.Sleep(300);
-        Assert.False(first.HasExited, "the first run ended before the second started; make it longer");
-        var (code, text) = MtkProcess.Run(dir, "train", "--config", other, "--out", run);
-        bool firstStillRunning = !first.HasExited;
-        first.WaitForExit();
-        Assert.True(first.ExitCode == 0, firstErr.Result + firstOut.Result);
-        Assert.True(firstStillRunning, "the second writer was only refused because the first had finished");
-        Assert.True(code != 0, $"the second writer succeeded in a folder another process was writing:\n{text}");
-        Assert.Contains($"in use by process {first.Id}", text);
-        // The folder holds the first run, whole: its seed, its config.
-        Assert.Equal(11, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")))!["run"]!["seed"]!.GetValue<long>());
-        Assert.Equal(11, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "config.json")))!["seed"]!.GetValue<long>());
+        using var b = Process.Start(MtkProcess.StartInfo(dir, "train", "--config", other, "--out", run))!;
+        var bOut = Task.WhenAll(b.StandardOutput.ReadToEndAsync(), b.StandardError.ReadToEndAsync());
+        Assert.True(a.WaitForExit(TimeSpan.FromMinutes(3)) && b.WaitForExit(TimeSpan.FromMinutes(3)), "a writer hung");
+        string Text(Task<string[]> t) => string.Join("\n", t.Result);
+        Assert.True((a.ExitCode == 0) != (b.ExitCode == 0),
+            $"expected one writer to succeed and one to be refused; exit codes {a.ExitCode} and {b.ExitCode}\n{Text(aOut)}\n---\n{Text(bOut)}");
+        var (winner, loserText, seed) = a.ExitCode == 0 ? (a, Text(bOut), 11) : (b, Text(aOut), 99);
+        Assert.Contains($"in use by process {winner.Id}", loserText);
+        Assert.DoesNotContain("   at ", loserText);
+        // The folder holds the winner's run, whole: its seed in the config and the report.
+        Assert.Equal(seed, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")))!["run"]!["seed"]!.GetValue<long>());
+        Assert.Equal(seed, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "config.json")))!["seed"]!.GetValue<long>());
     }
 
     [Fact]

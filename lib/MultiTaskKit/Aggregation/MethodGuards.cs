@@ -29,8 +29,6 @@ public static class MethodGuards
         CheckNames(method, input.Tasks, known);
         if (matrix.dim() != 2 || matrix.shape[0] != input.Tasks.Count)
             throw new ArgumentException($"{method}: expected a gradient matrix [{input.Tasks.Count}, P] (one row per task: {string.Join(", ", input.Tasks)}), found shape [{string.Join(", ", matrix.shape)}].", nameof(matrix));
-        if (matrix.shape[1] == 0)
-            throw new ArgumentException($"{method}: expected a gradient matrix with at least one parameter column, found shape [{string.Join(", ", matrix.shape)}].", nameof(matrix));
         int t = input.Tasks.Count;
         if (input.Gramian.GetLength(0) != t || input.Gramian.GetLength(1) != t)
             throw new ArgumentException($"{method}: expected a [{t}, {t}] Gramian, found [{input.Gramian.GetLength(0)}, {input.Gramian.GetLength(1)}].", nameof(input));
@@ -51,8 +49,8 @@ public static class MethodGuards
 
     static void CheckMatrix(string method, Tensor matrix, IReadOnlyList<string> tasks)
     {
-        if (matrix.dim() != 2 || matrix.shape[0] != tasks.Count || matrix.shape[1] == 0)
-            throw new ArgumentException($"{method}: expected task gradients [{tasks.Count}, P > 0] (one row per task: {string.Join(", ", tasks)}), found shape [{string.Join(", ", matrix.shape)}].", nameof(matrix));
+        if (matrix.dim() != 2 || matrix.shape[0] != tasks.Count)
+            throw new ArgumentException($"{method}: expected task gradients [{tasks.Count}, P] (one row per task: {string.Join(", ", tasks)}), found shape [{string.Join(", ", matrix.shape)}].", nameof(matrix));
         using var scope = NewDisposeScope();
         var finite = matrix.isfinite().all(1).cpu().data<bool>().ToArray();
         for (int i = 0; i < finite.Length; i++)

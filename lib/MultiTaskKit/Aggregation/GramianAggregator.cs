@@ -1,3 +1,4 @@
+using MultiTaskKit.Weighting;
 using MultiTaskKit.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -20,7 +21,7 @@ public abstract class GramianAggregator : nn.Module, IGradientAggregator
 
     public virtual AggregationResult Aggregate(Tensor taskGradients, AggregationInput input)
     {
-        MethodGuards.CheckAggregation(Name, taskGradients, input, KnownTasks);
+        MethodGuards.CheckAggregation(Name, taskGradients, input.Tasks, input.Gramian, input.Losses, KnownTasks);
         int t = input.Tasks.Count;
         var w = Weights(input.Gramian, input);
         if (w.Length != t) throw new InvalidOperationException($"{Name}: produced {w.Length} weights for {t} tasks");

@@ -23,12 +23,12 @@ public abstract class WeightingMethod : nn.Module, ILossWeighting
     public abstract string Name { get; }
     public virtual bool NeedsTaskGradients => false;
     public virtual Tensor TransformLosses(Tensor losses, IReadOnlyList<string> tasks) => losses;
-    /// <summary>Checks the input (<see cref="Aggregation.MethodGuards"/>), then lets the method compute its weights.</summary>
+    /// <summary>Checks the input (<see cref="MethodGuards"/>), then lets the method compute its weights.</summary>
     public WeightingResult Weigh(WeightingInput input)
     {
-        Aggregation.MethodGuards.CheckWeighting(Name, input, AllTasks);
+        MethodGuards.CheckWeighting(Name, input, AllTasks);
         var result = Compute(input);
-        Aggregation.MethodGuards.CheckWeights(Name, result.Weights, input.Tasks);
+        MethodGuards.CheckWeights(Name, result.Weights, input.Tasks);
         return result;
     }
 

@@ -1,11 +1,10 @@
-using MultiTaskKit.Weighting;
 using static TorchSharp.torch;
 
-namespace MultiTaskKit.Aggregation;
+namespace MultiTaskKit.Weighting;
 
 /// <summary>
 /// The input checks every weighting and aggregation method gets, in one place (called by
-/// <see cref="Weighting.WeightingMethod.Weigh"/> and <see cref="GramianAggregator.Aggregate"/>): one row, loss and
+/// <see cref="WeightingMethod.Weigh"/> and the aggregators' base, <c>GramianAggregator.Aggregate</c>): one row, loss and
 /// name per task, names the method knows, no repeated names, at least one task, and finite gradients. A method
 /// never sees what it cannot handle, and every method refuses the same inputs with the same message.
 /// </summary>
@@ -23,21 +22,21 @@ public static class MethodGuards
         if (input.TaskGradients is { } g) CheckMatrix(method, g, input.Tasks);
     }
 
-    /// <summary>Checks an aggregator's matrix [T, P] against its task names, Gramian and losses.</summary>
-    public static void CheckAggregation(string method, Tensor matrix, AggregationInput input, IReadOnlyList<string>? known = null)
+    /// <summary>Checks an aggregator's matrix [T, P] against its task names, its Gramian G·Gᵀ and the losses.</summary>
+    public static void CheckAggregation(string method, Tensor matrix, IReadOnlyList<string> tasks, double[,] gramian, IReadOnlyList<double> losses, IReadOnlyList<string>? known = null)
     {
-        CheckNames(method, input.Tasks, known);
-        if (matrix.dim() != 2 || matrix.shape[0] != input.Tasks.Count)
-            throw new ArgumentException($"{method}: expected a gradient matrix [{input.Tasks.Count}, P] (one row per task: {string.Join(", ", input.Tasks)}), found shape [{string.Join(", ", matrix.shape)}].", nameof(matrix));
-        int t = input.Tasks.Count;
-        if (input.Gramian.GetLength(0) != t || input.Gramian.GetLength(1) != t)
-            throw new ArgumentException($"{method}: expected a [{t}, {t}] Gramian, found [{input.Gramian.GetLength(0)}, {input.Gramian.GetLength(1)}].", nameof(input));
-        if (input.Losses.Count != t)
-            throw new ArgumentException($"{method}: expected one loss per task ({t}), found {input.Losses.Count}.", nameof(input));
+        CheckNames(method, tasks, known);
+        if (matrix.dim() != 2 || matrix.shape[0] != tasks.Count)
+            throw new ArgumentException($"{method}: expected a gradient matrix [{tasks.Count}, P] (one row per task: {string.Join(", ", tasks)}), found shape [{string.Join(", ", matrix.shape)}].", nameof(matrix));
+        int t = tasks.Count;
+        if (gramian.GetLength(0) != t || gramian.GetLength(1) != t)
+            throw new ArgumentException($"{method}: expected a [{t}, {t}] Gramian, found [{gramian.GetLength(0)}, {gramian.GetLength(1)}].", nameof(gramian));
+        if (losses.Count != t)
+            throw new ArgumentException($"{method}: expected one loss per task ({t}), found {losses.Count}.", nameof(losses));
         // A NaN or infinite entry in row i makes Gᵢ·Gᵢ non-finite: the Gramian's diagonal finds the task at no extra cost.
         for (int i = 0; i < t; i++)
-            if (!double.IsFinite(input.Gramian[i, i]))
-                throw new ArgumentException($"{method}: the gradient of task '{input.Tasks[i]}' is not finite (its squared norm is {input.Gramian[i, i]}); expected finite gradients.", nameof(matrix));
+            if (!double.IsFinite(gramian[i, i]))
+                throw new ArgumentException($"{method}: the gradient of task '{tasks[i]}' is not finite (its squared norm is {gramian[i, i]}); expected finite gradients.", nameof(matrix));
     }
 
     /// <summary>Checks that a weighting returned one weight per task.</summary>

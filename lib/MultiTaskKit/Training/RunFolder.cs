@@ -57,7 +57,7 @@ public sealed class RunFolder : IDisposable
     {
         var full = System.IO.Path.GetFullPath(dir);
         if (File.Exists(full)) throw new IOException($"run folder '{full}': expected a folder, found a file.");
-        if (Directory.Exists(full) && !File.Exists(System.IO.Path.Combine(full, MarkerFile)) && Directory.EnumerateFileSystemEntries(full).Any())
+        if (Directory.Exists(full) && !File.Exists(System.IO.Path.Combine(full, MarkerFile)) && !HoldsOnlyBookkeeping(full))
             throw new IOException($"run folder '{full}' is not empty and is not a run folder of the kit (no {MarkerFile} marker); the kit writes only into new, empty or its own run folders: choose another --out (or 'name').");
         Directory.CreateDirectory(full);
         var lockPath = System.IO.Path.Combine(full, LockFile);
@@ -97,6 +97,14 @@ public sealed class RunFolder : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// True for an empty folder, or one holding only what <see cref="Acquire"/> writes before the marker (the lock, the
+    /// holder, a half-written marker): a process killed in between left a folder that is still the kit's to take.
+    /// </summary>
+    static bool HoldsOnlyBookkeeping(string dir) =>
+        Directory.EnumerateFileSystemEntries(dir).Select(System.IO.Path.GetFileName)
+            .All(n => n is LockFile or HolderFile || n!.StartsWith(MarkerFile + ".tmp-", StringComparison.Ordinal));
 
     sealed record Holder(int Pid, string? Command, string? Started, string? Host);
 

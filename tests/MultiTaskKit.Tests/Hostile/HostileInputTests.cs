@@ -428,6 +428,18 @@ public class HostileInputTests
             Assert.Equal("{\"mine\": true}", File.ReadAllText(Path.Combine(victim, "metrics.json")));
             Assert.Equal(2, Directory.EnumerateFileSystemEntries(victim).Count());
         },
+        ["runfolder: a folder left by a kill before the marker was written is taken"] = () =>
+        {
+            var (c, dir, _) = Tiny(steps: 2);
+            var run = Path.Combine(dir, "out");
+            Directory.CreateDirectory(run);
+            File.WriteAllText(Path.Combine(run, RunFolder.LockFile), "");
+            File.WriteAllText(Path.Combine(run, RunFolder.HolderFile), "{\"pid\": 999999}");
+            File.WriteAllText(Path.Combine(run, RunFolder.MarkerFile + ".tmp-999999-abc"), "half");
+            Train(c, run);
+            Assert.True(File.Exists(Path.Combine(run, RunFolder.MarkerFile)));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(run, "*.tmp-*"));
+        },
         ["runfolder: --out naming a file"] = () =>
         {
             var (c, dir, _) = Tiny();

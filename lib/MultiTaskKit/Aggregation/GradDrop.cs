@@ -1,3 +1,4 @@
+using MultiTaskKit.Weighting;
 using MultiTaskKit.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -38,6 +39,7 @@ public sealed class GradDrop : nn.Module, IGradientAggregator
 
     public AggregationResult Aggregate(Tensor taskGradients, AggregationInput input)
     {
+        MethodGuards.CheckAggregation(Name, taskGradients, input.Tasks, input.Gramian, input.Losses);
         if (taskGradients.dim() != 2)
             throw new ArgumentException($"{Name}: expected a [T, P] gradient matrix, found shape [{string.Join(", ", taskGradients.shape)}]", nameof(taskGradients));
         using var scope = NewDisposeScope();

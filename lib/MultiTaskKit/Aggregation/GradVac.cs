@@ -1,3 +1,4 @@
+using MultiTaskKit.Weighting;
 using MultiTaskKit.Runtime;
 using static TorchSharp.torch;
 
@@ -99,6 +100,7 @@ public sealed class GradVac : GramianAggregator
 
     public override AggregationResult Aggregate(Tensor taskGradients, AggregationInput input)
     {
+        MethodGuards.CheckAggregation(Name, taskGradients, input.Tasks, input.Gramian, input.Losses, KnownTasks);
         if (Options.Groups == GradVacGroups.WholeModel || input.Blocks is null) return WholeModel(taskGradients, input);
         int t = input.Gramian.GetLength(0);
         if (taskGradients.dim() != 2 || taskGradients.shape[0] != t)

@@ -1,3 +1,4 @@
+using MultiTaskKit.Weighting;
 using MultiTaskKit.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -61,6 +62,7 @@ public sealed class MoCo : nn.Module, IGradientAggregator
 
     public AggregationResult Aggregate(Tensor taskGradients, AggregationInput input)
     {
+        MethodGuards.CheckAggregation(Name, taskGradients, input.Tasks, input.Gramian, input.Losses);
         int t = input.Tasks.Count;
         if (taskGradients.dim() != 2 || taskGradients.shape[0] != t)
             throw new ArgumentException($"{Name}: expected a [{t}, P] gradient matrix, found shape [{string.Join(", ", taskGradients.shape)}]", nameof(taskGradients));

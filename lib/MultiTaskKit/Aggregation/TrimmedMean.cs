@@ -1,3 +1,4 @@
+using MultiTaskKit.Weighting;
 using MultiTaskKit.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -32,6 +33,7 @@ public sealed class TrimmedMean : nn.Module, IGradientAggregator
 
     public AggregationResult Aggregate(Tensor taskGradients, AggregationInput input)
     {
+        MethodGuards.CheckAggregation(Name, taskGradients, input.Tasks, input.Gramian, input.Losses);
         if (taskGradients.dim() != 2)
             throw new ArgumentException($"{Name}: expected a [T, P] gradient matrix, found shape [{string.Join(", ", taskGradients.shape)}]", nameof(taskGradients));
         long t = taskGradients.shape[0];

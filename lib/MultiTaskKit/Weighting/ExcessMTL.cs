@@ -37,7 +37,7 @@ public sealed class ExcessMTL : WeightingMethod
     public override string Name => "ExcessMTL";
     public override bool NeedsTaskGradients => true;
 
-    public override WeightingResult Weigh(WeightingInput input)
+    protected override WeightingResult Compute(WeightingInput input)
     {
         var grads = (input.TaskGradients ?? throw new InvalidOperationException("ExcessMTL: the step engine passed no task gradients")).detach().to_type(ScalarType.Float64);
         var index = input.Tasks.Select(IndexOf).ToArray();

@@ -17,7 +17,7 @@ public sealed class GLS : WeightingMethod
 
     public override string Name => "GLS";
 
-    public override WeightingResult Weigh(WeightingInput input)
+    protected override WeightingResult Compute(WeightingInput input)
     {
         var losses = input.RawLosses.Select(l => Math.Max(l, 1e-12)).ToArray();
         int t = losses.Length;

@@ -42,7 +42,7 @@ public sealed class IMTLL : WeightingMethod
         }
     }
 
-    public override WeightingResult Weigh(WeightingInput input)
+    protected override WeightingResult Compute(WeightingInput input)
     {
         var scale = Scale;
         var s = scale.index_select(0, Positions(input.Tasks, scale.device)).to_type(input.Losses.dtype).to(input.Losses.device);

@@ -35,7 +35,7 @@ public sealed class STCH : WeightingMethod
 
     public override Tensor TransformLosses(Tensor losses, IReadOnlyList<string> tasks) => log(losses + 1e-20);
 
-    public override WeightingResult Weigh(WeightingInput input)
+    protected override WeightingResult Compute(WeightingInput input)
     {
         int t = input.Tasks.Count;
         var w = Enumerable.Repeat(1.0, t).ToArray();

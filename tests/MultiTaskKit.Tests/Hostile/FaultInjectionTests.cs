@@ -96,7 +96,7 @@ public class FaultInjectionTests(ITestOutputHelper output)
                 p.WaitForExit();
             }
             Assert.True(landed, $"kill {k} ({kind}) never landed before the run finished");
-            var left = string.Join(" ", Directory.EnumerateFileSystemEntries(run).Select(Path.GetFileName).Where(n => n!.Contains(".tmp-") || n.Contains(".old-")));
+            var left = !Directory.Exists(run) ? "(no folder yet)" : string.Join(" ", Directory.EnumerateFileSystemEntries(run).Select(Path.GetFileName).Where(n => n!.Contains(".tmp-") || n.Contains(".old-")));
             (code, text) = MtkProcess.Run(dir, "train", "--config", config, "--out", run, "--resume-if-any");
             Assert.True(code == 0, $"kill {k} ({kind}): resume failed\n{text}");
             output.WriteLine($"kill {k}: {kind}; leftovers [{left}]; {FirstLine(text, "resum")}; {FirstLine(text, "took over")}");

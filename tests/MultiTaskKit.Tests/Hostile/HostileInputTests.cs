@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using MultiTaskKit.Aggregation;
 using MultiTaskKit.Charts;
 using MultiTaskKit.Data;
+using MultiTaskKit.IO;
 using MultiTaskKit.Models.Bert;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Tests.Cli;

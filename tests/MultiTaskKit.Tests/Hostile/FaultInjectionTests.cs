@@ -109,6 +109,7 @@ public class FaultInjectionTests(ITestOutputHelper output)
         // Ten kills landed, and every pause point was hit by one.
         Assert.Equal(10, kinds.Count);
         foreach (var (point, _, _) in PausePoints) Assert.Contains(kinds, k => k.StartsWith($"inside {point} "));
+        Directory.Delete(dir, recursive: true);
     }
 
     static bool SafeDue(Func<bool> due)
@@ -145,6 +146,7 @@ public class FaultInjectionTests(ITestOutputHelper output)
         // The folder holds the winner's run, whole: its seed in the config and the report.
         Assert.Equal(seed, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")))!["run"]!["seed"]!.GetValue<long>());
         Assert.Equal(seed, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "config.json")))!["seed"]!.GetValue<long>());
+        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]
@@ -165,5 +167,6 @@ public class FaultInjectionTests(ITestOutputHelper output)
         Assert.Equal(["best", "metrics.json"], Directory.EnumerateFileSystemEntries(victim).Select(Path.GetFileName).Order().ToArray()!);
         Assert.NotEqual(0, code);
         Assert.Contains("'name'", text);
+        Directory.Delete(dir, recursive: true);
     }
 }

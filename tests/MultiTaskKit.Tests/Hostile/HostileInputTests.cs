@@ -21,9 +21,18 @@ namespace MultiTaskKit.Tests.Hostile;
 /// of outcome: refused with the expected exception type and a message that names the file, line, key or argument; or
 /// handled, with the result checked. Most rows run in-process on tiny inputs; the command-line rows run the real mtk.
 /// </summary>
-public class HostileInputTests
+public class HostileInputTests : IDisposable
 {
     public HostileInputTests() => TorchRuntime.EnsureInitialized();
+
+    /// <summary>The folders this case made; removed after it (each row writes a few megabytes).</summary>
+    static readonly System.Collections.Concurrent.ConcurrentBag<string> Made = [];
+
+    public void Dispose()
+    {
+        while (Made.TryTake(out var dir))
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+    }
 
     public static TheoryData<string> Names() => new(Cases.Keys);
 
@@ -51,7 +60,12 @@ public class HostileInputTests
         return (T)e!;
     }
 
-    static string Temp() => Directory.CreateTempSubdirectory("mtk-hostile").FullName;
+    static string Temp()
+    {
+        var dir = Directory.CreateTempSubdirectory("mtk-hostile").FullName;
+        Made.Add(dir);
+        return dir;
+    }
 
     static string WriteFile(string dir, string name, string text) { var p = Path.Combine(dir, name); File.WriteAllText(p, text); return p; }
 
@@ -721,9 +735,11 @@ public class HostileInputTests
     static readonly Lazy<string> SharedRun = new(() =>
     {
         TorchRuntime.EnsureInitialized();
-        var (c, dir, _) = Tiny(steps: 2);
+        var dir = Directory.CreateTempSubdirectory("mtk-hostile-shared").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } };
+        var config = RunConfig.Load(TinyRun.Write(dir, steps: 2));
         var run = Path.Combine(dir, "shared");
-        Train(c, run);
+        Train(config, run);
         return run;
     });
 }

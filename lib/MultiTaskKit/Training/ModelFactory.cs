@@ -31,8 +31,11 @@ public static class ModelFactory
 {
     public static BuiltModel Build(RunConfig config, IReadOnlyList<TaskSignature> tasks)
     {
-        torch.manual_seed((long)(SeededRandom.Derive(config.Seed, "init") >> 1));
         var m = config.Model;
+        // Converting the embedded model (first use on a machine) builds a randomly initialised BertModel, which draws
+        // from torch's generator: convert before seeding, so that a first run initialises exactly as every later run.
+        if (PretrainedBert.EmbeddedNames.Contains(m.Trunk, StringComparer.OrdinalIgnoreCase)) EmbeddedMiniLm.EnsureConverted();
+        torch.manual_seed((long)(SeededRandom.Derive(config.Seed, "init") >> 1));
         if (m.Trunk.Equals("mlp", StringComparison.OrdinalIgnoreCase)) return BuildMlp(config, tasks);
         BertModel bert;
         BertTokenizer tokenizer;

@@ -177,10 +177,21 @@ public class CoreLayoutTests
     public void TheCoreCarriesNoToolsOrTheirPackages()
     {
         var project = System.Xml.Linq.XDocument.Load(Path.Combine(CoreDir, "MultiTaskKit.csproj"));
-        var packages = project.Descendants("PackageReference").Select(e => (string)e.Attribute("Include")!).ToList();
+        // A reference with ExcludeAssets="all" only keeps a transitive package out (SentenceTransformers names ONNX Runtime).
+        var packages = project.Descendants("PackageReference")
+            .Where(e => !string.Equals((string?)e.Attribute("ExcludeAssets"), "all", StringComparison.OrdinalIgnoreCase))
+            .Select(e => (string)e.Attribute("Include")!).ToList();
         Assert.Contains("TorchSharp.PyBridge", packages); // the scan reads the real file
         string[] forbidden = ["Microsoft.ML.OnnxRuntime", "Plotly.NET", "Plotly.NET.CSharp", "FSharp.Core", "PuppeteerSharp", "Microsoft.Playwright", "Markdig", "Microsoft.DotNet.Interactive"];
         Assert.Empty(packages.Where(p => forbidden.Any(f => p.StartsWith(f, StringComparison.OrdinalIgnoreCase))));
+
+        // What a consumer of the core really gets, transitive packages included: the core's own deps.json, built with the tests.
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+        var deps = Path.Combine(CoreDir, "bin", configuration, "net10.0", "MultiTaskKit.deps.json");
+        Assert.True(File.Exists(deps), $"expected the core's build output at {deps}");
+        var graph = System.Text.Json.JsonDocument.Parse(File.ReadAllText(deps)).RootElement.GetProperty("libraries").EnumerateObject().Select(l => l.Name).ToList();
+        Assert.Contains(graph, l => l.StartsWith("TorchSharp/", StringComparison.Ordinal));
+        Assert.Empty(graph.Where(l => forbidden.Any(f => l.StartsWith(f, StringComparison.OrdinalIgnoreCase))));
         Assert.Empty(project.Descendants("ProjectReference"));
 
         var references = typeof(MultiTaskKit.Runtime.TorchRuntime).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();

@@ -31,24 +31,37 @@ public static class KitViews
 
     /// <summary>
     /// The architecture's learned mixing (<see cref="MultiTaskNetwork.LearnedMixing"/>): one row per mixing unit and
-    /// reading task, one column per task read from (cross-stitch: row i of α says how much of each task's activation task
-    /// i continues with). Null when the architecture mixes nothing.
+    /// reader, one column per source. Cross-stitch: row i of α says how much of each task's activation task i continues
+    /// with (columns "from {task}"). Gates and layer attention name their sources (<see cref="MultiTaskNetwork.MixingLabels"/>:
+    /// experts, layers); a unit without some source leaves its cell empty. Null when the architecture mixes nothing.
     /// </summary>
     public static KitTable? Mixing(MultiTaskNetwork model)
     {
         var mixing = model.LearnedMixing();
         if (mixing.Count == 0) return null;
-        var rows = new List<IReadOnlyList<string>>();
+        var sources = new List<string>();
+        var units = new List<(string Name, IReadOnlyList<string> Rows, IReadOnlyList<string> Columns, double[] Values)>();
         foreach (var (name, weights) in mixing)
         {
-            var w = weights.detach().to_type(TorchSharp.torch.ScalarType.Float64).cpu();
+            using var w = weights.detach().to_type(TorchSharp.torch.ScalarType.Float64).cpu();
             var values = w.data<double>().ToArray();
-            int columns = (int)w.shape[^1];
-            for (int r = 0; r < values.Length / columns; r++)
-                rows.Add([name, model.Tasks.Count == values.Length / columns ? model.Tasks[r] : r.ToString(),
-                          .. Enumerable.Range(0, columns).Select(c => KitTable.Num(values[r * columns + c]))]);
+            int columns = (int)w.shape[^1], rows = values.Length / Math.Max(1, columns);
+            var labels = model.MixingLabels(name);
+            var rowNames = labels?.Rows ?? (rows == model.Tasks.Count ? model.Tasks : Enumerable.Range(0, rows).Select(r => r.ToString()).ToArray());
+            var columnNames = labels?.Columns.ToArray() ?? (columns == model.Tasks.Count
+                ? model.Tasks.Select(t => $"from {t}").ToArray() : Enumerable.Range(0, columns).Select(c => c.ToString()).ToArray());
+            foreach (var c in columnNames) if (!sources.Contains(c)) sources.Add(c);
+            units.Add((name, rowNames, columnNames, values));
         }
-        return new KitTable($"Learned mixing: {model.Architecture}", ["unit", "task reads", .. model.Tasks.Select(t => $"from {t}")], rows);
+        var body = new List<IReadOnlyList<string>>();
+        foreach (var (name, rowNames, columnNames, values) in units)
+            for (int r = 0; r < rowNames.Count; r++)
+                body.Add([name, rowNames[r], .. sources.Select(src =>
+                {
+                    int c = columnNames.ToList().IndexOf(src);
+                    return c < 0 ? "" : KitTable.Num(values[r * columnNames.Count + c]);
+                })]);
+        return new KitTable($"Learned mixing: {model.Architecture}", ["unit", "task reads", .. sources], body);
     }
 
     /// <summary>A metrics report: one row per task and metric, with the dataset, split and example count; Δm when set.</summary>

@@ -24,7 +24,21 @@ public static class ArchitectureCatalog
             (trunk, heads, _) => new MultiTaskModel(trunk, heads, SharingPlan.Isolated)),
         (SharingPlanKind.CrossStitch, "one trunk copy per task, mixed after every layer by learned α (Misra et al. 2016)",
             (trunk, heads, s) => new CrossStitchNetwork(trunk, heads, new CrossStitchOptions(s.CrossStitchSelfWeight ?? new CrossStitchOptions().SelfWeight))),
+        (SharingPlanKind.MMoE, "a shared bottom of shared_layers layers, experts copies of the rest, a softmax gate per task (Ma et al. 2018)",
+            (trunk, heads, s) => new MMoENetwork(trunk, heads, new MMoEOptions(s.Experts ?? new MMoEOptions().Experts, s.SharedLayers))),
+        (SharingPlanKind.Cgc, "a shared bottom, then shared and per-task experts mixed by per-task gates (Tang et al. 2020)",
+            (trunk, heads, s) => new PLENetwork(trunk, heads, Ple(s, levels: 1))),
+        (SharingPlanKind.Ple, "CGC's extraction layers stacked ple_levels deep, with a shared gate between them (Tang et al. 2020)",
+            (trunk, heads, s) => new PLENetwork(trunk, heads, Ple(s, s.PleLevels ?? new PLEOptions().Levels))),
+        (SharingPlanKind.TaskAttention, "the whole trunk shared; each task attends over every layer's states (after Liu et al. 2019)",
+            (trunk, heads, _) => new TaskAttentionNetwork(trunk, heads)),
     ];
+
+    static PLEOptions Ple(SharingConfig s, int levels)
+    {
+        var d = new PLEOptions();
+        return new PLEOptions(levels, s.SharedExperts ?? d.SharedExperts, s.TaskExperts ?? d.TaskExperts, s.SharedLayers);
+    }
 
     /// <summary>The names, in the order they are listed.</summary>
     public static IReadOnlyList<string> Names { get; } = Entries.Select(e => e.Name).ToArray();

@@ -7,6 +7,8 @@ namespace MultiTaskKit.Tests.Cli;
 /// method and a loss weighting, through the real process.</summary>
 public class ArchitectureTrainTests
 {
+    public ArchitectureTrainTests() => MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
+
     [Fact]
     public void CrossStitchOnTheMlpTrunkTrainsEvaluatesAndLearnsAlpha()
     {
@@ -48,13 +50,38 @@ public class ArchitectureTrainTests
         Assert.Equal(accuracy, evaluated["tasks"]!["sentiment"]!["metrics"]!["accuracy"]!.GetValue<double>(), 6);
     }
 
+    /// <summary>MMoE, CGC, PLE and task attention through <c>mtk train</c> on the MLP trunk (the case study's two task
+    /// kinds, tiny): they train, their gates are saved, and <c>mtk evaluate</c> rebuilds them from config.json.</summary>
+    [Theory]
+    [InlineData("""{ "plan": "mmoe", "shared_layers": 1, "experts": 2 }""", "mmoe", "shared.experts.1.layers.1.dense.weight")]
+    [InlineData("""{ "plan": "cgc", "shared_layers": 1, "shared_experts": 1, "task_experts": 1 }""", "cgc", "tasks.score.levels.0.gate.linear.weight")]
+    [InlineData("""{ "plan": "ple", "shared_layers": 0, "ple_levels": 2 }""", "ple", "shared.levels.0.gate.linear.weight")]
+    [InlineData("""{ "plan": "task_attention" }""", "task_attention", "tasks.sentiment.attention.layer_bias")]
+    public void SoftSharingArchitecturesTrainAndEvaluateThroughTheCli(string sharing, string architecture, string gateKey)
+    {
+        var dir = Directory.CreateTempSubdirectory($"mtk-{architecture}").FullName;
+        var config = TinyRun.Write(dir, steps: 8, model: """{ "trunk": "mlp", "hidden": 16, "layers": 2 }""", sharing: sharing);
+        var run = Path.Combine(dir, "out");
+        var (code, output) = MtkProcess.Run(dir, "train", "--config", config, "--out", run);
+        Assert.True(code == 0, output);
+        var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")))!;
+        Assert.Equal(architecture, metrics["run"]!["sharing"]!.GetValue<string>());
+        var accuracy = metrics["tasks"]!["sentiment"]!["metrics"]!["accuracy"]!.GetValue<double>();
+        var weights = BertCheckpoint.ReadSafetensors(Path.Combine(run, "checkpoint", "model.safetensors"));
+        Assert.Contains(gateKey, weights.Keys);
+        var (ecode, eout) = MtkProcess.Run(dir, "evaluate", "--run", run, "--json");
+        Assert.True(ecode == 0, eout);
+        var evaluated = JsonNode.Parse(eout[eout.IndexOf('{')..])!;
+        Assert.Equal(accuracy, evaluated["tasks"]!["sentiment"]!["metrics"]!["accuracy"]!.GetValue<double>(), 6);
+    }
+
     [Fact]
     public void AnUnknownPlanNamesTheKnownOnes()
     {
         var dir = Directory.CreateTempSubdirectory("mtk-bad-plan").FullName;
-        var config = TinyRun.Write(dir, sharing: """{ "plan": "mmoe" }""");
+        var config = TinyRun.Write(dir, sharing: """{ "plan": "moe" }""");
         var (code, output) = MtkProcess.Run(dir, "train", "--config", config, "--out", Path.Combine(dir, "out"));
         Assert.NotEqual(0, code);
-        Assert.Contains("sharing.plan must be one of hard, split, isolated, cross_stitch, found 'mmoe'", output);
+        Assert.Contains("sharing.plan must be one of hard, split, isolated, cross_stitch, mmoe, cgc, ple, task_attention, found 'moe'", output);
     }
 }

@@ -13,7 +13,7 @@ namespace MultiTaskKit.Tests.Models;
 public class ArchitectureTests
 {
 
-    public static TheoryData<string> Architectures => new() { "hard", "split@1", "isolated", "cross_stitch" };
+    public static TheoryData<string> Architectures => new() { "hard", "split@1", "isolated", "cross_stitch", "mmoe", "cgc", "ple", "task_attention" };
 
     internal static MultiTaskNetwork Build(string architecture, long seed = 1, int tasks = 2)
     {
@@ -25,9 +25,15 @@ public class ArchitectureTests
             new("reg", new RegressionHead(8)),
             new("third", new RegressionHead(8)),
         }.Take(tasks).ToList();
-        return architecture == "cross_stitch"
-            ? new CrossStitchNetwork(trunk, heads)
-            : new MultiTaskModel(trunk, heads, SharingPlan.Parse(architecture));
+        return architecture switch
+        {
+            "cross_stitch" => new CrossStitchNetwork(trunk, heads),
+            "mmoe" => new MMoENetwork(trunk, heads, new MMoEOptions(Experts: 3, SharedLayers: 1)),
+            "cgc" => new PLENetwork(trunk, heads, new PLEOptions(Levels: 1, SharedExperts: 2, TaskExperts: 1, SharedLayers: 1)),
+            "ple" => new PLENetwork(trunk, heads, new PLEOptions(Levels: 2, SharedExperts: 1, TaskExperts: 2, SharedLayers: 0)),
+            "task_attention" => new TaskAttentionNetwork(trunk, heads),
+            _ => new MultiTaskModel(trunk, heads, SharingPlan.Parse(architecture)),
+        };
     }
 
     [Theory, MemberData(nameof(Architectures))]
@@ -85,6 +91,31 @@ public class ArchitectureTests
         var step = Assert.Throws<ArgumentException>(() => MultiTaskStep.Backward(model, losses, new EqualWeighting(model.Tasks), null,
             new StepOptions { Gradients = GradientMode.Representation }));
         Assert.Contains("no single shared representation", step.Message);
+    }
+
+    /// <summary>Rep-grad with equal weights must give every parameter the gradient of the plain backward of the loss sum:
+    /// the representation has to carry every path from the tasks into the shared parameters (MMoE: the gate's input too).</summary>
+    [Theory, MemberData(nameof(Architectures))]
+    public void RepresentationGradientsWithEqualWeightsMatchThePlainBackward(string architecture)
+    {
+        using var model = Build(architecture, seed: 4);
+        if (!model.HasSharedRepresentation) return;
+        var x = TrunkInput.FromFeatures(randn(6, 4, generator: new Generator(9)));
+        var targets = new Dictionary<string, Tensor> { ["cls"] = tensor(new long[] { 0, 1, 2, 0, 1, 2 }), ["reg"] = linspace(-1, 1, 6) };
+        model.eval();
+        model.zero_grad();
+        var plain = model.Losses(model.forward(x), targets);
+        (plain["cls"] + plain["reg"]).backward();
+        var expected = model.parameters().Select(p => p.grad?.clone()).ToList();
+        model.zero_grad();
+        var output = model.Forward(x, representationGradients: true);
+        MultiTaskStep.Backward(model, model.Losses(output, targets), new EqualWeighting(model.Tasks), null,
+            new StepOptions { Gradients = GradientMode.Representation, Representation = output.Representation });
+        foreach (var ((name, p), e) in model.named_parameters().Zip(expected))
+        {
+            Assert.True(e is not null && p.grad is not null, $"{architecture}: {name} got no gradient");
+            Assert.True(p.grad!.allclose(e!, rtol: 1e-4, atol: 1e-6), $"{architecture}: {name} differs between rep-grad and the plain backward");
+        }
     }
 
     /// <summary>

@@ -11,6 +11,9 @@ namespace MultiTaskKit.Models;
 /// <list type="bullet">
 /// <item><see cref="MultiTaskModel"/>: one trunk cut between layers (hard sharing, split at layer k, isolated).</item>
 /// <item><see cref="CrossStitchNetwork"/>: one trunk copy per task, mixed after each layer by learned α matrices.</item>
+/// <item><see cref="MMoENetwork"/>: a shared bottom, K experts and one softmax gate per task.</item>
+/// <item><see cref="PLENetwork"/>: shared and task-specific experts with per-task gates, in stacked extraction layers (CGC = one).</item>
+/// <item><see cref="TaskAttentionNetwork"/>: one shared trunk; each task attends over the states of every layer.</item>
 /// </list>
 /// <para>What a subclass provides: <see cref="ForwardTasks"/>, the partition (<see cref="SharedParameters"/>,
 /// <see cref="TaskParameters"/>), <see cref="Architecture"/> (its name as recorded in a run), and whether it has one
@@ -134,6 +137,31 @@ public abstract class MultiTaskNetwork : nn.Module<TrunkInput, MultiTaskOutput>
     /// <summary>Learned mixing a reader should see, by name (cross-stitch: one T×T α per unit, row = the task that reads,
     /// column = the task it reads from). Empty for architectures that mix nothing.</summary>
     public virtual IReadOnlyList<(string Name, Tensor Weights)> LearnedMixing() => [];
+
+    /// <summary>Labels of a <see cref="LearnedMixing"/> unit: one per row (who reads) and one per column (what is read).
+    /// Null (the default) means both are the tasks, in task order (cross-stitch's α). Gates name their experts here.</summary>
+    public virtual (IReadOnlyList<string> Rows, IReadOnlyList<string> Columns)? MixingLabels(string unit) => null;
+
+    /// <summary>The mean over real tokens of a [batch, tokens, hidden] state (under its attention mask), or the state
+    /// itself when it is [batch, hidden]: a parameter-free summary of a row that gates and attention can read.</summary>
+    protected static Tensor MeanOverTokens(HiddenState state)
+    {
+        if (state.Hidden.dim() == 2) return state.Hidden;
+        if (state.AttentionMask is null) return state.Hidden.mean(new long[] { 1 });
+        var mask = state.AttentionMask.unsqueeze(-1).to_type(state.Hidden.dtype);
+        return (state.Hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0);
+    }
+
+    /// <summary>Σₑ wₑ·xₑ per row: <paramref name="states"/> is [E, batch, ...], <paramref name="weights"/> [batch, E]
+    /// (each row a distribution over the E sources, e.g. a softmax gate).</summary>
+    protected static Tensor MixRows(Tensor states, Tensor weights)
+    {
+        var w = weights.to_type(states.dtype).t();                         // [E, batch]
+        var shape = new long[states.dim()];
+        shape[0] = w.shape[0]; shape[1] = w.shape[1];
+        for (int i = 2; i < shape.Length; i++) shape[i] = 1;
+        return (states * w.reshape(shape)).sum(dim: 0);
+    }
 
     /// <summary>Learnable state of an attached weighting/aggregation strategy (e.g. uncertainty log-variances).</summary>
     public IEnumerable<TorchSharp.Modules.Parameter> StrategyParameters() => strategyFolder.parameters();

@@ -73,6 +73,27 @@ public static class MtlCharts
     }
 
     /// <summary>
+    /// The architecture's learned mixing over training (<c>mixing</c> rows, written by the trainer every
+    /// <c>mixing_every</c> steps): one panel per mixing unit and reader, one line per source. MMoE and PLE: gate usage per
+    /// task (the mean gate weight of each expert); cross-stitch: each row of α; task attention: attention per layer.
+    /// </summary>
+    public static KitChart LearnedMixing(IEnumerable<HistoryPoint> history, string title = "Learned mixing over training")
+    {
+        var rows = history.Where(p => p.Kind == "mixing" && p.Metric.Contains('/')).ToList();
+        if (rows.Count == 0) throw new ArgumentException("history: no 'mixing' rows (the architecture mixes nothing, or mixing_every is 0).");
+        static string Unit(HistoryPoint p) => p.Metric[..p.Metric.LastIndexOf('/')];
+        static string Source(HistoryPoint p) => p.Metric[(p.Metric.LastIndexOf('/') + 1)..];
+        var panels = rows.GroupBy(p => (Unit: Unit(p), p.Task)).ToList();
+        return Build(new ChartSpec
+        {
+            Kind = "grid-lines", Title = title, XTitle = "optimiser step", YTitle = "mixing weight (unitless)",
+            Panels = panels.Select(g => g.GroupBy(Source).Select(s => Line(s.Key, s)).ToArray()).ToArray(),
+            PanelTitles = panels.Select(g => $"{g.Key.Unit}: {g.Key.Task} reads").ToArray(),
+            Width = 980, Height = 380 * ((panels.Count + 1) / 2),
+        });
+    }
+
+    /// <summary>
     /// Cosine similarity of each pair of task gradients on the shared parameters against the step (<c>train</c> rows
     /// with metric <c>grad_cosine</c> and task <c>a|b</c>). Below zero the tasks pull the shared weights apart.
     /// </summary>

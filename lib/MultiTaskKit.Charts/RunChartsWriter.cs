@@ -27,6 +27,7 @@ public static class RunChartsWriter
         if (points.Any(p => p.Kind == HistoryPoint.Eval && p.Metric is not ("loss" or "selection_score") && p.Task != "all"))
             charts.Add(MtlCharts.MetricCurves(points.Where(p => p.Task != "all" && p.Metric != "selection_score")));
         if (points.Any(p => p.Metric == "weight")) charts.Add(MtlCharts.TaskWeights(points));
+        if (points.Any(p => p.Kind == "mixing")) charts.Add(MtlCharts.LearnedMixing(points));
         if (points.Any(p => p.Metric == "grad_cosine"))
         {
             charts.Add(MtlCharts.GradientCosine(points));

@@ -95,6 +95,12 @@ public sealed record RunConfig
         if (Training.GradAccumulation < 1) throw new InvalidDataException($"{source}: training.grad_accumulation must be at least 1, found {Training.GradAccumulation}.");
         try { Runtime.Validate($"{source}: runtime"); }
         catch (ArgumentException e) { throw new InvalidDataException(e.Message, e); }
+        if (!(Optimizer.FinalLrFraction >= 0 && Optimizer.FinalLrFraction <= 1)) throw new InvalidDataException($"{source}: optimizer.final_lr_fraction must be in [0, 1], found {Optimizer.FinalLrFraction}.");
+        if (!(Optimizer.Power > 0)) throw new InvalidDataException($"{source}: optimizer.power must be above 0, found {Optimizer.Power}.");
+        if (Optimizer.PlateauPatience < 0) throw new InvalidDataException($"{source}: optimizer.plateau_patience must be 0 (off) or more, found {Optimizer.PlateauPatience}.");
+        if (!(Optimizer.PlateauFactor > 0 && Optimizer.PlateauFactor < 1)) throw new InvalidDataException($"{source}: optimizer.plateau_factor must be in (0, 1), found {Optimizer.PlateauFactor}.");
+        if (!(Optimizer.PlateauMinFraction >= 0 && Optimizer.PlateauMinFraction <= 1)) throw new InvalidDataException($"{source}: optimizer.plateau_min_fraction must be in [0, 1], found {Optimizer.PlateauMinFraction}.");
+        if (Training.MixingEvery < 0) throw new InvalidDataException($"{source}: training.mixing_every must be 0 (never) or more, found {Training.MixingEvery}.");
         if (Training.GradientDiagnosticsEvery < 1) throw new InvalidDataException($"{source}: training.gradient_diagnostics_every must be at least 1 (1: every step), found {Training.GradientDiagnosticsEvery}.");
     }
 }
@@ -212,8 +218,22 @@ public sealed record OptimizerConfig
     public double? HeadLr { get; init; }
     public double WeightDecay { get; init; } = 0.01;
     public double Momentum { get; init; } = 0.9;
-    /// <summary>Share of the total steps spent warming up linearly; then linear decay to zero.</summary>
+    /// <summary>Share of the total steps spent warming up linearly; then the <see cref="Schedule"/>.</summary>
     public double WarmupFraction { get; init; } = 0.1;
+    /// <summary>The decay after warm-up: <c>linear</c> (default), <c>constant</c>, <c>cosine</c> or <c>polynomial</c>
+    /// (<see cref="LearningRateSchedule"/>).</summary>
+    public ScheduleShape Schedule { get; init; } = ScheduleShape.Linear;
+    /// <summary>The rate at the last step, as a fraction of the base rate (linear, cosine, polynomial).</summary>
+    public double FinalLrFraction { get; init; }
+    /// <summary>The exponent of the polynomial schedule.</summary>
+    public double Power { get; init; } = 1.0;
+    /// <summary>Reduce-on-plateau: evaluations without improvement of the selection metric before the rate is multiplied
+    /// by <see cref="PlateauFactor"/> (0: off). Needs evaluations (<c>training.eval_every_steps</c> or per epoch).</summary>
+    public int PlateauPatience { get; init; }
+    /// <summary>The multiplier per plateau, in (0, 1).</summary>
+    public double PlateauFactor { get; init; } = 0.5;
+    /// <summary>The smallest total plateau multiplier.</summary>
+    public double PlateauMinFraction { get; init; }
     /// <summary>Global gradient-norm clip (null: none).</summary>
     public double? ClipNorm { get; init; } = 1.0;
 }
@@ -249,6 +269,10 @@ public sealed record TrainingConfig
     /// default samples one step in 10, which still draws the cosine curve with 25 points over the quick preset's 250 steps.
     /// </summary>
     public int GradientDiagnosticsEvery { get; init; } = 10;
+    /// <summary>Record the architecture's learned mixing (cross-stitch α, gate usage, attention over layers) into the
+    /// history every N optimizer steps (0: never), for the mixing chart. A few numbers per record; nothing for
+    /// architectures that mix nothing.</summary>
+    public int MixingEvery { get; init; } = 10;
 }
 
 public enum TruncationMode { Head, Tail, HeadTail }

@@ -91,6 +91,7 @@ public sealed class Trainer : IDisposable
         public required RunHistory History { get; init; }
         public required List<Dictionary<string, double>?> LossLog { get; init; }
         public required EarlyStopping Stopping { get; init; }
+        public PlateauReducer? Plateau { get; init; }
         public double TrainSeconds;
         public long Tokens;
         public TimeSpan EvalTime;
@@ -186,11 +187,13 @@ public sealed class Trainer : IDisposable
             foreach (var (task, pos) in state.Streams) streams[task].Restore(pos[0], pos[1]);
             Log?.Invoke($"resumed from step {state.Step} of {totalSteps}");
         }
+        var plateau = PlateauReducer.From(config.Optimizer, history);
         var step = new TrainingStep(model, method.Weighting, method.Aggregator, optimizer, new TrainingStepOptions
         {
             GradAccumulation = training.GradAccumulation,
             MaxGradNorm = config.Optimizer.ClipNorm,
-            Schedule = new LearningRateSchedule((long)Math.Round(config.Optimizer.WarmupFraction * totalSteps), totalSteps),
+            Schedule = LearningRateSchedule.From(config.Optimizer, totalSteps),
+            RateMultiplier = plateau is null ? null : () => plateau.Multiplier,
             StepsPerEpoch = stepsPerEpoch,
             TaskGradientDiagnosticsEvery = training.GradientDiagnostics ? training.GradientDiagnosticsEvery : 0,
         }, Checkpoint.ReplayLossHistory(state.LossLog), baseRates) { Step = state.Step };
@@ -199,7 +202,7 @@ public sealed class Trainer : IDisposable
             Model = model, Built = built, Step = step, Streams = streams, Sampler = sampler, StepsPerEpoch = stepsPerEpoch,
             TotalSteps = totalSteps, Start = state, History = history, LossLog = new List<Dictionary<string, double>?>(state.LossLog),
             Stopping = new EarlyStopping(training.EarlyStoppingPatience, state.BestScore, state.BestStep, state.EvalsWithoutImprovement),
-            TrainSeconds = state.TrainSeconds, Tokens = state.TokensSeen,
+            TrainSeconds = state.TrainSeconds, Tokens = state.TokensSeen, Plateau = plateau,
         };
     }
 
@@ -224,6 +227,7 @@ public sealed class Trainer : IDisposable
         foreach (var (t, l) in result.Losses) s.History.Add(step, result.Epoch, "train", t, "loss", l);
         RecordDiagnostics(s.History, step, result.Epoch, result.Last);
         s.History.Add(step, result.Epoch, "train", "all", "lr", result.LearningRates[0]);
+        if (config.Training.MixingEvery > 0 && step % config.Training.MixingEvery == 0) MixingHistory.Record(s.History, s.Model, step, result.Epoch);
         var (sps, tps) = s.Rates();
         Progress?.Report(new TrainingProgress("train", step, s.TotalSteps, result.Epoch, result.Losses, sps, tps,
             TimeSpan.FromSeconds(s.TrainSeconds), sps > 0 ? TimeSpan.FromSeconds((s.TotalSteps - step) / sps) : null));
@@ -249,6 +253,7 @@ public sealed class Trainer : IDisposable
             foreach (var (metric, value) in t.Metrics.Values) s.History.Add(step, result.Epoch, "eval", t.Task, metric, value);
         var score = SelectionScore(validation);
         s.History.Add(step, result.Epoch, "eval", "all", "selection_score", score);
+        s.Plateau?.Observe(score);
         var (sps, tps) = s.Rates();
         Progress?.Report(new TrainingProgress("eval", step, s.TotalSteps, result.Epoch, result.Losses, sps, tps, TimeSpan.FromSeconds(s.TrainSeconds), null,
             validation.Tasks.ToDictionary(t => t.Task, t => t.Metrics.Values)));

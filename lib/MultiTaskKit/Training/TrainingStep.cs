@@ -52,6 +52,10 @@ public sealed record TrainingStepOptions
     /// <summary>Multiplies each parameter group's base learning rate before every step (null: constant rates).</summary>
     public LearningRateSchedule? Schedule { get; init; }
 
+    /// <summary>A further multiplier read before every step (null: 1), for what changes with evaluations rather than
+    /// with the step: reduce-on-plateau (<see cref="PlateauReducer"/>).</summary>
+    public Func<double>? RateMultiplier { get; init; }
+
     /// <summary>Optimizer steps per epoch: closes an epoch of the <see cref="LossHistory"/> (DWA's period) and numbers
     /// the epochs the methods see.</summary>
     public long StepsPerEpoch { get; init; } = long.MaxValue;
@@ -242,7 +246,7 @@ public sealed class TrainingStep
 
     (double Factor, double[] Rates) SetLearningRates(long step)
     {
-        double factor = Options.Schedule?.Factor(step) ?? 1.0;
+        double factor = (Options.Schedule?.Factor(step) ?? 1.0) * (Options.RateMultiplier?.Invoke() ?? 1.0);
         var rates = new double[baseRates.Length];
         int g = 0;
         foreach (var group in optimizer.ParamGroups)

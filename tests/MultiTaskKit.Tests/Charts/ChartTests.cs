@@ -18,6 +18,13 @@ public class ChartTests
             h.Add(new(s, e, "train", "imdb", "weight", 1.0 + 0.01 * s));
             h.Add(new(s, e, "train", "tweets", "weight", 1.0 - 0.01 * s));
             h.Add(new(s, e, "train", "imdb|tweets", "grad_cosine", s <= 20 ? -0.5 : 0.5));
+            if (s % 5 == 0)
+                foreach (var t in new[] { "imdb", "tweets" })
+                {
+                    double lean = t == "imdb" ? 0.01 * s : -0.01 * s;
+                    h.Add(new(s, e, "mixing", t, "gates/expert 0", 0.5 + lean));
+                    h.Add(new(s, e, "mixing", t, "gates/expert 1", 0.5 - lean));
+                }
             if (s % 10 == 0)
             {
                 h.Add(new(s, e, "eval", "imdb", "loss", 1.2 / s));
@@ -37,6 +44,7 @@ public class ChartTests
         yield return MtlCharts.LossCurves(h);
         yield return MtlCharts.MetricCurves(h);
         yield return MtlCharts.TaskWeights(h);
+        yield return MtlCharts.LearnedMixing(h);
         yield return MtlCharts.GradientCosine(h);
         yield return MtlCharts.ConflictHeatmap(h, windows: 2);
         yield return MtlCharts.ConfusionMatrix(["neg", "pos"], new[,] { { 40, 10 }, { 5, 45 } });
@@ -74,6 +82,20 @@ public class ChartTests
             foreach (var (name, axis) in axes)
                 Assert.False(string.IsNullOrWhiteSpace(axis?["title"]?["text"]?.GetValue<string>()), $"{chart.Title}: {name} has no title");
         }
+    }
+
+    [Fact]
+    public void LearnedMixingDrawsOnePanelPerUnitAndReaderAndOneLinePerSource()
+    {
+        var chart = MtlCharts.LearnedMixing(History());
+        var data = Figure(chart)["data"]!.AsArray();
+        Assert.Equal(4, data.Count); // 2 tasks × 2 experts
+        Assert.Equal(["expert 0", "expert 1", "expert 0", "expert 1"], data.Select(t => t!["name"]!.GetValue<string>()));
+        Assert.Equal(8, data[0]!["y"]!.AsArray().Count);
+        Assert.Equal(0.5 + 0.4, data[0]!["y"]![7]!.GetValue<double>(), 12);   // imdb leans on expert 0 by step 40
+        Assert.Equal(0.5 + 0.4, data[3]!["y"]![7]!.GetValue<double>(), 12);   // tweets on expert 1
+        Assert.Contains("gates: imdb reads", chart.FigureJson);
+        Assert.Contains("mixing_every", Assert.Throws<ArgumentException>(() => MtlCharts.LearnedMixing(History().Where(p => p.Kind != "mixing"))).Message);
     }
 
     [Fact]

@@ -33,6 +33,10 @@ public class ArchitectureTrainTests
         Assert.Contains(rows, r => r[2] == "train" && r[3] == "sentiment|score" && r[4] == "grad_cosine");
         Assert.Contains(rows, r => r[2] == "train" && r[3] == "score" && r[4] == "shared_grad_norm" && double.Parse(r[5], System.Globalization.CultureInfo.InvariantCulture) > 0);
 
+        // α over training is in the history (every 10 steps by default): each row of α at step 10
+        Assert.Contains(rows, r => r[0] == "10" && r[2] == "mixing" && r[3] == "score" && r[4] == "stitch.layers.1/from sentiment");
+        Assert.Equal(3 * 4, rows.Count(r => r[2] == "mixing"));
+
         // α is saved, and it moved from its initial 0.8 / 0.2
         var weights = BertCheckpoint.ReadSafetensors(Path.Combine(run, "checkpoint", "model.safetensors"));
         Assert.Contains("strategy.weighting.log_variances", weights.Keys);
@@ -60,7 +64,7 @@ public class ArchitectureTrainTests
     public void SoftSharingArchitecturesTrainAndEvaluateThroughTheCli(string sharing, string architecture, string gateKey)
     {
         var dir = Directory.CreateTempSubdirectory($"mtk-{architecture}").FullName;
-        var config = TinyRun.Write(dir, steps: 8, model: """{ "trunk": "mlp", "hidden": 16, "layers": 2 }""", sharing: sharing);
+        var config = TinyRun.Write(dir, steps: 8, extraTraining: ", \"mixing_every\": 4", model: """{ "trunk": "mlp", "hidden": 16, "layers": 2 }""", sharing: sharing);
         var run = Path.Combine(dir, "out");
         var (code, output) = MtkProcess.Run(dir, "train", "--config", config, "--out", run);
         Assert.True(code == 0, output);
@@ -69,6 +73,11 @@ public class ArchitectureTrainTests
         var accuracy = metrics["tasks"]!["sentiment"]!["metrics"]!["accuracy"]!.GetValue<double>();
         var weights = BertCheckpoint.ReadSafetensors(Path.Combine(run, "checkpoint", "model.safetensors"));
         Assert.Contains(gateKey, weights.Keys);
+        // the gate usage (attention over layers) is in the history at steps 4 and 8, a distribution per reader
+        var mixing = File.ReadAllLines(Path.Combine(run, "history.csv")).Skip(1).Select(l => l.Split(',')).Where(r => r[2] == "mixing").ToList();
+        Assert.Equal(["4", "8"], mixing.Select(r => r[0]).Distinct());
+        foreach (var reader in mixing.Where(r => r[0] == "8").GroupBy(r => (r[3], r[4][..r[4].LastIndexOf('/')])))
+            Assert.Equal(1.0, reader.Sum(r => double.Parse(r[5], System.Globalization.CultureInfo.InvariantCulture)), 5);
         var (ecode, eout) = MtkProcess.Run(dir, "evaluate", "--run", run, "--json");
         Assert.True(ecode == 0, eout);
         var evaluated = JsonNode.Parse(eout[eout.IndexOf('{')..])!;

@@ -96,6 +96,9 @@ public sealed class CrossStitchNetwork : MultiTaskNetwork
     /// <summary>The α matrices, bottom first (one after the stem, one after each layer).</summary>
     public override IEnumerable<Parameter> SharedParameters() => sharedFolder.parameters();
 
+    /// <summary>Every α (the shared parameters): kept out of weight decay, which would pull α towards 0 rather than towards the identity.</summary>
+    public override IEnumerable<Parameter> MixingParameters() => sharedFolder.parameters();
+
     /// <summary>The task's column (stem, layers, pool) and head.</summary>
     public override IEnumerable<Parameter> TaskParameters(string task) => Column(task).parameters();
 

@@ -108,6 +108,9 @@ public sealed class MMoENetwork : MultiTaskNetwork
     /// <summary>The task's gate, pool and head.</summary>
     public override IEnumerable<Parameter> TaskParameters(string task) => Tower(task).parameters();
 
+    /// <summary>The gates.</summary>
+    public override IEnumerable<Parameter> MixingParameters() => towers.Values.SelectMany(t => t.Gate.parameters());
+
     /// <summary><c>gates</c>: [T, K], row t = task t's gate weights averaged over the rows of the last forward pass in
     /// which it had a batch (NaN before its first).</summary>
     public override IReadOnlyList<(string Name, Tensor Weights)> LearnedMixing() =>

@@ -138,6 +138,12 @@ public abstract class MultiTaskNetwork : nn.Module<TrunkInput, MultiTaskOutput>
     /// column = the task it reads from). Empty for architectures that mix nothing.</summary>
     public virtual IReadOnlyList<(string Name, Tensor Weights)> LearnedMixing() => [];
 
+    /// <summary>The parameters that decide how representations mix (cross-stitch α, gates, layer attention), a subset of
+    /// the shared and task parameters. Optimizers exempt them from weight decay: decay pulls them towards 0, which for
+    /// α is not the identity it starts from and for a gate is not "no preference" in general, so it would bias the mixing
+    /// rather than regularise the network.</summary>
+    public virtual IEnumerable<TorchSharp.Modules.Parameter> MixingParameters() => [];
+
     /// <summary>Labels of a <see cref="LearnedMixing"/> unit: one per row (who reads) and one per column (what is read).
     /// Null (the default) means both are the tasks, in task order (cross-stitch's α). Gates name their experts here.</summary>
     public virtual (IReadOnlyList<string> Rows, IReadOnlyList<string> Columns)? MixingLabels(string unit) => null;

@@ -130,6 +130,10 @@ public sealed class PLENetwork : MultiTaskNetwork
     /// <summary>The task's experts, gates, pool and head.</summary>
     public override IEnumerable<Parameter> TaskParameters(string task) => Part(task).parameters();
 
+    /// <summary>The shared gates and every task's gates.</summary>
+    public override IEnumerable<Parameter> MixingParameters() =>
+        sharedGates.Where(g => g is not null).SelectMany(g => g!.parameters()).Concat(parts.Values.SelectMany(p => p.Gates.SelectMany(g => g.parameters())));
+
     public override IReadOnlyList<(string Name, Tensor Weights)> LearnedMixing()
     {
         int t = Tasks.Count, ms = Options.SharedExperts, mt = Options.TaskExperts;

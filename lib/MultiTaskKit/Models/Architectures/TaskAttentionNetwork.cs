@@ -69,6 +69,9 @@ public sealed class TaskAttentionNetwork : MultiTaskNetwork
     /// <summary>The task's attention, pool and head.</summary>
     public override IEnumerable<Parameter> TaskParameters(string task) => Reader(task).parameters();
 
+    /// <summary>Every task's query and layer bias.</summary>
+    public override IEnumerable<Parameter> MixingParameters() => readers.Values.SelectMany(r => r.Attention.parameters());
+
     /// <summary><c>layers</c>: [T, L + 1], row t = task t's attention per layer (column 0: the stem), averaged over the
     /// real tokens of the last forward pass in which it had a batch (NaN before its first).</summary>
     public override IReadOnlyList<(string Name, Tensor Weights)> LearnedMixing() =>

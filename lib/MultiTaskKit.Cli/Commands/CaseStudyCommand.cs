@@ -22,10 +22,11 @@ static class CaseStudyCommand
         var resume = new Option<bool>("--resume") { Description = "Continue a killed run in --out from its last checkpoint (runs without one start, and say so)." };
         var imdbTrain = new Option<int?>("--imdb-train") { Description = "Override the preset's IMDB training subset size." };
         var imdbTest = new Option<int?>("--imdb-test") { Description = "Override the preset's IMDB test subset size (0: the full test set)." };
+        var plan = new Option<string?>("--plan") { Description = $"Architecture instead of split@2 (sharing.plan, with its default settings): {string.Join(", ", ArchitectureCatalog.Names)}; the run folder gets the name as a suffix." };
         var steps = new Option<long?>("--steps") { Description = "Override the number of optimizer steps (default: one pass over the IMDB training subset)." };
         var precision = PrecisionOption.Create("auto (MTK_PRECISION when set)");
         var command = new Command("casestudy", "The article's case study: BERT shared by IMDB (cross-entropy) and VADER tweets (MSE), lower 2 layers shared.");
-        foreach (var o in new Option[] { preset, model, output, seed, compare, resume, imdbTrain, imdbTest, steps, precision }) command.Options.Add(o);
+        foreach (var o in new Option[] { preset, model, output, seed, compare, resume, imdbTrain, imdbTest, steps, precision, plan }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var runtime = CommonOptions.Apply(parse);
@@ -41,12 +42,19 @@ static class CaseStudyCommand
                         TestSubset = parse.GetValue(imdbTest) is { } m ? (m == 0 ? null : m) : t.TestSubset,
                     }).ToList(),
                 };
+            if (parse.GetValue(plan) is { } p)
+            {
+                if (!ArchitectureCatalog.Contains(p))
+                    throw new ArgumentException($"--plan: expected one of {string.Join(", ", ArchitectureCatalog.Names)}, found '{p}'.");
+                config = CaseStudy.WithPlan(config, p.ToLowerInvariant(), p.ToLowerInvariant());
+            }
+            string label = config.Sharing.Plan == SharingPlanKind.Split ? $"split@{config.Sharing.SharedLayers}" : config.Sharing.Plan;
             if (parse.GetValue(steps) is { } st) config = config with { Training = config.Training with { Steps = st } };
             var dir = parse.GetValue(output) ?? Path.Combine("runs", config.Name);
             var sources = DatasetSources.Default(parse.GetValue(CommonOptions.DataDir));
-            AnsiConsole.MarkupLine(Markup.Escape($"case study, preset {parse.GetValue(preset)}: {config.Model.Trunk}, split@{config.Sharing.SharedLayers}, {config.Optimizer.Name} lr {config.Optimizer.Lr}, {TorchRuntime.Threads} threads, data from {sources.DataDir ?? sources.CacheDir}"));
+            AnsiConsole.MarkupLine(Markup.Escape($"case study, preset {parse.GetValue(preset)}: {config.Model.Trunk}, {label}, {config.Optimizer.Name} lr {config.Optimizer.Lr}, {TorchRuntime.Threads} threads, data from {sources.DataDir ?? sources.CacheDir}"));
             var main = Train(config, dir, sources, parse.GetValue(resume));
-            TrainingConsole.PrintReport(main.Test, "multi-task (split@2): test metrics");
+            TrainingConsole.PrintReport(main.Test, $"multi-task ({label}): test metrics");
             TrainingConsole.PrintRun(main);
             if (!parse.GetValue(compare)) return 0;
 
@@ -57,7 +65,7 @@ static class CaseStudyCommand
             var hardDm = DeltaMPercent(hard.Test, baseline);
             TrainingConsole.PrintReport(hard.Test with { DeltaM = hardDm }, "hard sharing: test metrics");
             TrainingConsole.PrintReport(baseline, "single-task baselines (isolated plan, same steps): test metrics");
-            TrainingConsole.PrintReport(main.Test with { DeltaM = splitDm }, "multi-task (split@2) against the baselines");
+            TrainingConsole.PrintReport(main.Test with { DeltaM = splitDm }, $"multi-task ({label}) against the baselines");
             // metrics.json of the main run gains delta_m and the comparison.
             var metricsPath = Path.Combine(dir, Trainer.MetricsFile);
             var json = JsonNode.Parse(File.ReadAllText(metricsPath))!.AsObject();

@@ -17,6 +17,8 @@ public class ArchitectureTrainTests
             model: """{ "trunk": "mlp", "hidden": 16, "layers": 2 }""",
             sharing: """{ "plan": "cross_stitch", "cross_stitch_self_weight": 0.8 }""",
             method: """{ "weighting": "uw", "aggregation": "pcgrad" }""");
+        // a strong weight decay: it would shrink α by about (1 − 0.002·10)¹⁶ ≈ 0.72 if α were decayed
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"lr\": 0.002 }", "\"lr\": 0.002, \"weight_decay\": 10 }"));
         var run = Path.Combine(dir, "out");
         var (code, output) = MtkProcess.Run(dir, "train", "--config", config, "--out", run);
         Assert.True(code == 0, output);
@@ -45,6 +47,9 @@ public class ArchitectureTrainTests
             var alpha = weights[key].data<float>().ToArray();
             Assert.Equal(4, alpha.Length);
             Assert.True(Math.Abs(alpha[0] - 0.8f) > 1e-5 || Math.Abs(alpha[1] - 0.2f) > 1e-5, $"{key} did not train: [{string.Join(", ", alpha)}]");
+            // no weight decay on α: Adam moves each entry by about lr per step at most, so each row still sums to about 1
+            Assert.InRange(alpha[0] + alpha[1], 0.9, 1.1);
+            Assert.InRange(alpha[2] + alpha[3], 0.9, 1.1);
         }
 
         // evaluate rebuilds the architecture from config.json and reloads the best weights: the same figures

@@ -11,9 +11,9 @@ feed="${MTK_FEED:-${XDG_CACHE_HOME:-$HOME/.cache}/multitaskkit/feed}"
 version="0.1.0-local.$(date -u +%Y%m%d%H%M%S)"
 mkdir -p "$feed"
 rm -f "$feed"/MultiTaskKit.*.nupkg
-# Every project the notebooks load: the extension package depends on the other three, so #r "nuget: MultiTaskKit.Interactive"
+# Every project the notebooks load: the extension package depends on the other two, so #r "nuget: MultiTaskKit.Interactive"
 # brings them all.
-for project in lib/MultiTaskKit lib/MultiTaskKit.Charts lib/MultiTaskKit.Tutorials lib/MultiTaskKit.Interactive; do
+for project in lib/MultiTaskKit lib/MultiTaskKit.Charts lib/MultiTaskKit.Interactive; do
   dotnet pack "$project" -c Release -o "$feed" -p:Version="$version" -v q -nologo
 done
 if ! dotnet nuget list source --format short | grep -qF "$feed"; then

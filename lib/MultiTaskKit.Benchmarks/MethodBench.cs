@@ -2,7 +2,7 @@ using MultiTaskKit.Data.Synthetic;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;
-using MultiTaskKit.Tutorials;
+using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Benchmarks;
 

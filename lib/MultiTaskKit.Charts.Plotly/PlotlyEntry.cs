@@ -119,14 +119,25 @@ public static class PlotlyEntry
         {
             // One colour per series name across panels, and one legend entry per name, so "train" means one thing.
             var colours = new Dictionary<string, string>();
+            var faint = new HashSet<string>(spec.Faint ?? []);
+            const string Raw = " (raw)";
+            // Solid series first, so that a faint "X (raw)" finds the colour of "X".
             foreach (var trace in figure["data"]!.AsArray())
             {
                 var name = trace!["name"]?.GetValue<string>() ?? "";
-                bool seen = colours.ContainsKey(name);
-                if (!seen) colours[name] = Palette[colours.Count % Palette.Length];
-                var colour = colours[name];
+                if (!faint.Contains(name) && !colours.ContainsKey(name)) colours[name] = Palette[colours.Count % Palette.Length];
+            }
+            var shown = new HashSet<string>();
+            foreach (var trace in figure["data"]!.AsArray())
+            {
+                var name = trace!["name"]?.GetValue<string>() ?? "";
+                bool seen = !shown.Add(name);
+                var key = faint.Contains(name) && name.EndsWith(Raw, StringComparison.Ordinal) && colours.ContainsKey(name[..^Raw.Length]) ? name[..^Raw.Length] : name;
+                if (!colours.ContainsKey(key)) colours[key] = Palette[colours.Count % Palette.Length];
+                var colour = colours[key];
                 if (spec.Kind == "bars") trace["marker"] = new JsonObject { ["color"] = colour };
-                else trace["line"] = new JsonObject { ["color"] = colour };
+                else trace["line"] = faint.Contains(name) ? new JsonObject { ["color"] = colour, ["width"] = 1 } : new JsonObject { ["color"] = colour };
+                if (faint.Contains(name)) trace["opacity"] = 0.3;
                 if (trace["marker"] is JsonObject m && spec.Kind != "bars") m["color"] = colour;
                 trace["legendgroup"] = name;
                 trace["showlegend"] = !seen;

@@ -46,6 +46,9 @@ public sealed record ChartSpec
     public string[]? PanelTitles { get; init; }
     /// <summary>Draw markers on the lines (few points, e.g. evaluations).</summary>
     public bool Markers { get; init; }
+    /// <summary>Names of series drawn faint (thin, translucent), e.g. a raw curve behind its smoothed line. A faint
+    /// series named "X (raw)" takes the colour of the series "X".</summary>
+    public string[]? Faint { get; init; }
 
     /// <summary>For <c>bars</c>: categories on x, one group per method/model.</summary>
     public string[]? Categories { get; init; }

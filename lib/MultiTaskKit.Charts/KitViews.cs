@@ -64,6 +64,23 @@ public static class KitViews
         return new KitTable($"Learned mixing: {model.Architecture}", ["unit", "task reads", .. sources], body);
     }
 
+    /// <summary>A data frame (a dataset card, a metrics table) as a table: one row per frame row, numbers formatted as <see cref="KitTable.Num"/>.</summary>
+    public static KitTable Table(Microsoft.Data.Analysis.DataFrame frame, string title)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        var headers = frame.Columns.Select(c => c.Name).ToList();
+        var rows = new List<IReadOnlyList<string>>();
+        for (long r = 0; r < frame.Rows.Count; r++)
+            rows.Add(frame.Columns.Select(c => c[r] switch
+            {
+                null => "",
+                double d => KitTable.Num(d),
+                float f => KitTable.Num(f),
+                var v => v.ToString() ?? "",
+            }).ToList());
+        return new KitTable(title, headers, rows);
+    }
+
     /// <summary>A metrics report: one row per task and metric, with the dataset, split and example count; Δm when set.</summary>
     public static KitTable Metrics(Evaluation.MetricsReport report, string title = "Metrics") =>
         new(title, ["task", "dataset", "split", "examples", "metric", "value"],

@@ -33,14 +33,14 @@ public static class MtlCharts
         {
             var val = rows.Where(p => p.Task == t && p.Kind == HistoryPoint.Eval).ToList();
             if (val.Count == 0) val = all.Where(p => p.Task == t && p.Kind == HistoryPoint.Eval && p.Metric == "mse").ToList();
-            return new[] { Line("train", rows.Where(p => p.Task == t && p.Kind == HistoryPoint.Train)), Line("validation", val) }
-                .Where(s => s.X.Length > 0).ToArray();
+            var train = Line("train (raw)", rows.Where(p => p.Task == t && p.Kind == HistoryPoint.Train));
+            return new[] { train, Smoothed(train, "train"), Line("validation", val) }.Where(s => s.X.Length > 0).ToArray();
         }).ToArray();
         var units = tasks.Select(t => lossUnits != null && lossUnits.TryGetValue(t, out var u) ? u : "loss").ToArray();
         return Build(new ChartSpec
         {
             Kind = "grid-lines", Title = title, XTitle = "optimiser step", YTitle = "loss",
-            Panels = panels, PanelTitles = tasks.Select((t, i) => $"{t}: loss ({units[i]})").ToArray(),
+            Panels = panels, Faint = ["train (raw)"], PanelTitles = tasks.Select((t, i) => $"{t}: loss ({units[i]})").ToArray(),
             Width = 980, Height = 380 * ((tasks.Length + 1) / 2),
         });
     }
@@ -234,6 +234,24 @@ public static class MtlCharts
     }
 
     /// <summary>A line from history rows, averaged into at most <see cref="MaxPointsPerLine"/> step windows.</summary>
+    /// <summary>
+    /// An exponential moving average of <paramref name="raw"/> (bias-corrected, so the first points are not pulled to
+    /// zero), spanning about a twentieth of the curve: per-batch training losses are noisy, and the trend is what the
+    /// reader compares with the validation curve.
+    /// </summary>
+    public static Series Smoothed(Series raw, string name)
+    {
+        double span = Math.Max(1, raw.Y.Length / 20.0), beta = 1 - 2 / (span + 1), avg = 0, norm = 0;
+        var y = new double[raw.Y.Length];
+        for (int i = 0; i < y.Length; i++)
+        {
+            avg = beta * avg + (1 - beta) * raw.Y[i];
+            norm = beta * norm + (1 - beta);
+            y[i] = avg / norm;
+        }
+        return new Series(name, raw.X, y);
+    }
+
     static Series Line(string name, IEnumerable<HistoryPoint> rows)
     {
         var pts = rows.GroupBy(p => p.Step).Select(g => (Step: (double)g.Key, Value: g.Average(p => p.Value))).OrderBy(p => p.Step).ToArray();

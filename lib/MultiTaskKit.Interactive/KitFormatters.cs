@@ -22,6 +22,7 @@ public static class KitFormatters
         Formatter.Register<KitTable>((table, writer) => writer.Write(table.ToHtml()), HtmlFormatter.MimeType);
         Formatter.Register<DatasetCardView>((card, writer) => writer.Write(card.ToHtml()), HtmlFormatter.MimeType);
         Formatter.Register<ProgressView>((view, writer) => writer.Write(view.ToHtml()), HtmlFormatter.MimeType);
+        Formatter.Register<ModelDiagram>((diagram, writer) => writer.Write(diagram.ToHtml()), HtmlFormatter.MimeType);
         Formatter.Register<Evaluation.MetricsReport>((r, writer) => writer.Write(KitViews.Metrics(r).ToHtml()), HtmlFormatter.MimeType);
         Formatter.Register<Models.MultiTaskNetwork>((model, writer) =>
         {
@@ -30,7 +31,7 @@ public static class KitFormatters
         }, HtmlFormatter.MimeType);
         Formatter.Register<Weighting.WeightingMethod>((w, writer) => writer.Write(KitViews.Strategy(w).ToHtml()), HtmlFormatter.MimeType);
         Formatter.Register<Aggregation.GramianAggregator>((a, writer) => writer.Write(KitViews.Strategy(a).ToHtml()), HtmlFormatter.MimeType);
-        foreach (var t in new[] { typeof(KitChart), typeof(KitTable), typeof(DatasetCardView), typeof(ProgressView), typeof(Models.MultiTaskNetwork), typeof(Models.MultiTaskModel), typeof(Models.CrossStitchNetwork), typeof(Evaluation.MetricsReport),
+        foreach (var t in new[] { typeof(KitChart), typeof(KitTable), typeof(DatasetCardView), typeof(ProgressView), typeof(ModelDiagram), typeof(Models.MultiTaskNetwork), typeof(Models.MultiTaskModel), typeof(Models.CrossStitchNetwork), typeof(Evaluation.MetricsReport),
                      typeof(Weighting.WeightingMethod), typeof(Aggregation.GramianAggregator) })
             Formatter.SetPreferredMimeTypesFor(t, HtmlFormatter.MimeType);
     }

@@ -4,22 +4,24 @@ using System.Net;
 using System.Text;
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Formatting;
-using MultiTaskKit.Tutorials;
+using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Interactive;
 
 /// <summary>
 /// Live training progress in a notebook cell: one output, updated in place with <see cref="DisplayedValue.Update"/>
-/// (at most a few times a second), never a flood of lines. Outside a kernel it does nothing visible.
+/// (at most a few times a second), never a flood of lines. Outside a kernel it does nothing visible. Scripts exported
+/// from the notebooks get a console counterpart of the same name (<c>MultiTaskKit.Charts.Scripts.ProgressView</c>).
 /// </summary>
-public sealed class ProgressView : IProgress<TrainingSnapshot>, IProgress<Training.TrainingProgress>
+public sealed class ProgressView : IProgress<TrainingProgress>
 {
     readonly string title;
     readonly DisplayedValue? display;
     readonly Stopwatch clock = Stopwatch.StartNew();
     readonly TimeSpan minInterval;
     TimeSpan? lastUpdate;
-    TrainingSnapshot? last;
+    TrainingProgress? last;
+    string? note;
 
     /// <summary>Updates pushed to the notebook (for tests and for the curious).</summary>
     public int Updates { get; private set; }
@@ -34,25 +36,22 @@ public sealed class ProgressView : IProgress<TrainingSnapshot>, IProgress<Traini
     public static ProgressView Show(string title = "training", TimeSpan? minInterval = null) =>
         new(title, minInterval ?? TimeSpan.FromMilliseconds(250));
 
-    /// <summary>Records a snapshot; the display is refreshed when <c>minInterval</c> has passed or training ended.</summary>
-    public void Report(TrainingSnapshot value)
+    /// <summary>
+    /// A trainer event: steps update the bar and losses, evaluations put their metrics in the note. The display is
+    /// refreshed when <c>minInterval</c> has passed, on every evaluation, and when training ends.
+    /// </summary>
+    public void Report(TrainingProgress value)
     {
-        last = value;
+        if (value.Kind == "eval" && value.Evaluation != null)
+            note = "eval: " + string.Join("; ", value.Evaluation.Select(t => t.Key + " " + string.Join(" ", t.Value.Select(m => $"{m.Key}={m.Value:0.000}"))));
+        else if (value.Message != null) note = value.Message;
+        if (value.TaskLosses.Count > 0 || last is null) last = value;
+        else last = last with { Step = value.Step, TotalSteps = value.TotalSteps };
         var now = clock.Elapsed;
-        if (lastUpdate is { } prev && now - prev < minInterval && value.Step < value.TotalSteps) return;
+        if (lastUpdate is { } prev && now - prev < minInterval && value.Step < value.TotalSteps && value.Kind != "eval") return;
         lastUpdate = now;
         Updates++;
         display?.Update(this);
-    }
-
-    /// <summary>A trainer event: steps update the bar and losses, evaluations add their metrics to the note.</summary>
-    public void Report(Training.TrainingProgress value)
-    {
-        string? note = value.Kind == "eval" && value.Evaluation != null
-            ? "eval: " + string.Join("; ", value.Evaluation.Select(t => t.Key + " " + string.Join(" ", t.Value.Select(m => $"{m.Key}={m.Value:0.000}"))))
-            : value.Message ?? last?.Note;
-        var losses = value.TaskLosses.Count > 0 ? value.TaskLosses : last?.TaskLosses ?? new Dictionary<string, double>();
-        Report(new TrainingSnapshot(value.Step, value.TotalSteps, losses, value.StepsPerSecond, note));
     }
 
     /// <summary>The current state as HTML (escaped).</summary>
@@ -71,7 +70,7 @@ public sealed class ProgressView : IProgress<TrainingSnapshot>, IProgress<Traini
         }
         foreach (var (task, loss) in last.TaskLosses)
             sb.Append(" · ").Append(WebUtility.HtmlEncode(task)).Append(CultureInfo.InvariantCulture, $" loss {loss:0.0000}");
-        if (last.Note != null) sb.Append(" · ").Append(WebUtility.HtmlEncode(last.Note));
+        if (note != null) sb.Append(" · ").Append(WebUtility.HtmlEncode(note));
         return sb.Append("</div>").ToString();
     }
 

@@ -89,8 +89,8 @@ public static class NotebookRunner
     static async Task<CompositeKernel> CreateKernelAsync()
     {
         var csharp = new CSharpKernel().UseKernelHelpers().UseValueSharing();
-        // The kit's assemblies, as the notebooks' package reference brings them: core, charts, tutorials, extension.
-        var kit = new[] { typeof(TorchRuntime).Assembly, typeof(MtlCharts).Assembly, typeof(Tutorials.TutorialSizes).Assembly, typeof(KitExtension).Assembly, typeof(TorchSharp.torch).Assembly }
+        // The kit's assemblies, as the notebooks' package reference brings them: core, charts, extension.
+        var kit = new[] { typeof(TorchRuntime).Assembly, typeof(MtlCharts).Assembly, typeof(KitExtension).Assembly, typeof(TorchSharp.torch).Assembly }
             .Select(a => a.Location).ToArray();
         csharp.AddAssemblyReferences(kit);
         var composite = new CompositeKernel { csharp };

@@ -1,13 +1,146 @@
-// Notebook 06 (when does sharing help?) as a script: same library calls, tables printed, charts as HTML.
+// Generated from notebooks/06-when-sharing-helps.ipynb by `mtk notebook export-scripts`: edit the notebook, not this file
+// (CI fails when this file differs from what the notebook makes).
 // Run: dotnet run notebooks/scripts/06-when-sharing-helps.cs     (MTK_NOTEBOOK_SIZE=small for a quick run)
-#:project ../../lib/MultiTaskKit.Tutorials
+// Tables print to the console; charts and diagrams go to runs/notebooks/06-when-sharing-helps.html (or $MTK_SCRIPT_OUT).
+#:project ../../lib/MultiTaskKit.Charts
+// The kit writes its run configurations with reflection-based System.Text.Json, which file-based programs turn off by default.
+#:property PublishAot=false
+using System.Text;
 using MultiTaskKit.Charts;
-using MultiTaskKit.Tutorials;
+using MultiTaskKit.Data.Synthetic;
+using MultiTaskKit.Evaluation;
+using MultiTaskKit.Charts.Scripts;
+using MultiTaskKit.Training;
+using TorchSharp;
+using static TorchSharp.torch;
 
-var size = TutorialSizes.FromEnvironment();
-var settings = MtlLab.Settings.For(size);
-Console.WriteLine(settings);
-var sweep = Lineups.RelatednessSweep(settings, Lineups.Correlations(size), name => new ConsoleProgress(name));
-Console.WriteLine(Lineups.SweepTable(sweep));
-var page = ChartPage.Write(Path.Combine(ScriptOutput.Folder, "06-when-sharing-helps.html"), "06 · When does sharing help?", [Lineups.SweepChart(sweep)]);
-Console.WriteLine($"charts: {page}");
+// What the kit's kernel extension does when the notebook loads the kit: TorchSharp's native libraries, before any cell.
+MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
+
+// # 06 · When does sharing help?
+//
+// Hard sharing assumes the tasks need the same features. The MMoE paper (Ma et al., KDD 2018) built a synthetic
+// problem whose task relatedness is a dial, the cosine p between the two tasks' weight vectors, and proposed a
+// soft-sharing architecture for the case where hard sharing hurts: the **multi-gate mixture of experts** (MMoE).
+//
+// **You will be able to**
+// 1. turn the relatedness dial and predict the sign of Δm for hard sharing;
+// 2. write an MMoE layer (experts, one softmax gate per task) and read its gates;
+// 3. say why soft sharing degrades more gracefully than hard sharing as tasks drift apart.
+//
+// Load the kit.
+//
+// ## Parameters
+//
+// `correlations` are the settings of the dial; each gets new data (the kit's `MmoeSynthetic`, the paper's
+// construction: each target a sum of sines of wᵢᵀx), and three models trained with the same budget.
+//
+var small = Environment.GetEnvironmentVariable("MTK_NOTEBOOK_SIZE") == "small";
+double[] correlations = small ? [1.0, 0.0] : [1.0, 0.8, 0.5, 0.2, 0.0, -0.5];
+int inputs = small ? 16 : 64, trainRows = small ? 512 : 4096, valRows = small ? 256 : 1024;
+int steps = small ? 60 : 800, batchSize = 128, experts = 4, expertWidth = 16, towerWidth = 8;
+double learningRate = 3e-3;
+long seed = 1;
+$"dial p ∈ {{{string.Join(", ", correlations)}}}; {steps} steps per model; MMoE with {experts} experts of width {expertWidth}".Display();
+
+// ## The loop
+//
+// The multi-task loop of notebook 01 with a task mask: `w1` and `w2` are 1 for multi-task training; a single-task
+// model is the same network trained on one task's loss only (w = 1, 0 or 0, 1). It returns the validation MSE per task.
+//
+(double, double) Train(MmoeSynthetic data, Mmoe model, double w1, double w2)
+{
+    var optimizer = optim.Adam(model.parameters(), learningRate);
+    var batches = new Generator((ulong)seed + 1);
+    for (int step = 1; step <= steps; step++)
+    {
+        using var scope = NewDisposeScope();
+        var rows = randint(trainRows, [batchSize], generator: batches);
+        var (p1, p2) = model.forward(data.TrainX[rows]);
+        var loss = w1 * nn.functional.mse_loss(p1, data.TrainY1[rows]) + w2 * nn.functional.mse_loss(p2, data.TrainY2[rows]);
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
+    }
+    using var noGrad = no_grad();
+    var (v1, v2) = model.forward(data.ValX);
+    return (nn.functional.mse_loss(v1, data.ValY1).item<float>(), nn.functional.mse_loss(v2, data.ValY2).item<float>());
+}
+Mmoe New(int expertCount) { manual_seed(seed); return new Mmoe(inputs, expertCount, expertWidth, towerWidth); }
+
+// ## The sweep
+//
+// For each p: new data; two single-task models (one expert each, one task's loss each); hard sharing (one expert, both
+// losses); MMoE (`experts` experts, both losses). Δm compares each multi-task model with the single-task pair.
+//
+IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> M(double a, double b) => new Dictionary<string, IReadOnlyDictionary<string, double>>
+    { ["task1"] = new Dictionary<string, double> { ["mse"] = a }, ["task2"] = new Dictionary<string, double> { ["mse"] = b } };
+var sweep = new List<(double P, double LabelCorrelation, double Single1, double Single2, (double, double) Hard, (double, double) Soft)>();
+foreach (var p in correlations)
+{
+    var data = MmoeSynthetic.Make(inputs, trainRows, valRows, p, seed);
+    var (s1, _) = Train(data, New(1), 1, 0);
+    var (_, s2) = Train(data, New(1), 0, 1);
+    sweep.Add((p, data.LabelCorrelation, s1, s2, Train(data, New(1), 1, 1), Train(data, New(experts), 1, 1)));
+    Console.WriteLine($"p = {p}: done");
+}
+new KitTable("Hard sharing and MMoE against single-task models as relatedness varies", ["p", "label correlation", "single-task MSE", "hard sharing MSE", "MMoE MSE", "Δm hard", "Δm MMoE"],
+    sweep.Select(r => (IReadOnlyList<string>)[KitTable.Num(r.P), KitTable.Num(r.LabelCorrelation), $"{KitTable.Num(r.Single1)}, {KitTable.Num(r.Single2)}",
+        $"{KitTable.Num(r.Hard.Item1)}, {KitTable.Num(r.Hard.Item2)}", $"{KitTable.Num(r.Soft.Item1)}, {KitTable.Num(r.Soft.Item2)}",
+        $"{DeltaM.Compute(M(r.Hard.Item1, r.Hard.Item2), M(r.Single1, r.Single2)):+0.0;-0.0} %", $"{DeltaM.Compute(M(r.Soft.Item1, r.Soft.Item2), M(r.Single1, r.Single2)):+0.0;-0.0} %"])).Display();
+
+// Δm against the dial:
+//
+Series DeltaLine(string name, Func<(double P, double LabelCorrelation, double Single1, double Single2, (double, double) Hard, (double, double) Soft), (double, double)> pick) =>
+    new(name, sweep.Select(r => r.P).ToArray(), sweep.Select(r => DeltaM.Compute(M(pick(r).Item1, pick(r).Item2), M(r.Single1, r.Single2))).ToArray());
+MtlCharts.Lines("Where sharing helps and where it hurts", "task relatedness p = cos(w₁, w₂) (unitless)", "Δm vs single-task models (%)",
+    [DeltaLine("hard sharing", r => r.Hard), DeltaLine($"MMoE ({experts} experts)", r => r.Soft)], markers: true).Display();
+
+// ## Reading the gates
+//
+// Train an MMoE on the least related setting and look at how each task weighs the experts, averaged over the
+// validation rows. Tasks that need different features lean on different experts.
+//
+var farData = MmoeSynthetic.Make(inputs, trainRows, valRows, correlations[^1], seed);
+var mmoe = New(experts);
+Train(farData, mmoe, 1, 1);
+var (gate1, gate2) = mmoe.Gates(farData.ValX);
+MtlCharts.Bars($"Mean gate weight per expert (p = {correlations[^1]})", "expert", "mean gate weight (unitless)",
+    Enumerable.Range(0, experts).Select(e => $"expert {e}").ToArray(),
+    [new BarGroup("task1", gate1.mean([0]).data<float>().Select(v => (double)v).ToArray()), new BarGroup("task2", gate2.mean([0]).data<float>().Select(v => (double)v).ToArray())]).Display();
+
+// Types declared in the notebook's cells (a C# program declares them after its statements).
+
+// ## The MMoE layer
+//
+// Each expert is a small MLP that sees the input. Each task has a **gate**, a softmax over the experts computed from the
+// input, and a **tower** (its head) that reads the gate-weighted mix of the experts. With one expert the gates have
+// nothing to choose and the model *is* hard sharing; with several, each task can lean on different experts.
+//
+class Mmoe : nn.Module<Tensor, (Tensor, Tensor)>
+{
+    readonly TorchSharp.Modules.ModuleList<nn.Module<Tensor, Tensor>> experts = new();
+    readonly nn.Module<Tensor, Tensor> gate1, gate2, tower1, tower2;
+
+    public Mmoe(int inputs, int experts, int expertWidth, int towerWidth) : base("mmoe")
+    {
+        for (int e = 0; e < experts; e++) this.experts.Add(nn.Sequential(nn.Linear(inputs, expertWidth), nn.ReLU()));
+        gate1 = nn.Linear(inputs, experts);
+        gate2 = nn.Linear(inputs, experts);
+        tower1 = nn.Sequential(nn.Linear(expertWidth, towerWidth), nn.ReLU(), nn.Linear(towerWidth, 1));
+        tower2 = nn.Sequential(nn.Linear(expertWidth, towerWidth), nn.ReLU(), nn.Linear(towerWidth, 1));
+        RegisterComponents();
+    }
+
+    /// <summary>Each task's gate: softmax over the experts, [batch, experts].</summary>
+    public (Tensor, Tensor) Gates(Tensor x) => (nn.functional.softmax(gate1.forward(x), 1), nn.functional.softmax(gate2.forward(x), 1));
+
+    public override (Tensor, Tensor) forward(Tensor x)
+    {
+        var e = stack(experts.Select(expert => expert.forward(x)).ToList(), 1);     // [batch, experts, width]
+        var (g1, g2) = Gates(x);
+        var mix1 = (g1.unsqueeze(-1) * e).sum(1);                                    // task 1's mix of the experts
+        var mix2 = (g2.unsqueeze(-1) * e).sum(1);
+        return (tower1.forward(mix1).squeeze(-1), tower2.forward(mix2).squeeze(-1));
+    }
+}

@@ -53,9 +53,46 @@ static class NotebookCommand
             }
             return failures == 0 ? 0 : 1;
         });
+        var sources = new Argument<FileInfo[]>("notebooks") { Description = "Notebooks to export (default: notebooks/NN-*.ipynb of the repository around the current folder).", Arity = ArgumentArity.ZeroOrMore };
+        var check = new Option<bool>("--check") { Description = "Write nothing; exit 1 naming each script that differs from what its notebook makes (CI's drift check)." };
+        var export = new Command("export-scripts", "Make notebooks/scripts/NN-*.cs from the notebooks (the notebooks are the one source; see ScriptExport).");
+        export.Arguments.Add(sources);
+        export.Options.Add(check);
+        export.SetAction(parse =>
+        {
+            var given = parse.GetValue(sources) ?? [];
+            var notebooks = given.Length > 0 ? given.Select(f => f.FullName).ToList() : DefaultNotebooks();
+            if (notebooks.Count == 0) { Console.Error.WriteLine("mtk notebook export-scripts: expected notebooks/NN-*.ipynb under a folder holding Kit.sln, found none; name the notebooks."); return 2; }
+            bool checking = parse.GetValue(check);
+            IReadOnlyList<string> differing;
+            try { differing = ScriptExport.Run(notebooks, checking); }
+            catch (InvalidDataException e) { Console.Error.WriteLine(e.Message); return 1; }
+            foreach (var nb in notebooks)
+            {
+                var script = ScriptExport.ScriptPathFor(nb);
+                var changed = differing.Contains(script);
+                AnsiConsole.MarkupLine(checking
+                    ? (changed ? $"[red]DIFFERS[/] {Markup.Escape(script)} (run: mtk notebook export-scripts)" : $"[green]ok[/] {Markup.Escape(script)}")
+                    : (changed ? $"[yellow]written[/] {Markup.Escape(script)}" : $"[green]unchanged[/] {Markup.Escape(script)}"));
+            }
+            return checking && differing.Count > 0 ? 1 : 0;
+        });
         var command = new Command("notebook", "Work with the kit's Polyglot notebooks.");
+        command.Subcommands.Add(export);
         command.Subcommands.Add(run);
         command.Subcommands.Add(verify);
         return command;
+    }
+
+    /// <summary>notebooks/NN-*.ipynb of the repository (the folder holding Kit.sln) around the current folder.</summary>
+    static List<string> DefaultNotebooks()
+    {
+        for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d != null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "Kit.sln")))
+            {
+                var dir = Path.Combine(d.FullName, "notebooks");
+                return Directory.Exists(dir) ? Directory.GetFiles(dir, "*.ipynb").Where(f => char.IsAsciiDigit(Path.GetFileName(f)[0])).Order(StringComparer.Ordinal).ToList() : [];
+            }
+        return [];
     }
 }

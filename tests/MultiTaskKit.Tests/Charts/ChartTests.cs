@@ -102,12 +102,19 @@ public class ChartTests
     public void LossCurvesDrawTrainAndValidationPerTaskWithOneLegendEntryEach()
     {
         var data = Figure(MtlCharts.LossCurves(History()))["data"]!.AsArray();
-        Assert.Equal(4, data.Count); // 2 tasks × (train, validation)
-        Assert.Equal(["train", "validation", "train", "validation"], data.Select(t => t!["name"]!.GetValue<string>()));
-        Assert.Equal(2, data.Count(t => t!["showlegend"]!.GetValue<bool>()));
+        Assert.Equal(6, data.Count); // 2 tasks × (raw train, smoothed train, validation)
+        Assert.Equal(["train (raw)", "train", "validation", "train (raw)", "train", "validation"], data.Select(t => t!["name"]!.GetValue<string>()));
+        Assert.Equal(3, data.Count(t => t!["showlegend"]!.GetValue<bool>()));
         Assert.Equal(40, data[0]!["y"]!.AsArray().Count);
-        Assert.Equal(4, data[1]!["y"]!.AsArray().Count);
-        Assert.Equal(1.2 / 10, data[1]!["y"]![0]!.GetValue<double>(), 12);
+        Assert.Equal(40, data[1]!["y"]!.AsArray().Count);
+        Assert.Equal(4, data[2]!["y"]!.AsArray().Count);
+        Assert.Equal(1.2 / 10, data[2]!["y"]![0]!.GetValue<double>(), 12);
+        // The raw curve is faint and shares the smoothed line's colour; the smoothed line starts at the first loss.
+        Assert.Equal(0.3, data[0]!["opacity"]!.GetValue<double>());
+        Assert.Equal(data[1]!["line"]!["color"]!.GetValue<string>(), data[0]!["line"]!["color"]!.GetValue<string>());
+        Assert.Null(data[1]!["opacity"]);
+        Assert.Equal(1.0, data[1]!["y"]![0]!.GetValue<double>(), 12);
+        Assert.True(data[1]!["y"]![39]!.GetValue<double>() > data[0]!["y"]![39]!.GetValue<double>(), "the average of a falling curve lags above it");
     }
 
     [Fact]

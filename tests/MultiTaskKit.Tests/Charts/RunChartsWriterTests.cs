@@ -39,8 +39,9 @@ public class RunChartsWriterTests
             "Confusion matrix: imdb (imdb, test, 5 examples)"], charts.Select(c => c.Title));
 
         var loss = JsonNode.Parse(charts[0].FigureJson)!["data"]!.AsArray();
-        // imdb: train only (no validation loss is logged for classification); tweets: train + validation MSE.
-        Assert.Equal(["train", "train", "validation"], loss.Select(t => t!["name"]!.GetValue<string>()));
+        // imdb: train only (no validation loss is logged for classification); tweets: train + validation MSE. Each
+        // training curve is drawn twice: per batch (faint) and smoothed.
+        Assert.Equal(["train (raw)", "train", "train (raw)", "train", "validation"], loss.Select(t => t!["name"]!.GetValue<string>()));
         var z = JsonNode.Parse(charts[^1].FigureJson)!["data"]![0]!["z"]!.AsArray();
         Assert.Equal(2, z[0]![0]!.GetValue<double>()); // true negative
         Assert.Equal(1, z[0]![1]!.GetValue<double>()); // negative predicted positive

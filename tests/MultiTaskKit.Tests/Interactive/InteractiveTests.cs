@@ -51,7 +51,7 @@ public class InteractiveTests
     public void ProgressViewIsQuietOutsideAKernelAndEscapesItsText()
     {
         var view = ProgressView.Show("<b>run</b>", TimeSpan.Zero);
-        view.Report(new MultiTaskKit.Tutorials.TrainingSnapshot(1, 10, new Dictionary<string, double> { ["<script>"] = 0.5 }, 2.0, "<i>note</i>"));
+        view.Report(new MultiTaskKit.Training.TrainingProgress("step", 1, 10, 0, new Dictionary<string, double> { ["<script>"] = 0.5 }, 2.0, 0, TimeSpan.Zero, null, Message: "<i>note</i>"));
         var html = view.ToHtml();
         Assert.Contains("step 1/10", html);
         Assert.DoesNotContain("<b>run", html);
@@ -93,6 +93,28 @@ public class ViewTests
         Assert.Contains("Learned mixing: cross_stitch", html);
         Assert.Contains("stitch.layers.1", html);
         Assert.Contains("0.9", html);
+    }
+
+    [Fact]
+    public void ModelDiagramDrawsTheSharedStackAndOneColumnPerTaskFromTheModel()
+    {
+        var trunk = new MultiTaskKit.Models.MlpTrunk(new MultiTaskKit.Models.MlpTrunkOptions(4, 8, 2));
+        var model = new MultiTaskKit.Models.MultiTaskModel(trunk,
+            new Dictionary<string, MultiTaskKit.Models.TaskHead> { ["a<b>"] = new MultiTaskKit.Models.RegressionHead(8), ["c"] = new MultiTaskKit.Models.RegressionHead(8) },
+            MultiTaskKit.Models.SharingPlan.SplitAt(1));
+        var diagram = ModelDiagram.Of(model);
+        Assert.Equal(["stem", "layers.0"], diagram.Shared.Select(b => b.Name));
+        Assert.Equal(["layers.1", "head"], diagram.Tasks["c"].Select(b => b.Name));
+        // Every parameter of the network is in exactly one block.
+        Assert.Equal(model.ModelParameters().Sum(p => p.numel()), diagram.Shared.Concat(diagram.Tasks.Values.SelectMany(b => b)).Sum(b => b.Parameters));
+        Assert.Equal(model.TaskParameters("c").Sum(p => p.numel()), diagram.Tasks["c"].Sum(b => b.Parameters));
+        var svg = diagram.ToSvg();
+        Assert.StartsWith("<svg", svg);
+        Assert.Contains("a&lt;b&gt;", svg);
+        Assert.DoesNotContain("a<b>", svg);
+        Assert.Equal(1 + diagram.Shared.Count + 2 * 2 + 2, System.Text.RegularExpressions.Regex.Matches(svg, "<rect").Count); // input, shared blocks, task blocks, one prediction per task
+        KitFormatters.Register();
+        Assert.Contains("mtk-model-diagram", diagram.ToDisplayString(HtmlFormatter.MimeType));
     }
 
     [Fact]

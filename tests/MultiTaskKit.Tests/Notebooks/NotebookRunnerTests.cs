@@ -39,8 +39,8 @@ public class NotebookRunnerTests : IDisposable
         var path = Notebook(dir, "ok.ipynb",
             ("md", "# A test notebook"),
             ("cs", "#i \"nuget: ../artifacts/feed\"\n#r \"nuget: MultiTaskKit.Interactive, *-*\""),
-            ("cs", "using MultiTaskKit.Charts;\nusing MultiTaskKit.Interactive;\nusing MultiTaskKit.Tutorials;\nConsole.WriteLine(\"hello \" + (6 * 7));"),
-            ("cs", "var p = ProgressView.Show(\"loop\", TimeSpan.Zero);\nfor (int i = 1; i <= 50; i++) p.Report(new TrainingSnapshot(i, 50, new Dictionary<string, double> { [\"a\"] = 1.0 / i }));\np.Updates"),
+            ("cs", "using MultiTaskKit.Charts;\nusing MultiTaskKit.Interactive;\nusing MultiTaskKit.Training;\nConsole.WriteLine(\"hello \" + (6 * 7));"),
+            ("cs", "var p = ProgressView.Show(\"loop\", TimeSpan.Zero);\nfor (int i = 1; i <= 50; i++) p.Report(new TrainingProgress(\"step\", i, 50, 0, new Dictionary<string, double> { [\"a\"] = 1.0 / i }, 1, 0, TimeSpan.Zero, null));\np.Updates"),
             ("cs", "MtlCharts.Lines(\"l\", \"x (steps)\", \"y (units)\", [new Series(\"s\", [1, 2, 3], [3, 1, 2])])"),
             ("cs", "new KitTable(\"t\", [\"text\"], [[\"<script>alert(1)</script>\"]])"));
         var result = await NotebookRunner.RunAsync(path, Path.Combine(dir, "out"));

@@ -4,11 +4,11 @@ using MultiTaskKit.Evaluation;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;
-using MultiTaskKit.Tutorials;
+using MultiTaskKit.Training;
 using MultiTaskKit.Weighting;
 using Xunit.Abstractions;
 
-namespace MultiTaskKit.Tests.Tutorials;
+namespace MultiTaskKit.Tests.Training;
 
 [Collection(ProcessStateCollection.Name)]
 public class SyntheticTrainingTests

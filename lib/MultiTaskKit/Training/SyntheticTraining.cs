@@ -9,7 +9,7 @@ using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MultiTaskKit.Tutorials;
+namespace MultiTaskKit.Training;
 
 /// <summary>Options of <see cref="SyntheticTraining.Train"/>.</summary>
 /// <param name="Steps">Optimisation steps.</param>

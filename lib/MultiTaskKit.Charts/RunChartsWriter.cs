@@ -34,7 +34,7 @@ public static class RunChartsWriter
             charts.Add(MtlCharts.ConflictHeatmap(points));
         }
         foreach (var t in test?.Tasks ?? [])
-            if (t.Metrics is ClassificationMetrics cm)
+            if (t.Metrics.BuiltIn() is ClassificationMetrics cm)
                 charts.Add(ConfusionMatrix(cm, $"Confusion matrix: {t.Task} ({t.Dataset}, {t.Split}, {t.Count} examples)"));
         return charts;
     }

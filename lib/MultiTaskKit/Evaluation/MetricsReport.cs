@@ -56,7 +56,7 @@ public sealed record MetricsReport(IReadOnlyList<TaskEvaluation> Tasks, double? 
                 ["metrics"] = metrics,
             };
             if (t.Note != null) o["note"] = t.Note;
-            if (t.Metrics is ClassificationMetrics c)
+            if (t.Metrics.BuiltIn() is ClassificationMetrics c)
             {
                 o["per_class"] = new JsonArray(c.PerClass.Select(p => (JsonNode)new JsonObject
                 {
@@ -64,7 +64,7 @@ public sealed record MetricsReport(IReadOnlyList<TaskEvaluation> Tasks, double? 
                 }).ToArray());
                 o["confusion_matrix"] = new JsonArray(c.ConfusionMatrix.Select(r => (JsonNode)new JsonArray(r.Select(x => (JsonNode)JsonValue.Create(x)).ToArray())).ToArray());
             }
-            if (t.Metrics is RegressionMetrics r2) o["polarity_count"] = r2.PolarityCount;
+            if (t.Metrics.BuiltIn() is RegressionMetrics r2) o["polarity_count"] = r2.PolarityCount;
             tasks[t.Task] = o;
         }
         var root = new JsonObject { ["tasks"] = tasks };

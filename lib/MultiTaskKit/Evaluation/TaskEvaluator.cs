@@ -12,17 +12,31 @@ namespace MultiTaskKit.Evaluation;
 /// </summary>
 public static class TaskEvaluator
 {
-    public static IMetricResult Evaluate(MultiTaskNetwork model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize = 64)
+    /// <param name="userMetrics">The task's own metrics (reset, fed every row, computed): their values join the result
+    /// (<see cref="MetricsWithUserMetrics"/>). A name equal to a built-in metric's is refused.</param>
+    public static IMetricResult Evaluate(MultiTaskNetwork model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize = 64,
+        IReadOnlyList<IUserMetric>? userMetrics = null)
     {
         if (examples.Count == 0) throw new ArgumentException($"task '{task.Name}': expected examples to evaluate, found none.", nameof(examples));
         var classification = task.Kind == TaskKind.Classification ? new ClassificationAccumulator(task.LabelNames) : null;
         var regression = task.Kind == TaskKind.Regression ? new RegressionAccumulator() : null;
+        foreach (var m in userMetrics ?? []) m.Reset();
         foreach (var (ex, output) in Predict(model, task, examples, padId, batchSize))
         {
+            foreach (var m in userMetrics ?? []) m.Update(output, ex);
             if (classification != null) classification.Update(ClassificationAccumulator.ArgMax(output), ex.Label);
             else regression!.Update(output[0], ex.Target);
         }
-        return classification != null ? classification.Compute() : regression!.Compute();
+        IMetricResult builtIn = classification != null ? classification.Compute() : regression!.Compute();
+        if (userMetrics is not { Count: > 0 }) return builtIn;
+        var values = new Dictionary<string, double>();
+        foreach (var m in userMetrics)
+        {
+            if (builtIn.Values.ContainsKey(m.Name) || values.ContainsKey(m.Name))
+                throw new ArgumentException($"task '{task.Name}': user metric '{m.Name}' has the name of another metric of the task ({string.Join(", ", builtIn.Values.Keys.Concat(values.Keys))})", nameof(userMetrics));
+            values[m.Name] = m.Compute();
+        }
+        return new MetricsWithUserMetrics(builtIn, values);
     }
 
     /// <summary>

@@ -71,6 +71,10 @@ public sealed class Trainer : IDisposable
     /// <summary>Receives one-line messages (data loaded, checkpoint written, early stop).</summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>Each task's own metrics (task name → metrics), evaluated beside the built-in ones at every evaluation,
+    /// logged like them and usable as <c>training.selection_metric</c> (<c>task/name</c>).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<IUserMetric>>? Metrics { get; init; }
+
     /// <summary>Called with the run folder, the history and the test report when the run ends, to write charts. Null: no charts.</summary>
     public Action<string, RunHistory, MetricsReport>? WriteCharts { get; init; }
 
@@ -158,6 +162,10 @@ public sealed class Trainer : IDisposable
         var built = Built!;
         var model = built.Model;
         var names = Tasks.Select(t => t.Name).ToList();
+        foreach (var task in Metrics?.Keys ?? [])
+            if (!names.Contains(task))
+                throw new ArgumentException($"Metrics: task '{task}' is not in the run; its tasks are {string.Join(", ", names)}", nameof(Metrics));
+
         var method = MethodFactory.Create(config.Method, names);
         if (method.Mode == GradientMode.Representation && names.Count > 1)
             throw new InvalidDataException($"method '{method.Name}' takes gradients with respect to the shared representation, which needs every task to read the same batch; this trainer gives each task its own batch. Use the parameter-gradient variant (e.g. mgda instead of mgda-ub).");
@@ -351,7 +359,7 @@ public sealed class Trainer : IDisposable
         var evaluations = Tasks.Select(t =>
         {
             var (examples, data) = split == "test" ? (t.Test, t.Splits.Test) : (t.Validation, t.Splits.Validation);
-            var metrics = TaskEvaluator.Evaluate(model, t.Signature, examples, built.Tokenizer.PadId, config.Training.EvalBatchSize);
+            var metrics = TaskEvaluator.Evaluate(model, t.Signature, examples, built.Tokenizer.PadId, config.Training.EvalBatchSize, Metrics?.GetValueOrDefault(t.Name));
             return new TaskEvaluation(t.Name, t.Splits.Dataset, data.Split, metrics, t.Splits.Note);
         }).ToList();
         return new MetricsReport(evaluations);
@@ -362,7 +370,7 @@ public sealed class Trainer : IDisposable
     {
         var sel = config.Training.SelectionMetric;
         if (sel == "mean")
-            return report.Tasks.Average(t => t.Metrics switch
+            return report.Tasks.Average(t => t.Metrics.BuiltIn() switch
             {
                 ClassificationMetrics c => c.Accuracy,
                 RegressionMetrics r => double.IsFinite(r.Pearson) ? r.Pearson : -r.Mse,
@@ -373,7 +381,9 @@ public sealed class Trainer : IDisposable
         var task = report[parts[0]];
         if (!task.Metrics.Values.TryGetValue(parts[1], out var v))
             throw new InvalidDataException($"training.selection_metric: task '{parts[0]}' has no metric '{parts[1]}'; it has {string.Join(", ", task.Metrics.Values.Keys)}.");
-        return MetricDirections.HigherIsBetter(parts[1]) ? v : -v;
+        bool higher = Metrics?.GetValueOrDefault(parts[0])?.FirstOrDefault(m => m.Name == parts[1]) is { } user
+            ? user.HigherIsBetter : MetricDirections.HigherIsBetter(parts[1]);
+        return higher ? v : -v;
     }
 
     /// <summary>Disposes a micro-batch's task batches when the step is done with them.</summary>

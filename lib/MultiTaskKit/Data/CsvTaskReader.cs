@@ -31,6 +31,13 @@ public sealed record CsvTaskOptions
 
     /// <summary>Whether double quotes enclose fields; null: yes for comma-separated files, no for tab-separated ones.</summary>
     public bool? Quotes { get; init; }
+
+    /// <summary>
+    /// A blank label or target means "this row has no label for this task" (several tasks labelling one shared input,
+    /// each row labelled for some of them): the row is kept with a label of -1 and a NaN target. When false (a task of
+    /// its own) a blank is an error naming its line.
+    /// </summary>
+    public bool AllowMissing { get; init; }
 }
 
 /// <summary>
@@ -83,7 +90,8 @@ public static class CsvTaskReader
             var t = row.Fields[text];
             if (string.IsNullOrWhiteSpace(t)) throw new InvalidDataException($"{Where(row)}: expected text in column '{options.TextColumn}', found an empty field.");
             var v = row.Fields[label].Trim();
-            if (v.Length == 0) throw new InvalidDataException($"{Where(row)}: expected a value in column '{options.LabelColumn}', found an empty field.");
+            if (v.Length == 0 && !options.AllowMissing)
+                throw new InvalidDataException($"{Where(row)}: expected a value in column '{options.LabelColumn}', found an empty field (a blank means 'no label' only for tasks that share one input: training.shared_input).");
             raw.Add((id is { } i ? row.Fields[i] : (r + 1).ToString(CultureInfo.InvariantCulture), TextNormalizer.Apply(options.Normalizer, t), v, row));
         }
 
@@ -91,6 +99,7 @@ public static class CsvTaskReader
         if (options.Kind == TaskKind.Regression)
         {
             var examples = raw.Select(x =>
+                x.Value.Length == 0 ? new TextExample(x.Id, x.Text) :
                 float.TryParse(x.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var y) && float.IsFinite(y)
                     ? new TextExample(x.Id, x.Text, Target: y)
                     : throw new InvalidDataException($"{Where(x.Row)}: expected a finite numeric target in column '{options.LabelColumn}', found '{x.Value}'.")).ToList();
@@ -98,13 +107,16 @@ public static class CsvTaskReader
         }
 
         // Numeric labels are compared as numbers: "0" and "0.0" are one class, not two.
-        bool numeric = raw.All(x => IsIntegral(x.Value)) && (options.LabelNames?.All(IsIntegral) ?? true);
+        var labelled = raw.Where(x => x.Value.Length > 0).ToList();
+        if (labelled.Count == 0) throw new InvalidDataException($"{path}: column '{options.LabelColumn}' holds no label at all; expected at least one labelled row.");
+        bool numeric = labelled.All(x => IsIntegral(x.Value)) && (options.LabelNames?.All(IsIntegral) ?? true);
         string Canon(string v) => numeric ? CanonicalInteger(v) : v;
-        var labelNames = (options.LabelNames ?? InferLabelNames(raw.Select(x => Canon(x.Value)))).Select(Canon).ToList();
+        var labelNames = (options.LabelNames ?? InferLabelNames(labelled.Select(x => Canon(x.Value)))).Select(Canon).ToList();
         if (options.LabelNames is null && labelNames.Count < 2)
             throw new InvalidDataException($"{path}: task '{dataset}': column '{options.LabelColumn}' holds a single class ('{labelNames[0]}'); a classification task needs at least two classes (or list them in 'labels').");
         var index = labelNames.Select((n, i) => (n, i)).ToDictionary(t => t.n, t => t.i, StringComparer.Ordinal);
         var rows = raw.Select(x =>
+            x.Value.Length == 0 ? new TextExample(x.Id, x.Text) :
             index.TryGetValue(Canon(x.Value), out var l)
                 ? new TextExample(x.Id, x.Text, l)
                 : throw new InvalidDataException($"{Where(x.Row)}: label '{x.Value}' in column '{options.LabelColumn}' is not one of the configured labels ({string.Join(", ", labelNames)}).")).ToList();

@@ -30,6 +30,17 @@ public sealed class TaskBatch : IDisposable
     public static TaskBatch Build(string task, TaskKind kind, IReadOnlyList<EncodedExample> examples, long padId, Device device)
     {
         if (examples.Count == 0) throw new ArgumentException($"task '{task}': expected at least one example in a batch, found none.", nameof(examples));
+        var input = Pad(examples, padId, device);
+        var targets = kind == TaskKind.Classification
+            ? tensor(examples.Select(e => (long)e.Label).ToArray(), dtype: int64, device: device)
+            : tensor(examples.Select(e => e.Target).ToArray(), dtype: float32, device: device);
+        return new TaskBatch { Task = task, Input = input, Targets = targets, Examples = examples };
+    }
+
+    /// <summary>The token ids and attention mask of <paramref name="examples"/>, padded to the longest, on <paramref name="device"/>.</summary>
+    public static TrunkInput Pad(IReadOnlyList<EncodedExample> examples, long padId, Device device)
+    {
+        if (examples.Count == 0) throw new ArgumentException("examples: expected at least one example in a batch, found none.", nameof(examples));
         int width = examples.Max(e => e.Length);
         var ids = new long[examples.Count * width];
         var mask = new long[examples.Count * width];
@@ -45,10 +56,7 @@ public sealed class TaskBatch : IDisposable
         }
         var idsT = tensor(ids, [examples.Count, width], dtype: int64, device: device);
         var maskT = tensor(mask, [examples.Count, width], dtype: int64, device: device);
-        var targets = kind == TaskKind.Classification
-            ? tensor(examples.Select(e => (long)e.Label).ToArray(), dtype: int64, device: device)
-            : tensor(examples.Select(e => e.Target).ToArray(), dtype: float32, device: device);
-        return new TaskBatch { Task = task, Input = TrunkInput.FromTokens(idsT, maskT), Targets = targets, Examples = examples };
+        return TrunkInput.FromTokens(idsT, maskT);
     }
 
     public void Dispose()

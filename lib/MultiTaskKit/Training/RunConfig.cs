@@ -92,6 +92,7 @@ public sealed record RunConfig
             Check(w.Count == Tasks.Count, "method.weights", $"one weight per task ({Tasks.Count})", $"{w.Count} weights");
             Check(w.All(x => x >= 0 && double.IsFinite(x)), "method.weights", "finite and at least 0", $"[{string.Join(", ", w)}]");
         }
+        if (Training.SharedInput) ValidateSharedInput(source);
         if (Training.GradAccumulation < 1) throw new InvalidDataException($"{source}: training.grad_accumulation must be at least 1, found {Training.GradAccumulation}.");
         try { Runtime.Validate($"{source}: runtime"); }
         catch (ArgumentException e) { throw new InvalidDataException(e.Message, e); }
@@ -102,6 +103,35 @@ public sealed record RunConfig
         if (!(Optimizer.PlateauMinFraction >= 0 && Optimizer.PlateauMinFraction <= 1)) throw new InvalidDataException($"{source}: optimizer.plateau_min_fraction must be in [0, 1], found {Optimizer.PlateauMinFraction}.");
         if (Training.MixingEvery < 0) throw new InvalidDataException($"{source}: training.mixing_every must be 0 (never) or more, found {Training.MixingEvery}.");
         if (Training.GradientDiagnosticsEvery < 1) throw new InvalidDataException($"{source}: training.gradient_diagnostics_every must be at least 1 (1: every step), found {Training.GradientDiagnosticsEvery}.");
+    }
+
+    /// <summary>training.shared_input: every task a CSV task over the same rows, read and batched alike.</summary>
+    void ValidateSharedInput(string source)
+    {
+        if (Training.Sampling != SamplingMode.AllTasks)
+            throw new InvalidDataException($"{source}: training.sampling must be all_tasks with training.shared_input (every task reads every batch), found {JsonNamingPolicy.SnakeCaseLower.ConvertName(Training.Sampling.ToString())}.");
+        var first = Tasks[0];
+        foreach (var t in Tasks)
+        {
+            if (t.Dataset != "csv")
+                throw new InvalidDataException($"{source}: task '{t.Name}': dataset must be csv with training.shared_input (one file, a label column per task), found '{t.Dataset}'.");
+            void Same(string key, object? mine, object? theirs)
+            {
+                if (!Equals(mine, theirs))
+                    throw new InvalidDataException($"{source}: task '{t.Name}': {key} must equal task '{first.Name}''s with training.shared_input (the tasks read the same rows), found {mine ?? "null"} against {theirs ?? "null"}.");
+            }
+            Same("train", t.Train, first.Train);
+            Same("val", t.Val, first.Val);
+            Same("test", t.Test, first.Test);
+            Same("text_column", t.TextColumn, first.TextColumn);
+            Same("quotes", t.Quotes, first.Quotes);
+            Same("normalizer", t.Normalizer, first.Normalizer);
+            Same("max_tokens", t.MaxTokens, first.MaxTokens);
+            Same("truncation", t.Truncation, first.Truncation);
+            Same("batch_size", t.BatchSize, first.BatchSize);
+            Same("train_subset", t.TrainSubset, first.TrainSubset);
+            Same("validation_fraction", t.ValidationFraction, first.ValidationFraction);
+        }
     }
 }
 
@@ -244,6 +274,13 @@ public sealed record TrainingConfig
     public long? Steps { get; init; }
     public double Epochs { get; init; } = 1;
     public SamplingMode Sampling { get; init; } = SamplingMode.AllTasks;
+    /// <summary>
+    /// Every task labels the same rows of one CSV/TSV file (one text column, a label or target column per task, a blank
+    /// cell meaning "no label for this task"): one forward pass per batch, each task's loss averaged over the rows it
+    /// labels (<see cref="SharedInputData"/>). Needed by the methods that take gradients with respect to the shared
+    /// representation (mgda-ub). The tasks must name the same files, text column, token budget and batch size.
+    /// </summary>
+    public bool SharedInput { get; init; }
     public double Temperature { get; init; } = 2.0;
     public bool LengthBucketing { get; init; } = true;
     public int GradAccumulation { get; init; } = 1;

@@ -79,6 +79,9 @@ public sealed class Trainer : IDisposable
     public Action<string, RunHistory, MetricsReport>? WriteCharts { get; init; }
 
     public BuiltModel? Built { get; private set; }
+
+    // training.shared_input: the rows every task reads (null: each task has its own batches).
+    SharedInputData? sharedInput;
     public IReadOnlyList<PreparedTask> Tasks { get; private set; } = [];
 
     /// <summary>Everything one run's loop reads and updates, so that the parts stay small.</summary>
@@ -167,15 +170,19 @@ public sealed class Trainer : IDisposable
                 throw new ArgumentException($"Metrics: task '{task}' is not in the run; its tasks are {string.Join(", ", names)}", nameof(Metrics));
 
         var method = MethodFactory.Create(config.Method, names);
-        if (method.Mode == GradientMode.Representation && names.Count > 1)
-            throw new InvalidDataException($"method '{method.Name}' takes gradients with respect to the shared representation, which needs every task to read the same batch; this trainer gives each task its own batch. Use the parameter-gradient variant (e.g. mgda instead of mgda-ub).");
+        if (method.Mode == GradientMode.Representation && names.Count > 1 && sharedInput is null)
+            throw new InvalidDataException($"method '{method.Name}' takes gradients with respect to the shared representation, which needs every task to read the same batch; here each task has its own batch. Label one file for every task and set training.shared_input, or use the parameter-gradient variant (e.g. mgda instead of mgda-ub).");
         model.AttachStrategy(method.Weighting, "weighting");
         if (method.Aggregator != null) model.AttachStrategy(method.Aggregator, "aggregator");
         var (optimizer, baseRates) = Optimizers.Create(model, config.Optimizer, config.Runtime.Kernels.FusedAdamW);
 
         var training = config.Training;
-        var streams = Tasks.ToDictionary(t => t.Name, t => new TaskStream(t.Name, t.Train, t.Config.BatchSize,
-            SeededRandom.Derive(config.Seed, "batches"), training.LengthBucketing));
+        // Shared input: one stream of rows that every task reads; otherwise a stream per task.
+        var streams = sharedInput is not null
+            ? new Dictionary<string, TaskStream> { [SharedInputData.StreamName] = new(SharedInputData.StreamName, sharedInput.Train, Tasks[0].Config.BatchSize,
+                SeededRandom.Derive(config.Seed, "batches"), training.LengthBucketing) }
+            : Tasks.ToDictionary(t => t.Name, t => new TaskStream(t.Name, t.Train, t.Config.BatchSize,
+                SeededRandom.Derive(config.Seed, "batches"), training.LengthBucketing));
         var sampler = new TaskSampler(names, Tasks.Select(t => t.Train.Count).ToList(), training.Sampling, SeededRandom.Derive(config.Seed, "sampler"), training.Temperature);
         long stepsPerEpoch = training.Sampling == SamplingMode.AllTasks
             ? streams.Values.Max(s => s.BatchesPerEpoch)
@@ -192,12 +199,18 @@ public sealed class Trainer : IDisposable
                 throw new InvalidDataException($"{Path.Combine(runDir, Checkpoint.LatestFolder, Checkpoint.StateFile)}: 'step' is {state.Step}, beyond the configuration's {totalSteps} steps.");
             if (RunFolder.CheckBestAgainstState(runDir, state) is { } bestNote) Log?.Invoke(bestNote);
             history = RunHistory.Load(Path.Combine(runDir, Checkpoint.LatestFolder, Checkpoint.HistoryFile), state.Step);
-            foreach (var (task, pos) in state.Streams) streams[task].Restore(pos[0], pos[1]);
+            foreach (var (task, pos) in state.Streams)
+            {
+                if (!streams.TryGetValue(task, out var stream))
+                    throw new InvalidDataException($"{Path.Combine(runDir, Checkpoint.LatestFolder, Checkpoint.StateFile)}: batch stream '{task}' is not one of this run's ({string.Join(", ", streams.Keys)}); the checkpoint belongs to another configuration.");
+                stream.Restore(pos[0], pos[1]);
+            }
             Log?.Invoke($"resumed from step {state.Step} of {totalSteps}");
         }
         var plateau = PlateauReducer.From(config.Optimizer, history);
         var step = new TrainingStep(model, method.Weighting, method.Aggregator, optimizer, new TrainingStepOptions
         {
+            Gradients = sharedInput is not null ? method.Mode : GradientMode.Parameters,
             GradAccumulation = training.GradAccumulation,
             MaxGradNorm = config.Optimizer.ClipNorm,
             Schedule = LearningRateSchedule.From(config.Optimizer, totalSteps),
@@ -221,6 +234,8 @@ public sealed class Trainer : IDisposable
         var result = s.Step.Run(draw =>
         {
             torch.manual_seed((long)(SeededRandom.Derive(config.Seed, $"step:{draw}") >> 1));
+            if (sharedInput is not null)
+                return sharedInput.Batch(s.Streams[SharedInputData.StreamName].Next(), s.Built.Tokenizer.PadId, TorchRuntime.Device);
             var chosen = s.Sampler.TasksAt(draw);
             var batches = chosen.ToDictionary(t => t, t => TaskBatch.Build(t, Tasks.First(p => p.Name == t).Signature.Kind, s.Streams[t].Next(), s.Built.Tokenizer.PadId, TorchRuntime.Device));
             return StepBatch.PerTask(batches.ToDictionary(kv => kv.Key, kv => kv.Value.Input), batches.ToDictionary(kv => kv.Key, kv => kv.Value.Targets),
@@ -309,15 +324,19 @@ public sealed class Trainer : IDisposable
 
     void LoadAndBuild()
     {
-        var splits = config.Tasks.Select(t =>
+        IReadOnlyList<TextDataset>? sharedColumns = null;
+        IReadOnlyList<TaskSplits> loaded;
+        if (config.Training.SharedInput) (loaded, sharedColumns) = SharedInputData.Load(config.Tasks, config.Seed);
+        else loaded = config.Tasks.Select(t => TaskData.Load(t, sources, config.Seed)).ToList();
+        var splits = config.Tasks.Zip(loaded, (t, s) =>
         {
-            var s = TaskData.Load(t, sources, config.Seed);
             Log?.Invoke($"{t.Name}: {s.Train.Count} train, {s.Validation.Count} val, {s.Test.Count} test ({s.Dataset}){(s.Note is null ? "" : "; " + s.Note)}");
             return (t, s);
         }).ToList();
         var built = ModelFactory.Build(config, splits.Select(x => new TaskSignature(x.t.Name, x.s.Kind, x.s.LabelNames)).ToList());
         Built = built;
         Tasks = splits.Select(x => PreparedTask.Prepare(x.t, x.s, built.Tokenizer)).ToList();
+        sharedInput = sharedColumns is null ? null : SharedInputData.Prepare(config.Tasks, sharedColumns, built.Tokenizer);
         folder.WriteModelInputs(built.VocabText, DescribeTasks(Tasks));
     }
 
@@ -384,12 +403,6 @@ public sealed class Trainer : IDisposable
         bool higher = Metrics?.GetValueOrDefault(parts[0])?.FirstOrDefault(m => m.Name == parts[1]) is { } user
             ? user.HigherIsBetter : MetricDirections.HigherIsBetter(parts[1]);
         return higher ? v : -v;
-    }
-
-    /// <summary>Disposes a micro-batch's task batches when the step is done with them.</summary>
-    sealed class DisposeAll(IEnumerable<IDisposable> items) : IDisposable
-    {
-        public void Dispose() { foreach (var item in items) item.Dispose(); }
     }
 
     public void Dispose() => Built?.Dispose();

@@ -23,6 +23,14 @@ public sealed record StepBatch
 
     public required IReadOnlyDictionary<string, Tensor> Targets { get; init; }
 
+    /// <summary>
+    /// With a <see cref="SharedInput"/> whose rows are labelled for some tasks only: per task, the rows (int64 indices
+    /// into the batch) that carry its label, in the order of its <see cref="Targets"/>. Each task's loss is then taken
+    /// over those rows alone; a task absent here and from <see cref="Targets"/> has no loss this micro-step. Null: every
+    /// row is labelled for every task in <see cref="Targets"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor>? LabelledRows { get; init; }
+
     /// <summary>Tokens (or rows) the batch holds, summed into <see cref="TrainingStepResult.Tokens"/>.</summary>
     public long Tokens { get; init; }
 
@@ -34,6 +42,12 @@ public sealed record StepBatch
 
     public static StepBatch Shared(TrunkInput input, IReadOnlyDictionary<string, Tensor> targets, long tokens = 0, IDisposable? owner = null) =>
         new() { SharedInput = input, Targets = targets, Tokens = tokens, Owner = owner };
+}
+
+/// <summary>Disposes what a micro-batch owns when the step is done with it.</summary>
+internal sealed class DisposeAll(IEnumerable<IDisposable> items) : IDisposable
+{
+    public void Dispose() { foreach (var item in items) item.Dispose(); }
 }
 
 /// <summary>Options of a <see cref="TrainingStep"/>. Defaults: one micro-step, no clipping, constant learning rate,
@@ -215,7 +229,7 @@ public sealed class TrainingStep
         var output = batch.SharedInput is { } shared
             ? model.Forward(shared, representationGradients: repGrad)
             : model.Forward(batch.Inputs ?? throw new ArgumentException("batch: expected Inputs or SharedInput, found neither", nameof(batch)), repGrad);
-        var taskLosses = model.Losses(output, batch.Targets);
+        var taskLosses = batch.LabelledRows is { } rows ? model.Losses(output, batch.Targets, rows) : model.Losses(output, batch.Targets);
         int every = Options.TaskGradientDiagnosticsEvery;
         var diagnostics = MultiTaskStep.Backward(model, taskLosses, weighting, aggregator, new StepOptions
         {

@@ -126,6 +126,29 @@ public abstract class MultiTaskNetwork : nn.Module<TrunkInput, MultiTaskOutput>
         return losses;
     }
 
+    /// <summary>
+    /// Per-task losses over the labelled rows of a shared-input batch: each task's prediction is cut to
+    /// <paramref name="labelledRows"/>[task] (int64 row indices, in the order of its target) before its loss, so a row
+    /// without the task's label adds nothing to its loss or gradient, and the loss averages over the labelled rows only.
+    /// A task with no entry in <paramref name="targets"/> labels no row of the batch and has no loss.
+    /// </summary>
+    public Dictionary<string, Tensor> Losses(IReadOnlyDictionary<string, Tensor> output, IReadOnlyDictionary<string, Tensor> targets,
+        IReadOnlyDictionary<string, Tensor> labelledRows)
+    {
+        ArgumentNullException.ThrowIfNull(labelledRows);
+        var losses = new Dictionary<string, Tensor>();
+        foreach (var t in tasks)
+        {
+            if (!output.TryGetValue(t, out var prediction) || !targets.TryGetValue(t, out var target)) continue;
+            if (!labelledRows.TryGetValue(t, out var rows))
+                throw new ArgumentException($"labelledRows: task '{t}' has a target but no labelled rows (rows given: {string.Join(", ", labelledRows.Keys)})", nameof(labelledRows));
+            if (rows.numel() != target.shape[0])
+                throw new ArgumentException($"labelledRows: task '{t}' lists {rows.numel()} rows for {target.shape[0]} targets", nameof(labelledRows));
+            losses[t] = Head(t).Loss(prediction.index_select(0, rows), target);
+        }
+        return losses;
+    }
+
     /// <summary>The parameters every task's loss reaches and that gradient methods aggregate over (the columns of the
     /// per-task gradient matrix): the shared trunk part, or cross-stitch's α. Empty when nothing is shared.</summary>
     public abstract IEnumerable<TorchSharp.Modules.Parameter> SharedParameters();

@@ -22,7 +22,7 @@ static class CaseStudyCommand
         var resume = new Option<bool>("--resume") { Description = "Continue a killed run in --out from its last checkpoint (runs without one start, and say so)." };
         var imdbTrain = new Option<int?>("--imdb-train") { Description = "Override the preset's IMDB training subset size." };
         var imdbTest = new Option<int?>("--imdb-test") { Description = "Override the preset's IMDB test subset size (0: the full test set)." };
-        var plan = new Option<string?>("--plan") { Description = $"Architecture instead of split@2 (sharing.plan, with its default settings): {string.Join(", ", ArchitectureCatalog.Names)}; the run folder gets the name as a suffix." };
+        var plan = new Option<string?>("--plan") { Description = $"Architecture instead of split@2 (sharing.plan, with its default settings): {string.Join(", ", ArchitectureCatalog.Names)}; the run folder gets the name as a suffix. Several, comma-separated, train one after another; with --compare they share the baselines and print one table." };
         var steps = new Option<long?>("--steps") { Description = "Override the number of optimizer steps (default: one pass over the IMDB training subset)." };
         var precision = PrecisionOption.Create("auto (MTK_PRECISION when set)");
         var command = new Command("casestudy", "The article's case study: BERT shared by IMDB (cross-entropy) and VADER tweets (MSE), lower 2 layers shared.");
@@ -42,45 +42,92 @@ static class CaseStudyCommand
                         TestSubset = parse.GetValue(imdbTest) is { } m ? (m == 0 ? null : m) : t.TestSubset,
                     }).ToList(),
                 };
-            if (parse.GetValue(plan) is { } p)
-            {
-                if (!ArchitectureCatalog.Contains(p))
-                    throw new ArgumentException($"--plan: expected one of {string.Join(", ", ArchitectureCatalog.Names)}, found '{p}'.");
-                config = CaseStudy.WithPlan(config, p.ToLowerInvariant(), p.ToLowerInvariant());
-            }
-            string label = config.Sharing.Plan == SharingPlanKind.Split ? $"split@{config.Sharing.SharedLayers}" : config.Sharing.Plan;
+            // One plan, or several to compare side by side (same data, seed and step budget).
+            var plans = parse.GetValue(plan) is { } p
+                ? p.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(x => x.ToLowerInvariant()).ToList()
+                : [];
+            foreach (var name in plans)
+                if (!ArchitectureCatalog.Contains(name))
+                    throw new ArgumentException($"--plan: expected one or more (comma-separated) of {string.Join(", ", ArchitectureCatalog.Names)}, found '{name}'.");
             if (parse.GetValue(steps) is { } st) config = config with { Training = config.Training with { Steps = st } };
-            var dir = parse.GetValue(output) ?? Path.Combine("runs", config.Name);
+            var runs = plans.Count == 0
+                ? [config]
+                : plans.Select(name => CaseStudy.WithPlan(config, name, name)).ToList();
+            var output0 = parse.GetValue(output);
+            string DirOf(RunConfig c) => output0 is null ? Path.Combine("runs", c.Name) : runs.Count == 1 ? output0 : $"{output0}-{c.Sharing.Plan}";
             var sources = DatasetSources.Default(parse.GetValue(CommonOptions.DataDir));
-            AnsiConsole.MarkupLine(Markup.Escape($"case study, preset {parse.GetValue(preset)}: {config.Model.Trunk}, {label}, {config.Optimizer.Name} lr {config.Optimizer.Lr}, {TorchRuntime.Threads} threads, data from {sources.DataDir ?? sources.CacheDir}"));
-            var main = Train(config, dir, sources, parse.GetValue(resume));
-            TrainingConsole.PrintReport(main.Test, $"multi-task ({label}): test metrics");
-            TrainingConsole.PrintRun(main);
+            var trained = new List<(string Label, string Dir, TrainingResult Result)>();
+            foreach (var run in runs)
+            {
+                string label = Label(run);
+                AnsiConsole.MarkupLine(Markup.Escape($"case study, preset {parse.GetValue(preset)}: {run.Model.Trunk}, {label}, {run.Optimizer.Name} lr {run.Optimizer.Lr}, {TorchRuntime.Threads} threads, data from {sources.DataDir ?? sources.CacheDir}"));
+                var result = Train(run, DirOf(run), sources, parse.GetValue(resume));
+                TrainingConsole.PrintReport(result.Test, $"multi-task ({label}): test metrics");
+                TrainingConsole.PrintRun(result);
+                trained.Add((label, DirOf(run), result));
+            }
             if (!parse.GetValue(compare)) return 0;
 
-            var hard = Train(CaseStudy.WithPlan(config, SharingPlanKind.Hard, "hard"), dir + "-hard", sources, parse.GetValue(resume));
-            var singles = config.Tasks.Select(t => Train(CaseStudy.SingleTask(config, t.Name, main.Steps), $"{dir}-single-{t.Name}", sources, parse.GetValue(resume))).ToList();
+            var first = trained[0];
+            var baseDir = output0 ?? Path.Combine("runs", config.Name);
+            var hard = Train(CaseStudy.WithPlan(config, SharingPlanKind.Hard, "hard"), baseDir + "-hard", sources, parse.GetValue(resume));
+            var singles = config.Tasks.Select(t => Train(CaseStudy.SingleTask(config, t.Name, first.Result.Steps), $"{baseDir}-single-{t.Name}", sources, parse.GetValue(resume))).ToList();
             var baseline = new MetricsReport(singles.SelectMany(s => s.Test.Tasks).ToList());
-            var splitDm = DeltaMPercent(main.Test, baseline);
             var hardDm = DeltaMPercent(hard.Test, baseline);
             TrainingConsole.PrintReport(hard.Test with { DeltaM = hardDm }, "hard sharing: test metrics");
             TrainingConsole.PrintReport(baseline, "single-task baselines (isolated plan, same steps): test metrics");
-            TrainingConsole.PrintReport(main.Test with { DeltaM = splitDm }, $"multi-task ({label}) against the baselines");
-            // metrics.json of the main run gains delta_m and the comparison.
-            var metricsPath = Path.Combine(dir, Trainer.MetricsFile);
-            var json = JsonNode.Parse(File.ReadAllText(metricsPath))!.AsObject();
-            json["delta_m"] = splitDm;
-            json["comparison"] = new JsonObject
+            var rows = new List<(string Label, string Dir, TrainingResult Result, double DeltaM)>();
+            foreach (var (label, dir, result) in trained)
             {
-                ["hard_sharing_delta_m"] = hardDm,
-                ["hard_sharing"] = hard.Test.ToJson()["tasks"]!.DeepClone(),
-                ["single_task"] = baseline.ToJson()["tasks"]!.DeepClone(),
-                ["delta_m_definition"] = "mean over tasks and metrics (accuracy, macro_f1; pearson, spearman, mse) of ±(multi-task − single-task)/single-task × 100, sign + for higher-is-better (Maninis et al. 2019; LibMTL)",
-            };
-            AtomicFile.WriteAllText(metricsPath, json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+                double dm = DeltaMPercent(result.Test, baseline);
+                rows.Add((label, dir, result, dm));
+                TrainingConsole.PrintReport(result.Test with { DeltaM = dm }, $"multi-task ({label}) against the baselines");
+                // metrics.json of each multi-task run gains delta_m and the comparison.
+                var metricsPath = Path.Combine(dir, Trainer.MetricsFile);
+                var json = JsonNode.Parse(File.ReadAllText(metricsPath))!.AsObject();
+                json["delta_m"] = dm;
+                json["comparison"] = new JsonObject
+                {
+                    ["hard_sharing_delta_m"] = hardDm,
+                    ["hard_sharing"] = hard.Test.ToJson()["tasks"]!.DeepClone(),
+                    ["single_task"] = baseline.ToJson()["tasks"]!.DeepClone(),
+                    ["delta_m_definition"] = "mean over tasks and metrics (accuracy, macro_f1; pearson, spearman, mse) of ±(multi-task − single-task)/single-task × 100, sign + for higher-is-better (Maninis et al. 2019; LibMTL)",
+                };
+                AtomicFile.WriteAllText(metricsPath, json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            }
+            rows.Add(("hard", hard.RunDir, hard, hardDm));
+            PrintComparison(rows);
             return 0;
         });
         return command;
+    }
+
+    static string Label(RunConfig c) => c.Sharing.Plan == SharingPlanKind.Split ? $"split@{c.Sharing.SharedLayers}" : c.Sharing.Plan;
+
+    /// <summary>One row per architecture: the headline metrics, Δm against the single-task baselines, parameters (from
+    /// each run's metrics.json) and training seconds per optimizer step.</summary>
+    static void PrintComparison(IReadOnlyList<(string Label, string Dir, TrainingResult Result, double DeltaM)> rows)
+    {
+        var table = new Table().Title("architectures at the same step budget (test)").AddColumn("architecture");
+        var tasks = rows[0].Result.Test.Tasks.Select(t => t.Task).ToList();
+        foreach (var t in tasks) table.AddColumn(new TableColumn(Markup.Escape(t)).RightAligned());
+        foreach (var c in new[] { "Δm %", "parameters", "shared", "s/step" }) table.AddColumn(new TableColumn(Markup.Escape(c)).RightAligned());
+        foreach (var (label, dir, result, dm) in rows)
+        {
+            var cells = new List<string> { label };
+            foreach (var t in tasks)
+            {
+                var m = result.Test[t].Metrics.Values;
+                cells.Add(m.TryGetValue("accuracy", out var a) ? $"acc {a:F4}" : m.TryGetValue("pearson", out var r) ? $"r {r:F4}" : "");
+            }
+            var parameters = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, Trainer.MetricsFile)))?["run"]?["parameters"];
+            cells.Add($"{dm:+0.00;-0.00}");
+            cells.Add(parameters?["total"]?.GetValue<long>().ToString("N0", System.Globalization.CultureInfo.InvariantCulture) ?? "");
+            cells.Add(parameters?["shared"]?.GetValue<long>().ToString("N0", System.Globalization.CultureInfo.InvariantCulture) ?? "");
+            cells.Add(result.Steps > 0 ? (result.TrainTime.TotalSeconds / result.Steps).ToString("F3", System.Globalization.CultureInfo.InvariantCulture) : "");
+            table.AddRow(cells.Select(Markup.Escape).ToArray());
+        }
+        AnsiConsole.Write(table);
     }
 
     static TrainingResult Train(RunConfig config, string dir, DatasetSources sources, bool resume)

@@ -55,6 +55,20 @@ public sealed class RunFolderWriter(string runDir)
 
     public void WriteHistory(RunHistory history) => history.Save(Path.Combine(RunDir, HistoryFile));
 
+    /// <summary>Parameter counts: all, the shared part (what every task's loss reaches; cross-stitch: α only) and each
+    /// task's own.</summary>
+    static JsonObject Parameters(Models.MultiTaskNetwork model)
+    {
+        var perTask = new JsonObject();
+        foreach (var t in model.Tasks) perTask[t] = model.TaskParameters(t).Sum(p => p.numel());
+        return new JsonObject
+        {
+            ["total"] = model.parameters().Sum(p => p.numel()),
+            ["shared"] = model.SharedParameters().Sum(p => p.numel()),
+            ["per_task"] = perTask,
+        };
+    }
+
     /// <summary>Test metrics, the last validation, and what ran for how long.</summary>
     public void WriteMetrics(RunConfig config, BuiltModel built, IReadOnlyList<PreparedTask> tasks, TrainingResult result, long? bestStep, TimeSpan wall)
     {
@@ -78,6 +92,7 @@ public sealed class RunFolderWriter(string runDir)
             ["threads"] = TorchRuntime.Threads,
             ["precision"] = config.Runtime.Precision.Name(),
             ["weights_format"] = "safetensors",
+            ["parameters"] = Parameters(built.Model),
         };
         if (result.Validation is { } val) json["validation"] = val.ToJson()["tasks"]!.DeepClone();
         AtomicFile.WriteAllText(Path.Combine(RunDir, MetricsFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

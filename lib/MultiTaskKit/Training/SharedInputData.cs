@@ -73,18 +73,8 @@ public sealed class SharedInputData
             column.Examples.Select((e, i) => new TextExample(i.ToString(CultureInfo.InvariantCulture), e.Text)).ToList(), column.Source);
         static int[] Positions(TextDataset rows) => rows.Examples.Select(e => int.Parse(e.Id, CultureInfo.InvariantCulture)).ToArray();
         var notes = new List<string>();
-        var trainRows = Rows(trainFile[0]);
-        TextDataset? testRows = null, valRows = null;
-        if (testFile is null)
-        {
-            (trainRows, testRows) = Splits.Carve(trainRows, first.ValidationFraction, seed, "train", "test");
-            notes.Add($"test = seeded {first.ValidationFraction:P0} of the train file's rows");
-        }
-        if (valFile is null)
-        {
-            (trainRows, valRows) = Splits.Carve(trainRows, first.ValidationFraction, seed, "train", "val");
-            notes.Add($"val = seeded {first.ValidationFraction:P0} of the train file's rows");
-        }
+        var (trainRows, valRows, testRows) = TaskData.CarveAbsent(Rows(trainFile[0]), valFile is null, testFile is null,
+            first.ValidationFraction, seed, notes, "the train file's rows");
         // A row that labels no task teaches nothing; drop it before the subset so that the subset counts useful rows.
         bool AnyLabel(int row) => trainFile.Any(c => Labelled(c.Examples[row]));
         var useful = trainRows.With("train", trainRows.Examples.Where(e => AnyLabel(int.Parse(e.Id, CultureInfo.InvariantCulture))).ToList());

@@ -22,17 +22,8 @@ public static class TaskData
             var notes = new List<string>();
             TextDataset? val = task.Val is { } v ? CsvTaskReader.Read(v, options, "val", task.Name) : null;
             TextDataset? test = task.Test is { } t ? CsvTaskReader.Read(t, options, "test", task.Name) : null;
-            if (test is null)
-            {
-                (train, test) = Splits.Carve(train, task.ValidationFraction, seed, "train", "test");
-                notes.Add($"test = seeded {task.ValidationFraction:P0} of the train file");
-            }
-            if (val is null)
-            {
-                (train, val) = Splits.Carve(train, task.ValidationFraction, seed, "train", "val");
-                notes.Add($"val = seeded {task.ValidationFraction:P0} of the train file");
-            }
-            splits = new TaskSplits(train, val, test, notes.Count == 0 ? null : $"{task.Name}: {string.Join("; ", notes)} (seed {seed})");
+            var (rest, carvedVal, carvedTest) = CarveAbsent(train, val is null, test is null, task.ValidationFraction, seed, notes, "the train file");
+            splits = new TaskSplits(rest, val ?? carvedVal!, test ?? carvedTest!, notes.Count == 0 ? null : $"{task.Name}: {string.Join("; ", notes)} (seed {seed})");
         }
         else
         {
@@ -54,5 +45,26 @@ public static class TaskData
         foreach (var d in new[] { splits.Train, splits.Validation, splits.Test })
             if (d.Count == 0) throw new InvalidDataException($"task '{task.Name}': the {d.Split} split is empty; expected at least one example.");
         return splits;
+    }
+
+    /// <summary>
+    /// Carves the splits the configuration gave no file for out of <paramref name="train"/>: test first, then val, each
+    /// a seeded <paramref name="fraction"/>, and notes each (<paramref name="of"/> names what they were carved from).
+    /// </summary>
+    internal static (TextDataset Train, TextDataset? Val, TextDataset? Test) CarveAbsent(TextDataset train, bool carveVal, bool carveTest,
+        double fraction, ulong seed, List<string> notes, string of)
+    {
+        TextDataset? val = null, test = null;
+        if (carveTest)
+        {
+            (train, test) = Splits.Carve(train, fraction, seed, "train", "test");
+            notes.Add($"test = seeded {fraction:P0} of {of}");
+        }
+        if (carveVal)
+        {
+            (train, val) = Splits.Carve(train, fraction, seed, "train", "val");
+            notes.Add($"val = seeded {fraction:P0} of {of}");
+        }
+        return (train, val, test);
     }
 }

@@ -41,7 +41,7 @@ public sealed class SyntheticRegression
         if (Options.Conflict is < 0 or > 1 || double.IsNaN(Options.Conflict)) throw new ArgumentOutOfRangeException(nameof(options), Options.Conflict, "Conflict: expected a value in [0, 1]");
         if (Options.Scales is { } s && s.Count != Options.Tasks) throw new ArgumentException($"Scales: expected {Options.Tasks} values (one per task), found {s.Count}", nameof(options));
 
-        TaskNames = Enumerable.Range(0, Options.Tasks).Select(k => $"task{k}").ToArray();
+        TaskNames = Enumerable.Range(0, Options.Tasks).Select(k => $"task{k + 1}").ToArray();
         var generator = new Generator((ulong)Options.Seed);
         var x = randn(new long[] { Options.Samples, Options.InputSize }, generator: generator);
         // an orthonormal pair (e1, e2) spanning the plane of the task directions

@@ -33,7 +33,7 @@ public static class ChartPage
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>")
           .Append(WebUtility.HtmlEncode(title)).Append("</title>\n")
           .Append("<style>body{font-family:sans-serif;margin:24px;color:#222;background:#fff} .mtk-chart{margin:16px 0} ")
-          .Append("table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:2px 8px;text-align:right} pre{background:#f6f6f6;padding:8px}</style>\n");
+          .Append("table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:2px 8px;text-align:right} pre{background:#f6f6f6;padding:8px} .md td,.md th{text-align:left}</style>\n");
         if (list.Any(b => b.Chart != null)) sb.Append(PlotlyScriptTag()).Append('\n');
         sb.Append("</head>\n<body>\n<h1>").Append(WebUtility.HtmlEncode(title)).Append("</h1>\n");
         foreach (var b in list) sb.Append(b.Chart?.ToHtmlFragment() ?? b.Html).Append('\n');

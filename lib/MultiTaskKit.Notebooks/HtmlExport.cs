@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Markdig;
 using Microsoft.DotNet.Interactive.Documents;
 using MultiTaskKit.Charts;
 
@@ -8,6 +9,12 @@ namespace MultiTaskKit.Notebooks;
 /// <summary>An executed notebook as one offline HTML page: plotly.js once in the head, charts, tables and text.</summary>
 public static class HtmlExport
 {
+    /// <summary>GitHub-flavoured Markdown as VS Code renders a notebook's text: pipe tables, task lists, autolinks.</summary>
+    static readonly Markdig.MarkdownPipeline Markdown = new Markdig.MarkdownPipelineBuilder().UseAdvancedExtensions().Build();
+
+    /// <summary>A Markdown cell's text as HTML.</summary>
+    public static string MarkdownToHtml(string markdown) => Markdig.Markdown.ToHtml(markdown, Markdown);
+
     public static string Render(string name, InteractiveDocument doc)
     {
         var plotlyTag = ChartPage.PlotlyScriptTag();
@@ -17,7 +24,7 @@ public static class HtmlExport
         {
             if (cell.KernelName == "markdown")
             {
-                blocks.Add(ChartPage.Block.RawHtml("<div class=\"md\">" + Markdig.Markdown.ToHtml(cell.Contents) + "</div>"));
+                blocks.Add(ChartPage.Block.RawHtml("<div class=\"md\">" + MarkdownToHtml(cell.Contents) + "</div>"));
                 continue;
             }
             blocks.Add(ChartPage.Block.RawHtml($"<pre class=\"code\" style=\"background:#eef\">{WebUtility.HtmlEncode(cell.Contents)}</pre>"));

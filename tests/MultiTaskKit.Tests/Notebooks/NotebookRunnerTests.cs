@@ -73,7 +73,7 @@ public class NotebookRunnerTests : IDisposable
         var html = File.ReadAllText(result.HtmlPath);
         Assert.Single(Regex.Matches(html, @"\* plotly\.js v\d"));
         Assert.Contains("class=\"mtk-chart\"", html);
-        Assert.Contains("<h1>A test notebook</h1>", html);
+        Assert.Contains("<h1 id=\"a-test-notebook\">A test notebook</h1>", html); // headings carry anchors, as in VS Code
         Assert.DoesNotContain("<script>alert", html);
     }
 

@@ -47,6 +47,8 @@ public static class TaskEvaluator
     {
         bool wasTraining = model.training;
         model.eval();
+        // bf16 products: the weights are cast once for all batches, not at every call
+        using var casts = MixedPrecision.CastWeightsForInference(model);
         try
         {
             foreach (var chunk in EvaluationBatches.Of(examples, batchSize))

@@ -77,6 +77,60 @@ public static class MixedPrecision
             if (!ReferenceEquals(child, root) && child is IMixedPrecisionModule m) yield return m;
     }
 
+    /// <summary>A Linear's weight and bias cast once to the product dtype.</summary>
+    public sealed record CastWeights(Tensor Weight, Tensor? Bias);
+
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Linear, CastWeights> inferenceCasts = new();
+
+    /// <summary>
+    /// The weights of <paramref name="layer"/> cast to <paramref name="compute"/> by an open
+    /// <see cref="CastWeightsForInference"/> scope, when gradients are off; else null (cast at the call).
+    /// </summary>
+    public static CastWeights? CastForInference(Linear layer, ScalarType compute) =>
+        !is_grad_enabled() && inferenceCasts.TryGetValue(layer, out var cast) && cast.Weight.dtype == compute ? cast : null;
+
+    /// <summary>
+    /// For inference over many batches (evaluation, prediction): casts the weights and biases of every Linear of the
+    /// modules below <paramref name="model"/> that multiply in a lower precision, once, instead of at every call (the
+    /// per-call cast reads the float32 weights and writes a bf16 copy: about 130 MB of memory traffic per MiniLM forward).
+    /// The copies are used only while gradients are off (<c>no_grad</c>), so training inside the scope still casts at
+    /// the call and reaches the float32 master weights. The weights must not change while the scope is open; disposing
+    /// it frees the copies. Outputs are bit-identical to the per-call cast. A no-op for a float32 model.
+    /// </summary>
+    public static IDisposable CastWeightsForInference(nn.Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var owned = new List<Linear>();
+        foreach (var m in Tree(model))
+        {
+            if (m.ComputeType is not { } c || m is not nn.Module module) continue;
+            foreach (var (_, child) in module.named_children())
+            {
+                if (child is not Linear linear || linear.weight!.dtype == c || inferenceCasts.TryGetValue(linear, out _)) continue;
+                using (no_grad())
+                using (NewDisposeScope())
+                    inferenceCasts.AddOrUpdate(linear, new CastWeights(linear.weight!.to(c).DetachFromDisposeScope(), linear.bias?.to(c).DetachFromDisposeScope()));
+                owned.Add(linear);
+            }
+        }
+        return new InferenceCastScope(owned);
+    }
+
+    sealed class InferenceCastScope(List<Linear> owned) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var linear in owned)
+                if (inferenceCasts.TryGetValue(linear, out var cast))
+                {
+                    inferenceCasts.Remove(linear);
+                    cast.Weight.Dispose();
+                    cast.Bias?.Dispose();
+                }
+            owned.Clear();
+        }
+    }
+
     /// <summary><paramref name="input"/> in the product dtype: the same tensor (a new handle) when it already is, or when <paramref name="compute"/> is null.</summary>
     public static Tensor Cast(Tensor input, ScalarType? compute) =>
         compute is { } c && input.dtype != c ? input.to(c) : input.alias();
@@ -90,6 +144,8 @@ public static class MixedPrecision
     {
         if (compute is not { } c || layer.weight!.dtype == c) return layer.forward(input);
         using var scope = NewDisposeScope();
+        if (CastForInference(layer, c) is { } cast)
+            return nn.functional.linear(Cast(input, c), cast.Weight, cast.Bias).MoveToOuterDisposeScope();
         var x = Cast(input, c);
         var bias = layer.bias is { } b ? b.to(c) : null;
         return nn.functional.linear(x, layer.weight!.to(c), bias).MoveToOuterDisposeScope();

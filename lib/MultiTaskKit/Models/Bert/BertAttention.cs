@@ -48,9 +48,20 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>, IMix
         if (!is_grad_enabled())
         {
             // Inference: one product against the three weights stacked ([3·H·d, H·d], rebuilt per call so it can never be stale).
-            var w = cat(new[] { query.weight!, key.weight!, value.weight! }, 0);
-            var bias = cat(new[] { query.bias!, key.bias!, value.bias! }, 0);
-            if (ComputeType is { } c) (w, bias) = (w.to(c), bias.to(c));
+            Tensor w, bias;
+            if (ComputeType is { } c && MixedPrecision.CastForInference(query, c) is { } cq && MixedPrecision.CastForInference(key, c) is { } ck
+                && MixedPrecision.CastForInference(value, c) is { } cv)
+            {
+                // weights cast once by MixedPrecision.CastWeightsForInference
+                w = cat(new[] { cq.Weight, ck.Weight, cv.Weight }, 0);
+                bias = cat(new[] { cq.Bias!, ck.Bias!, cv.Bias! }, 0);
+            }
+            else
+            {
+                w = cat(new[] { query.weight!, key.weight!, value.weight! }, 0);
+                bias = cat(new[] { query.bias!, key.bias!, value.bias! }, 0);
+                if (ComputeType is { } c2) (w, bias) = (w.to(c2), bias.to(c2));
+            }
             var qkv = nn.functional.linear(hidden, w, bias).view(b, t, 3, heads, headSize).permute(2, 0, 3, 1, 4);
             (q, k, v) = (qkv[0], qkv[1], qkv[2]);
         }

@@ -35,6 +35,8 @@ public static class BertAttentionKernel
     public static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? keyMask, double dropout, KernelOptions? kernels = null)
     {
         kernels ??= KernelOptions.Default;
+        if (dropout == 0 && q.dtype == ScalarType.BFloat16 && q.device_type == DeviceType.CPU && !is_grad_enabled())
+            return InferenceBf16(q, k, v, keyMask);
         if (dropout == 0) return nn.functional.scaled_dot_product_attention(q, k, v, keyMask);
         if (!kernels.FastDropout || q.device_type != DeviceType.CPU || q.dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
             return nn.functional.scaled_dot_product_attention(q, k, v, keyMask, dropout);
@@ -51,5 +53,20 @@ public static class BertAttentionKernel
         var probs = softmax(scores, -1);
         using var mask = FastDropout.Mask(probs.shape, dropout);
         return matmul(probs.mul(mask).to(v.dtype), v).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// bf16 attention for inference on the CPU, the products as two bf16 matrix products and the softmax in float32,
+    /// as the dropout path computes them in training. libtorch 2.10's fused CPU attention is slower here at BERT's head
+    /// size of 32: one MiniLM forward's attention (batch 32 × 128 tokens, 12 heads, 6 layers) took 48.6 ms fused against
+    /// 31.4 ms this way, in one interleaved measurement on the 2-core development machine (AVX-512 bf16).
+    /// </summary>
+    static Tensor InferenceBf16(Tensor q, Tensor k, Tensor v, Tensor? keyMask)
+    {
+        using var scope = NewDisposeScope();
+        using var scale = (1.0 / Math.Sqrt(q.shape[^1])).ToScalar();
+        var scores = matmul(q.mul(scale), k.transpose(-1, -2)).to(ScalarType.Float32);
+        if (keyMask is not null) scores.masked_fill_(keyMask.logical_not(), Scalars.MostNegativeFloat);
+        return matmul(softmax(scores, -1).to(v.dtype), v).MoveToOuterDisposeScope();
     }
 }

@@ -101,6 +101,39 @@ public class MixedPrecisionTests(ITestOutputHelper output)
         Assert.InRange(RelativeError(h16.LastHiddenState, h32.LastHiddenState), Floor, Tolerance);
     }
 
+    /// <summary>Weights cast once for inference give exactly the per-call cast's output, are used only without
+    /// gradients, and are freed with the scope.</summary>
+    [Fact]
+    public void WeightsCastOnceForInferenceGiveTheSameOutputAndAreFreed()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Tiny(0.0);
+        model.eval();
+        MixedPrecision.Apply(model, Precision.Bf16);
+        var (ids, mask) = Batch();
+        Tensor perCall;
+        using (no_grad()) perCall = model.forward(ids, mask).LastHiddenState;
+        var query = model.named_modules().Select(m => m.module).OfType<TorchSharp.Modules.Linear>().First();
+        Tensor cast;
+        using (MixedPrecision.CastWeightsForInference(model))
+        {
+            using (no_grad())
+            {
+                cast = MixedPrecision.CastForInference(query, ScalarType.BFloat16)!.Weight;
+                Assert.Equal(ScalarType.BFloat16, cast.dtype);
+                var once = model.forward(ids, mask).LastHiddenState;
+                Assert.True(once.allclose(perCall, 0, 0), "the cast-once output differs from the per-call cast");
+            }
+            // with gradients on, the products cast at the call and the gradient reaches the float32 weights
+            Assert.Null(MixedPrecision.CastForInference(query, ScalarType.BFloat16));
+            model.forward(ids, mask).LastHiddenState.sum().backward();
+            Assert.NotNull(query.weight!.grad);
+            Assert.Equal(ScalarType.Float32, query.weight!.grad!.dtype);
+        }
+        using (no_grad()) Assert.Null(MixedPrecision.CastForInference(query, ScalarType.BFloat16));
+        Assert.True(cast.IsInvalid, "the scope's bf16 copy was not freed");
+    }
+
     static MultiTaskModel TinyMultiTask(Precision precision, int seed)
     {
         var bert = MixedPrecision.Apply(Tiny(0.1, seed), precision); // set before the split: clones must inherit it

@@ -43,9 +43,6 @@ public sealed class SharedInputData
     public bool IsLabelled(string task, int row) =>
         kinds[task] == TaskKind.Classification ? labels[task][row] >= 0 : !float.IsNaN(targets[task][row]);
 
-    /// <summary>Training rows labelled for <paramref name="task"/>.</summary>
-    public int LabelledCount(string task) => Enumerable.Range(0, Train.Count).Count(r => IsLabelled(task, r));
-
     /// <summary>
     /// Reads the file(s) once per task column and splits the rows: the configured val/test files, else seeded fractions
     /// of the train file's rows (the same rows for every task); a training subset is drawn over rows. Returns each task's
@@ -87,11 +84,11 @@ public sealed class SharedInputData
         for (int i = 0; i < configs.Count; i++)
         {
             var t = configs[i];
-            TextDataset Labelled(TextDataset column, IEnumerable<int>? positions, string split) =>
-                column.With(split, (positions ?? Enumerable.Range(0, column.Count)).Select(p => column.Examples[p]).Where(SharedInputData.Labelled).ToList());
-            var train = Labelled(trainFile[i], trainPositions, "train");
-            var val = valFile is not null ? Labelled(valFile[i], null, "val") : Labelled(trainFile[i], Positions(valRows!), "val");
-            var test = testFile is not null ? Labelled(testFile[i], null, "test") : Labelled(trainFile[i], Positions(testRows!), "test");
+            TextDataset LabelledOf(TextDataset column, IEnumerable<int>? positions, string split) =>
+                column.With(split, (positions ?? Enumerable.Range(0, column.Count)).Select(p => column.Examples[p]).Where(Labelled).ToList());
+            var train = LabelledOf(trainFile[i], trainPositions, "train");
+            var val = valFile is not null ? LabelledOf(valFile[i], null, "val") : LabelledOf(trainFile[i], Positions(valRows!), "val");
+            var test = testFile is not null ? LabelledOf(testFile[i], null, "test") : LabelledOf(trainFile[i], Positions(testRows!), "test");
             var subsetNotes = new List<string>();
             TextDataset Sub(TextDataset d, int? n, string what)
             {

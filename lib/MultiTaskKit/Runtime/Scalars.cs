@@ -18,6 +18,8 @@ public static class Scalars
     public static readonly Scalar ZeroInt64 = 0L.ToScalar();
     /// <summary>The most negative float: masked attention scores (a row with no visible key stays finite and uniform).</summary>
     public static readonly Scalar MostNegativeFloat = float.MinValue.ToScalar();
+    /// <summary>The most negative finite bfloat16, −(2 − 2⁻⁷)·2¹²⁷: masked bf16 scores (<see cref="MostNegativeFloat"/> rounds to −∞ in bf16).</summary>
+    public static readonly Scalar MostNegativeBFloat16 = (-3.3895313892515355e38).ToScalar();
     /// <summary>Sentence-transformers' floor on the token count of mean pooling.</summary>
     public static readonly Scalar PoolingFloor = 1e-9.ToScalar();
 }

@@ -56,17 +56,24 @@ public static class BertAttentionKernel
     }
 
     /// <summary>
-    /// bf16 attention for inference on the CPU, the products as two bf16 matrix products and the softmax in float32,
-    /// as the dropout path computes them in training. libtorch 2.10's fused CPU attention is slower here at BERT's head
-    /// size of 32: one MiniLM forward's attention (batch 32 × 128 tokens, 12 heads, 6 layers) took 48.6 ms fused against
-    /// 31.4 ms this way, in one interleaved measurement on the 2-core development machine (AVX-512 bf16).
+    /// bf16 attention for inference on the CPU: two bf16 matrix products with the mask and softmax on the bf16 scores in
+    /// between. libtorch's CPU softmax reads bf16 and computes in float32 (its exponentials, row maximum and row sum),
+    /// and the scores are already rounded to bf16 by the product that makes them, so casting them up to float32 first
+    /// (as the training path does, to mask and drop in float32) gains no accuracy here and costs three passes over the
+    /// [batch, heads, tokens, tokens] scores. libtorch 2.10's fused CPU attention is slower than this chain at BERT's
+    /// head size of 32: one MiniLM forward's attention (batch 32 × 128 tokens, 12 heads, 6 layers) took 48.6 ms fused
+    /// against 31.4 ms as two products around a float32 softmax, in one interleaved measurement on the 2-core
+    /// development machine (AVX-512 bf16); <c>bench/README.md</c> has the figures for the bf16 softmax.
     /// </summary>
     static Tensor InferenceBf16(Tensor q, Tensor k, Tensor v, Tensor? keyMask)
     {
         using var scope = NewDisposeScope();
         using var scale = (1.0 / Math.Sqrt(q.shape[^1])).ToScalar();
-        var scores = matmul(q.mul(scale), k.transpose(-1, -2)).to(ScalarType.Float32);
-        if (keyMask is not null) scores.masked_fill_(keyMask.logical_not(), Scalars.MostNegativeFloat);
-        return matmul(softmax(scores, -1).to(v.dtype), v).MoveToOuterDisposeScope();
+        // Q, K and V arrive as strided views of one stacked projection; the products run faster on contiguous operands,
+        // and the copies are small beside the scores (the scaling already writes a contiguous Q).
+        var scores = matmul(q.mul(scale), k.contiguous().transpose(-1, -2));
+        // The most negative finite bf16, not −∞: a row with no visible key stays finite (uniform), as in float32.
+        if (keyMask is not null) scores.masked_fill_(keyMask.logical_not(), Scalars.MostNegativeBFloat16);
+        return matmul(softmax(scores, -1), v.contiguous()).MoveToOuterDisposeScope();
     }
 }

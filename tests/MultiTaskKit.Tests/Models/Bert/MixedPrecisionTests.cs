@@ -101,6 +101,27 @@ public class MixedPrecisionTests(ITestOutputHelper output)
         Assert.InRange(RelativeError(h16.LastHiddenState, h32.LastHiddenState), Floor, Tolerance);
     }
 
+    /// <summary>
+    /// bf16 inference masks its bf16 scores with the most negative finite bf16: a row whose keys are all masked attends
+    /// uniformly and stays finite (float32's most negative value would round to −∞ in bf16, and softmax of a row of −∞
+    /// is NaN), and the other rows agree with float32.
+    /// </summary>
+    [Fact]
+    public void Bf16InferenceKeepsAFullyMaskedRowFinite()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Tiny(0.0);
+        model.eval();
+        var (ids, mask) = Batch();
+        mask[2] = zeros(12, dtype: int64);
+        using var _ = no_grad();
+        var h16 = MixedPrecision.Apply(model, Precision.Bf16).forward(ids, mask).LastHiddenState;
+        Assert.True(h16.isfinite().all().item<bool>(), "bf16 inference produced a non-finite value");
+        var h32 = MixedPrecision.Apply(model, Precision.Fp32).forward(ids, mask).LastHiddenState;
+        var kept = tensor(new long[] { 0, 1, 3 });
+        Assert.InRange(RelativeError(h16.index_select(0, kept), h32.index_select(0, kept)), Floor, Tolerance);
+    }
+
     /// <summary>Weights cast once for inference give exactly the per-call cast's output, are used only without
     /// gradients, and are freed with the scope.</summary>
     [Fact]

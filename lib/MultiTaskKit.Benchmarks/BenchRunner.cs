@@ -32,6 +32,10 @@ public sealed record BenchOptions
     /// <summary>Timed steps per method and round, and interleaved rounds, of the method-overhead section.</summary>
     public int MethodSteps { get; init; } = 3;
     public int MethodRounds { get; init; } = 2;
+    /// <summary>Methods alive at once in the method-overhead section, equal weighting included: each group of this many
+    /// is built, timed interleaved against its own equal-weighting step, and freed before the next (every method holds
+    /// a whole model with its optimizer state; all of them at once took about 17 GB).</summary>
+    public int MethodGroupSize { get; init; } = 6;
     /// <summary>Methods to compare (names of <see cref="MethodCatalog"/>; "ew" is always added); null: all.</summary>
     public IReadOnlyList<string>? MethodNames { get; init; }
     public string Python { get; init; } = PyTorchReference.DefaultPython;

@@ -81,6 +81,7 @@ public class BenchTests
             MethodSteps = 1,
             MethodRounds = 1,
             MethodNames = ["uw", "dwa", "pcgrad", "mgda-ub"], // one of each kind, rep-grad included
+            MethodGroupSize = 3, // two groups, each timed against its own equal-weighting step
             CompareLibTorchDropout = true,
             Precision = Precision.Bf16, // the bf16 rows too, whatever this CPU has
             Only = new HashSet<string> { "naive", "step", "profile", "soak", "tokenizer", "methods" },
@@ -114,6 +115,7 @@ public class BenchTests
         Assert.Contains(r.Steps, s => s.Implementation == "kit (libtorch dropout)");
         Assert.True(r.Methods.Count == 5, string.Join("; ", r.Unavailable.Select(kv => $"{kv.Key}: {kv.Value}")));
         Assert.Equal(1.0, r.Methods.Single(m => m.Method == "ew").RatioToEqual);
+        Assert.Equal(["ew", "uw", "dwa", "pcgrad", "mgda-ub"], r.Methods.Select(m => m.Method));
         Assert.All(r.Methods, m => Assert.True(m.SecondsPerStep > 0 && double.IsFinite(m.RatioToEqual), m.Method));
         Assert.Equal("per-task gradients", r.Methods.Single(m => m.Method == "pcgrad").Kind);
         Assert.Equal("weighting only", r.Methods.Single(m => m.Method == "uw").Kind);

@@ -32,10 +32,12 @@ public interface IMixedPrecisionModule
 /// promotion makes the sum float32 in the same pass (no separate cast). The stream is a running sum of small updates
 /// that bf16's 8-bit significand would round away (an update below 1/256 of the stream is lost), and LayerNorm's mean
 /// and variance over the hidden width need more than 8 bits to stay stable;</item>
-/// <item>softmax (of the attention scores on the dropout path; libtorch's fused attention, used without dropout,
-/// accumulates in float32 itself): exponentials of scores that differ by less than bf16's spacing would tie, and the
-/// row sums lose the small probabilities. The kit's <c>SoftmaxDropout</c> kernel stays float32 (a measured choice,
-/// see <c>bench/README.md</c>);</item>
+/// <item>softmax arithmetic: exponentials of scores that differ by less than bf16's spacing would tie, and the row
+/// sums lose the small probabilities. In training the scores are cast up and masked, normalised and dropped in float32
+/// (the kit's <c>SoftmaxDropout</c> kernel, a measured choice, see <c>bench/README.md</c>); libtorch's fused attention,
+/// used without dropout, accumulates in float32 itself; at inference libtorch's softmax reads the bf16 scores and
+/// computes in float32 inside, writing bf16 probabilities for the next product
+/// (<see cref="Bert.BertAttentionKernel"/>);</item>
 /// <item>embeddings (a gather, no product), pooling, the task heads and every loss: small, and where a rounding error
 /// reaches the loss and the task gradients directly. Gradient methods therefore see float32 task gradients.</item>
 /// </list>

@@ -89,17 +89,11 @@ public sealed class BertLayer : nn.Module<HiddenState, HiddenState>
         return new HiddenState(result.MoveToOuterDisposeScope(), state.AttentionMask);
     }
 
-    /// <summary>
-    /// [batch, tokens] mask to SDPA's boolean [batch, 1, 1, tokens] (a view when the stem already made it boolean); null
-    /// on the CPU when no key is masked (a batch without padding, as most of a length-bucketed or truncated one), since
-    /// masking nothing is the identity and each masking is a pass over the [batch, heads, tokens, tokens] scores. The
-    /// check reads batch × tokens booleans; on a GPU it would wait for the device, so there the mask is always applied.
-    /// </summary>
+    /// <summary>[batch, tokens] mask to SDPA's boolean [batch, 1, 1, tokens] (a view when the stem already made it boolean).</summary>
     static Tensor? KeyMask(Tensor? mask, long batch, long tokens)
     {
         if (mask is null) return null;
         var b = mask.dtype == ScalarType.Bool ? mask : mask.ne(Scalars.ZeroInt64);
-        if (b.device_type == DeviceType.CPU && b.all().item<bool>()) return null;
         return b.view(batch, 1, 1, tokens);
     }
 }

@@ -146,10 +146,15 @@ public static class MixedPrecision
     {
         if (compute is not { } c || layer.weight!.dtype == c) return layer.forward(input);
         using var scope = NewDisposeScope();
-        if (CastForInference(layer, c) is { } cast)
-            return nn.functional.linear(Cast(input, c), cast.Weight, cast.Bias).MoveToOuterDisposeScope();
-        var x = Cast(input, c);
-        var bias = layer.bias is { } b ? b.to(c) : null;
-        return nn.functional.linear(x, layer.weight!.to(c), bias).MoveToOuterDisposeScope();
+        var (weight, bias) = WeightsIn(layer, c);
+        return nn.functional.linear(Cast(input, c), weight, bias).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// <paramref name="layer"/>'s weight and bias in <paramref name="compute"/>: the copies of an open
+    /// <see cref="CastWeightsForInference"/> scope when gradients are off, else cast at the call (an autograd operation,
+    /// so gradients reach the float32 parameters). The caller owns neither: call it inside a dispose scope.
+    /// </summary>
+    public static (Tensor Weight, Tensor? Bias) WeightsIn(Linear layer, ScalarType compute) =>
+        CastForInference(layer, compute) is { } cast ? (cast.Weight, cast.Bias) : (layer.weight!.to(compute), layer.bias?.to(compute));
 }

@@ -48,20 +48,11 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>, IMix
         if (!is_grad_enabled())
         {
             // Inference: one product against the three weights stacked ([3·H·d, H·d], rebuilt per call so it can never be stale).
-            Tensor w, bias;
-            if (ComputeType is { } c && MixedPrecision.CastForInference(query, c) is { } cq && MixedPrecision.CastForInference(key, c) is { } ck
-                && MixedPrecision.CastForInference(value, c) is { } cv)
-            {
-                // weights cast once by MixedPrecision.CastWeightsForInference
-                w = cat(new[] { cq.Weight, ck.Weight, cv.Weight }, 0);
-                bias = cat(new[] { cq.Bias!, ck.Bias!, cv.Bias! }, 0);
-            }
-            else
-            {
-                w = cat(new[] { query.weight!, key.weight!, value.weight! }, 0);
-                bias = cat(new[] { query.bias!, key.bias!, value.bias! }, 0);
-                if (ComputeType is { } c2) (w, bias) = (w.to(c2), bias.to(c2));
-            }
+            // Each in the product dtype: cast once by an open MixedPrecision.CastWeightsForInference scope, else here.
+            var parts = new[] { query, key, value }
+                .Select(l => ComputeType is { } c ? MixedPrecision.WeightsIn(l, c) : (l.weight!, l.bias)).ToArray();
+            var w = cat(parts.Select(p => p.Weight).ToArray(), 0);
+            var bias = cat(parts.Select(p => p.Bias!).ToArray(), 0);
             var qkv = nn.functional.linear(hidden, w, bias).view(b, t, 3, heads, headSize).permute(2, 0, 3, 1, 4);
             (q, k, v) = (qkv[0], qkv[1], qkv[2]);
         }

@@ -61,9 +61,7 @@ public static class BertAttentionKernel
     /// and the scores are already rounded to bf16 by the product that makes them, so casting them up to float32 first
     /// (as the training path does, to mask and drop in float32) gains no accuracy here and costs three passes over the
     /// [batch, heads, tokens, tokens] scores. libtorch 2.10's fused CPU attention is slower than this chain at BERT's
-    /// head size of 32: one MiniLM forward's attention (batch 32 × 128 tokens, 12 heads, 6 layers) took 48.6 ms fused
-    /// against 31.4 ms as two products around a float32 softmax, in one interleaved measurement on the 2-core
-    /// development machine (AVX-512 bf16); <c>bench/README.md</c> has the figures for the bf16 softmax.
+    /// head size of 32 (figures in <c>bench/README.md</c>, "Measurements behind choices in the code").
     /// </summary>
     static Tensor InferenceBf16(Tensor q, Tensor k, Tensor v, Tensor? keyMask)
     {

@@ -2,6 +2,12 @@ using System.Diagnostics;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;
 using TorchSharp;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Benchmarks;
 

@@ -4,6 +4,11 @@ using MultiTaskKit.Models.Bert;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Benchmarks;
 

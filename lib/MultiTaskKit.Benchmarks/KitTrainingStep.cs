@@ -7,6 +7,9 @@ using MultiTaskKit.Training;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
+using MultiTaskKit.Data;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
 
 namespace MultiTaskKit.Benchmarks;
 
@@ -75,9 +78,9 @@ public sealed class KitTrainingStep : BenchStep
         var (optimizer, rates) = Optimizers.Create(model, settings, (kernels ?? KernelOptions.Default).FusedAdamW);
         step = new TrainingStep(model, this.weighting, aggregator, optimizer, new TrainingStepOptions
         {
-            MaxGradNorm = settings.ClipNorm,
+            Engine = new() { MaxGradNorm = settings.ClipNorm, Gradients = mode },
             Schedule = new LearningRateSchedule((long)Math.Round(settings.WarmupFraction * ScheduleSteps), ScheduleSteps),
-            StepsPerEpoch = StepsPerEpoch, Gradients = mode,
+            StepsPerEpoch = StepsPerEpoch,
         }, baseLearningRates: rates);
         // Rep-grad needs every task to read one batch: then all tasks share the first task's input (and the shared
         // layers run once per step instead of once per task).

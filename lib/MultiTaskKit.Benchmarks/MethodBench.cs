@@ -3,6 +3,10 @@ using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;
 using MultiTaskKit.Training;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
 
 namespace MultiTaskKit.Benchmarks;
 

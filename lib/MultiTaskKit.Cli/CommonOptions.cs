@@ -1,6 +1,12 @@
 using System.CommandLine;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Training;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Cli;
 

@@ -14,6 +14,7 @@ using MultiTaskKit.Evaluation;
 using MultiTaskKit.Charts.Scripts;
 using MultiTaskKit.Models;
 using MultiTaskKit.Models.Bert;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Steps;
 using MultiTaskKit.Text;
 using MultiTaskKit.Training;

@@ -6,6 +6,7 @@
 // The kit writes its run configurations with reflection-based System.Text.Json, which file-based programs turn off by default.
 #:property PublishAot=false
 using System.Text;
+using MultiTaskKit.Aggregation;
 using MultiTaskKit.Charts;
 using MultiTaskKit.Data.Synthetic;
 using MultiTaskKit.Evaluation;

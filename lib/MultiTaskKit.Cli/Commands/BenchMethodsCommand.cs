@@ -5,6 +5,12 @@ using MultiTaskKit.IO;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;
 using Spectre.Console;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Cli.Commands;
 

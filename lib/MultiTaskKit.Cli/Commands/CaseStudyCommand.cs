@@ -7,6 +7,11 @@ using MultiTaskKit.IO;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Training;
 using Spectre.Console;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Cli.Commands;
 

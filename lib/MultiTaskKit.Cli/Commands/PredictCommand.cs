@@ -4,6 +4,11 @@ using MultiTaskKit.Data;
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.Training;
 using Spectre.Console;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Cli.Commands;
 

@@ -3,6 +3,11 @@ using MultiTaskKit.Charts;
 using MultiTaskKit.Data;
 using MultiTaskKit.Training;
 using Spectre.Console;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Cli.Commands;
 

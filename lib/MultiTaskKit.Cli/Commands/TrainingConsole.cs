@@ -1,6 +1,12 @@
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.Training;
 using Spectre.Console;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Cli.Commands;
 

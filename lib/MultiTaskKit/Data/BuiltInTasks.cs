@@ -7,17 +7,43 @@ namespace MultiTaskKit.Data;
 /// </summary>
 public static class BuiltInTasks
 {
-    /// <summary>Names accepted by <see cref="Load"/>: <c>imdb</c>, <c>vader</c>, <c>tweeteval/&lt;task&gt;</c>.</summary>
-    public static bool IsBuiltIn(string name) =>
-        name is "imdb" or "vader" or "vader-tweets" || name.StartsWith("tweeteval/", StringComparison.Ordinal);
+    /// <summary>One built-in dataset: the names it answers to, how its splits load, the normaliser its reader applies
+    /// (which new text must pass through too), and the files its data comes from (fingerprinted by the run folder).</summary>
+    sealed record Entry(string Pattern, Func<string, bool> Matches, Func<string, DatasetSources, ulong, double, TaskSplits> Load,
+        string Normalizer, Func<string, DatasetSources, IEnumerable<string>> Files);
 
-    public static TaskSplits Load(string name, DatasetSources sources, ulong seed, double validationFraction = 0.1) => name switch
-    {
-        "imdb" => Imdb(sources, seed, validationFraction),
-        "vader" or "vader-tweets" => Vader(sources, seed),
-        _ when name.StartsWith("tweeteval/", StringComparison.Ordinal) => TweetEval(name["tweeteval/".Length..], sources, seed, validationFraction),
-        _ => throw new ArgumentException($"dataset: expected imdb, vader or tweeteval/<task>, found '{name}'.", nameof(name)),
-    };
+    /// <summary>The one table of built-in datasets; nothing else in the kit switches on a dataset's name.</summary>
+    static readonly Entry[] Entries =
+    [
+        new("imdb", n => n == "imdb", (_, src, seed, f) => Imdb(src, seed, f), TextNormalizer.Imdb,
+            (_, src) => File.Exists(src.ImdbPath()) ? [src.ImdbPath()] : []),
+        new("vader", n => n is "vader" or VaderReader.DatasetName, (_, src, seed, _) => Vader(src, seed), TextNormalizer.Tweet,
+            (_, src) => [src.VaderPath()]),
+        new("tweeteval/<task>", n => n.StartsWith(TweetEvalPrefix, StringComparison.Ordinal),
+            (n, src, seed, f) => TweetEval(n[TweetEvalPrefix.Length..], src, seed, f), TextNormalizer.Tweet,
+            (n, src) => [src.TweetEvalPath(n[TweetEvalPrefix.Length..])]),
+    ];
+
+    const string TweetEvalPrefix = "tweeteval/";
+
+    /// <summary>The built-in names, as a configuration writes them: <c>imdb</c>, <c>vader</c>, <c>tweeteval/&lt;task&gt;</c>.</summary>
+    public static IReadOnlyList<string> Names { get; } = Entries.Select(e => e.Pattern).ToArray();
+
+    static Entry Find(string name) => Entries.FirstOrDefault(e => e.Matches(name))
+        ?? throw new ArgumentException($"dataset: expected {string.Join(", ", Names)}, found '{name}'.", nameof(name));
+
+    /// <summary>Names accepted by <see cref="Load"/>: <c>imdb</c>, <c>vader</c>, <c>tweeteval/&lt;task&gt;</c>.</summary>
+    public static bool IsBuiltIn(string name) => Entries.Any(e => e.Matches(name));
+
+    public static TaskSplits Load(string name, DatasetSources sources, ulong seed, double validationFraction = 0.1) =>
+        Find(name).Load(name, sources, seed, validationFraction);
+
+    /// <summary>The normaliser the reader of built-in dataset <paramref name="name"/> applies (<see cref="TextNormalizer"/>).</summary>
+    public static string NormalizerOf(string name) => Find(name).Normalizer;
+
+    /// <summary>The files (or folders) built-in dataset <paramref name="name"/> reads, for the run folder's fingerprints;
+    /// throws for a name that is not built in, rather than fingerprint nothing.</summary>
+    public static IEnumerable<string> DataFilesOf(string name, DatasetSources sources) => Find(name).Files(name, sources);
 
     /// <summary>IMDB: upstream train and test; validation carved (stratified) from train.</summary>
     public static TaskSplits Imdb(DatasetSources sources, ulong seed, double validationFraction = 0.1)

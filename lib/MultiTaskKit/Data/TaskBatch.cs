@@ -1,5 +1,6 @@
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Text;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -41,22 +42,9 @@ public sealed class TaskBatch : IDisposable
     public static TrunkInput Pad(IReadOnlyList<EncodedExample> examples, long padId, Device device)
     {
         if (examples.Count == 0) throw new ArgumentException("examples: expected at least one example in a batch, found none.", nameof(examples));
-        int width = examples.Max(e => e.Length);
-        var ids = new long[examples.Count * width];
-        var mask = new long[examples.Count * width];
-        for (int r = 0; r < examples.Count; r++)
-        {
-            var row = examples[r].Ids;
-            for (int c = 0; c < width; c++)
-            {
-                bool real = c < row.Length;
-                ids[r * width + c] = real ? row[c] : padId;
-                mask[r * width + c] = real ? 1 : 0;
-            }
-        }
-        var idsT = tensor(ids, [examples.Count, width], dtype: int64, device: device);
-        var maskT = tensor(mask, [examples.Count, width], dtype: int64, device: device);
-        return TrunkInput.FromTokens(idsT, maskT);
+        var padded = TokenBatch.Pad(examples.Select(e => e.Ids).ToList(), null, checked((int)padId));
+        long[] shape = [padded.BatchSize, padded.Length];
+        return TrunkInput.FromTokens(tensor(padded.InputIds, shape, dtype: int64, device: device), tensor(padded.AttentionMask, shape, dtype: int64, device: device));
     }
 
     public void Dispose()

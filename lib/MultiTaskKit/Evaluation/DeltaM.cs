@@ -10,22 +10,11 @@ namespace MultiTaskKit.Evaluation;
 /// </summary>
 public static class DeltaM
 {
-    static readonly HashSet<string> Higher = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "accuracy", "macro_f1", "micro_f1", "f1", "precision", "recall", "macro_precision", "macro_recall",
-        "pearson", "spearman", "polarity_accuracy", "r2", "auc", "map",
-    };
-
-    static readonly HashSet<string> Lower = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "mse", "mae", "rmse", "loss", "error", "cross_entropy",
-    };
-
-    /// <summary>Whether a larger value of the (snake_case) metric is better; throws for unknown metrics, naming them.</summary>
+    /// <summary>Whether a larger value of the (snake_case) metric is better, from <see cref="MetricDirections"/>; throws
+    /// for a metric it does not know, naming it (Δm must not guess a direction).</summary>
     public static bool HigherIsBetter(string metric) =>
-        Higher.Contains(metric) ? true
-        : Lower.Contains(metric) ? false
-        : throw new ArgumentException($"Δm: unknown metric '{metric}'; pass its direction explicitly (known: {string.Join(", ", Higher.Concat(Lower))})", nameof(metric));
+        MetricDirections.TryHigherIsBetter(metric, out var higher) ? higher
+        : throw new ArgumentException($"Δm: unknown metric '{metric}'; pass its direction explicitly (known: {string.Join(", ", MetricDirections.Known)})", nameof(metric));
 
     /// <summary>Δm in percent of <paramref name="multiTask"/> against <paramref name="singleTask"/>, both task → metric → value.
     /// Every metric of the multi-task result needs a baseline value; directions come from <paramref name="higherIsBetter"/>

@@ -4,14 +4,6 @@ using Microsoft.Data.Analysis;
 
 namespace MultiTaskKit.Evaluation;
 
-/// <summary>Which way is better for a metric, by its snake_case name.</summary>
-public static class MetricDirections
-{
-    static readonly HashSet<string> LowerIsBetter = ["mse", "mae", "rmse", "loss"];
-
-    public static bool HigherIsBetter(string metric) => !LowerIsBetter.Contains(metric) && !metric.EndsWith("_loss", StringComparison.Ordinal);
-}
-
 /// <summary>One task scored on one split, with where the figures come from and any caveat (<see cref="Note"/>).</summary>
 public sealed record TaskEvaluation(string Task, string Dataset, string Split, IMetricResult Metrics, string? Note = null)
 {

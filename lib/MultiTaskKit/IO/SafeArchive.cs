@@ -18,9 +18,7 @@ public static class SafeArchive
     {
         var target = Path.GetFullPath(targetDir);
         if (Directory.Exists(target)) throw new IOException($"extract: the target folder '{target}' already exists; remove it first.");
-        var tmp = $"{target}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(tmp);
-        try
+        AtomicFolder.Write(target, tmp =>
         {
             using (var file = File.OpenRead(archive))
             {
@@ -49,13 +47,7 @@ public static class SafeArchive
                     throw new InvalidDataException($"'{archive}' is not a readable tar archive ({e.Message}).", e);
                 }
             }
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            Directory.Move(tmp, target);
-        }
-        finally
-        {
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-        }
+        });
     }
 
     /// <summary>The full path of <paramref name="name"/> under <paramref name="root"/>; throws when it escapes <paramref name="limit"/>.</summary>

@@ -2,7 +2,7 @@ using TorchSharp;
 
 namespace MultiTaskKit.Runtime;
 
-/// <summary>What the kit's own CPU kernels (<see cref="Training.AdamWKernel"/>, <see cref="Models.Bert.FastDropout"/>,
+/// <summary>What the kit's own CPU kernels (<see cref="Optim.AdamWKernel"/>, <see cref="Models.Bert.FastDropout"/>,
 /// <see cref="Models.Bert.SoftmaxDropout"/>) share: raw tensor memory and work spread over libtorch's thread count.</summary>
 static class CpuKernel
 {

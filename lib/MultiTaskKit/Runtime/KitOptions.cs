@@ -6,7 +6,7 @@ namespace MultiTaskKit.Runtime;
 /// The CPU kernels the kit may use in place of libtorch's. Each is a choice of speed: fast dropout and fused
 /// softmax-dropout draw different masks from libtorch's (so results differ from a run without them, and are
 /// reproducible with them), fused AdamW gives the same numbers. Passed to the model (<see cref="Models.Bert.BertConfig.Kernels"/>)
-/// and the optimizer (<see cref="Training.LeanAdamW.Fused"/>); recorded with every run.
+/// and the optimizer (<see cref="Optim.LeanAdamW.Fused"/>); recorded with every run.
 /// </summary>
 public sealed record KernelOptions
 {
@@ -18,7 +18,7 @@ public sealed record KernelOptions
     /// <see cref="FastDropout"/>. Environment at the edges: <c>MTK_FUSED_SOFTMAX_DROPOUT=0</c>.</summary>
     public bool FusedSoftmaxDropout { get; init; } = true;
 
-    /// <summary>AdamW's update in one pass per cache-sized chunk (<see cref="Training.AdamWKernel"/>), the same numbers.
+    /// <summary>AdamW's update in one pass per cache-sized chunk (<see cref="Optim.AdamWKernel"/>), the same numbers.
     /// Environment at the edges: <c>MTK_FUSED_ADAMW=0</c>.</summary>
     [JsonPropertyName("fused_adamw")]
     public bool FusedAdamW { get; init; } = true;
@@ -29,7 +29,7 @@ public sealed record KernelOptions
 /// <summary>
 /// How the kit runs, as opposed to what it trains: device, threads, precision, kernel choices and allocator tuning.
 /// One record, passed in (to <see cref="TorchRuntime.Configure"/>, the model, the optimizer, the trainer through
-/// <see cref="Training.RunConfig.Runtime"/>) and written to every run's <c>config.json</c>. Nothing in the library reads
+/// <see cref="Runs.RunConfig.Runtime"/>) and written to every run's <c>config.json</c>. Nothing in the library reads
 /// the environment for these: the edges (the <c>mtk</c> CLI, the notebook extension) call <see cref="FromEnvironment"/>.
 /// </summary>
 public sealed record KitOptions

@@ -1,4 +1,5 @@
 using MultiTaskKit.Weighting;
+using MultiTaskKit.Aggregation;
 
 namespace MultiTaskKit.Steps;
 

@@ -1,17 +1,7 @@
+using MultiTaskKit.Aggregation;
 using MultiTaskKit.Weighting;
 
 namespace MultiTaskKit.Steps;
-
-/// <summary>With respect to what the per-task gradients are taken.</summary>
-public enum GradientMode
-{
-    /// <summary>The shared parameters: exact, one backward per task through the whole network.</summary>
-    Parameters,
-    /// <summary>The shared representation z ("rep-grad", LibMTL; MGDA-UB's upper bound): one backward per task through
-    /// its own layers and head only, then one backward of the combined gradient through the shared part. Needs
-    /// <see cref="StepOptions.Representation"/> from <c>model.Forward(input, representationGradients: true)</c>.</summary>
-    Representation,
-}
 
 /// <summary>What to do when a task's loss is NaN or ±Inf.</summary>
 public enum NonFiniteLossPolicy

@@ -1,5 +1,10 @@
 using MultiTaskKit.Models;
 using static TorchSharp.torch;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Data;
+using MultiTaskKit.Aggregation;
 
 namespace MultiTaskKit.Training;
 

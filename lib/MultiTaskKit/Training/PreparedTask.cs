@@ -1,5 +1,9 @@
 using MultiTaskKit.Data;
 using MultiTaskKit.Text;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Aggregation;
 
 namespace MultiTaskKit.Training;
 
@@ -17,13 +21,8 @@ public sealed class PreparedTask
     public string Name => Config.Name;
 
     /// <summary>The normaliser a dataset's reader applied: tweets for VADER and TweetEval, IMDB's cleaning for IMDB.</summary>
-    public static string NormalizerOf(TaskConfig task) => task.Dataset switch
-    {
-        "imdb" => TextNormalizer.Imdb,
-        "vader" or "vader-tweets" => TextNormalizer.Tweet,
-        _ when task.Dataset.StartsWith("tweeteval/", StringComparison.Ordinal) => TextNormalizer.Tweet,
-        _ => task.Normalizer ?? TextNormalizer.None,
-    };
+    public static string NormalizerOf(TaskConfig task) =>
+        BuiltInTasks.IsBuiltIn(task.Dataset) ? BuiltInTasks.NormalizerOf(task.Dataset) : task.Normalizer ?? TextNormalizer.None;
 
     public static PreparedTask Prepare(TaskConfig task, TaskSplits splits, BertTokenizer tokenizer)
     {

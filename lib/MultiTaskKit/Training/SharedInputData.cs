@@ -4,6 +4,10 @@ using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Text;
 using static TorchSharp.torch;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Aggregation;
 
 namespace MultiTaskKit.Training;
 

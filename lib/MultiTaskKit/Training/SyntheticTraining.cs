@@ -8,6 +8,9 @@ using MultiTaskKit.Training;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Data;
 
 namespace MultiTaskKit.Training;
 
@@ -62,7 +65,7 @@ public static class SyntheticTraining
         var optimizer = optim.Adam(model.parameters(), options.LearningRate);
         var step = new TrainingStep(model, method.Weighting, method.Aggregator, optimizer, new TrainingStepOptions
         {
-            MaxGradNorm = options.MaxGradNorm, StepsPerEpoch = options.StepsPerEpoch, Gradients = method.Mode,
+            Engine = new() { MaxGradNorm = options.MaxGradNorm, Gradients = method.Mode }, StepsPerEpoch = options.StepsPerEpoch,
         });
 
         var x = problem.Features.to(device);

@@ -6,6 +6,8 @@ using MultiTaskKit.Data;
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.IO;
 using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
@@ -14,17 +16,6 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MultiTaskKit.Training;
-
-/// <summary>What a finished run produced: test metrics (also in <c>metrics.json</c>), the last validation metrics, and timing.</summary>
-public sealed record TrainingResult(
-    string RunDir,
-    MetricsReport Test,
-    MetricsReport? Validation,
-    long Steps,
-    TimeSpan TrainTime,
-    TimeSpan EvalTime,
-    double TokensPerSecond,
-    bool StoppedEarly);
 
 /// <summary>
 /// Trains a multi-task model from a <see cref="RunConfig"/> into a run folder, resumably. <see cref="Run"/> is a loop of
@@ -154,7 +145,7 @@ public sealed class Trainer : IDisposable
         var result = new TrainingResult(runDir, test, session.LastValidation, session.StepsDone, TimeSpan.FromSeconds(session.TrainSeconds),
             session.EvalTime, tps, session.Stopping.Stopped);
         folder.WriteHistory(session.History);
-        folder.WriteMetrics(config, Built!, Tasks, result, session.Stopping.BestStep, wall.Elapsed);
+        folder.WriteMetrics(config, Built!, Tasks.Select(t => t.Name).ToList(), result, session.Stopping.BestStep, wall.Elapsed);
         WriteCharts?.Invoke(runDir, session.History, test);
         return result;
     }
@@ -207,12 +198,12 @@ public sealed class Trainer : IDisposable
             }
             Log?.Invoke($"resumed from step {state.Step} of {totalSteps}");
         }
-        var plateau = PlateauReducer.From(config.Optimizer, history);
+        var plateau = PlateauReducer.From(config.Optimizer, history.Rows
+            .Where(r => r.Kind == "eval" && r.Task == "all" && r.Metric == "selection_score").Select(r => r.Value));
         var step = new TrainingStep(model, method.Weighting, method.Aggregator, optimizer, new TrainingStepOptions
         {
-            Gradients = sharedInput is not null ? method.Mode : GradientMode.Parameters,
+            Engine = new() { Gradients = sharedInput is not null ? method.Mode : GradientMode.Parameters, MaxGradNorm = config.Optimizer.ClipNorm },
             GradAccumulation = training.GradAccumulation,
-            MaxGradNorm = config.Optimizer.ClipNorm,
             Schedule = LearningRateSchedule.From(config.Optimizer, totalSteps),
             RateMultiplier = plateau is null ? null : () => plateau.Multiplier,
             StepsPerEpoch = stepsPerEpoch,

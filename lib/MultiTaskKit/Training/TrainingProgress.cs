@@ -1,3 +1,9 @@
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Data;
+using MultiTaskKit.Aggregation;
+
 namespace MultiTaskKit.Training;
 
 /// <summary>

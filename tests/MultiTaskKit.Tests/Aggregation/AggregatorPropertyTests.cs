@@ -2,6 +2,11 @@ using MultiTaskKit.Aggregation;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;
 using MultiTaskKit.Tests.Parity;
+using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Tests.Aggregation;
 

@@ -155,12 +155,14 @@ public class ChartTests
         try
         {
             var path = Path.Combine(dir, "history.csv");
-            var h = History();
+            // history.csv holds whole epochs (the trainer's); the charts' own points may be fractional.
+            var h = History().Select(p => p with { Epoch = Math.Floor(p.Epoch) }).ToList();
             HistoryCsv.Write(path, h);
             Assert.Equal(h, HistoryCsv.Read(path));
             File.AppendAllText(path, "7,0.5,train,imdb,loss,not-a-number\n");
-            var ex = Assert.Throws<FormatException>(() => HistoryCsv.Read(path));
+            var ex = Assert.Throws<InvalidDataException>(() => HistoryCsv.Read(path));
             Assert.Contains($"line {h.Count + 2}", ex.Message);
+            Assert.Throws<ArgumentException>(() => HistoryCsv.Write(path, History()));
         }
         finally { Directory.Delete(dir, true); }
     }

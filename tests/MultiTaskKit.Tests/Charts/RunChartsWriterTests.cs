@@ -2,6 +2,12 @@ using System.Text.Json.Nodes;
 using MultiTaskKit.Charts;
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.Training;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Tests.Charts;
 

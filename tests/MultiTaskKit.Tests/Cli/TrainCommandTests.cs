@@ -3,6 +3,12 @@ using System.Text.Json.Nodes;
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Training;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Tests.Cli;
 

@@ -3,6 +3,12 @@ using System.Text.Json.Nodes;
 using MultiTaskKit.Tests.Cli;
 using MultiTaskKit.Training;
 using Xunit.Abstractions;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Tests.Hostile;
 

@@ -13,6 +13,10 @@ using MultiTaskKit.Tests.Data;
 using MultiTaskKit.Training;
 using MultiTaskKit.Weighting;
 using static TorchSharp.torch;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Tests.Hostile;
 

@@ -3,6 +3,12 @@ using Microsoft.DotNet.Interactive.Formatting;
 using MultiTaskKit.Charts;
 using MultiTaskKit.Interactive;
 using MultiTaskKit.Steps;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Tests.Interactive;
 
@@ -120,10 +126,10 @@ public class ViewTests
     [Fact]
     public void StrategiesShowTheirHyperparameters()
     {
-        var spec = MultiTaskKit.Steps.MethodCatalog.Create("pcgrad", ["a", "b"]);
+        var spec = MultiTaskKit.Aggregation.MethodCatalog.Create("pcgrad", ["a", "b"]);
         var table = KitViews.Strategy(spec.Aggregator!);
         Assert.Contains(table.Rows, r => r[0] == "as configured" && r[1].Contains("PCGrad", StringComparison.OrdinalIgnoreCase));
-        var uw = KitViews.Strategy(MultiTaskKit.Steps.MethodCatalog.Create("uw", ["a", "b"]).Weighting);
+        var uw = KitViews.Strategy(MultiTaskKit.Aggregation.MethodCatalog.Create("uw", ["a", "b"]).Weighting);
         Assert.Contains(uw.Rows, r => r[0] == "type");
     }
 }

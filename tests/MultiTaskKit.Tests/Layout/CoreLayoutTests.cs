@@ -137,6 +137,56 @@ public class CoreLayoutTests
         Assert.True(wrong.Count == 0, string.Join("\n", wrong));
     }
 
+    /// <summary>The core's top-level folders, in the order data flows through them; each names one concern.</summary>
+    static readonly string[] CoreFolders =
+        ["IO", "Runtime", "Text", "Models", "Data", "Weighting", "Aggregation", "Optim", "Steps", "Evaluation", "Runs", "Training"];
+
+    [Fact]
+    public void TheCoreHasOneFolderPerConcern()
+    {
+        var folders = Directory.GetDirectories(CoreDir).Select(Path.GetFileName).Where(f => f is not ("bin" or "obj")).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(CoreFolders.Order(StringComparer.Ordinal), folders);
+        // A folder imports only folders before it in the flow (its own lower layers), never one after it.
+        var late = ImportGraph().Keys.Where(e => Array.IndexOf(CoreFolders, e.To) > Array.IndexOf(CoreFolders, e.From))
+            .Select(e => $"{e.From} -> {e.To}").ToList();
+        Assert.True(late.Count == 0, "folders that import a folder later in the flow: " + string.Join(", ", late));
+    }
+
+    [Theory]
+    [InlineData("Aggregation/MethodCatalog.cs", "Weighting/EqualWeighting.cs")]           // the methods' catalogue, beside them
+    [InlineData("Models/Architectures/ArchitectureCatalog.cs", "Models/Architectures/MultiTaskModel.cs")]
+    [InlineData("Data/BuiltInTasks.cs", "Data/ImdbReader.cs")]                             // the datasets' one table
+    [InlineData("IO/AtomicFolder.cs", "IO/AtomicFile.cs")]
+    [InlineData("Steps/TrainingStep.cs", "Steps/MultiTaskStep.cs")]                        // the step, in one folder
+    public void RegistriesAndSharedPartsLiveBesideWhatTheyServe(string file, string neighbour)
+    {
+        Assert.True(File.Exists(Path.Combine(CoreDir, file)), $"expected lib/MultiTaskKit/{file}");
+        Assert.True(File.Exists(Path.Combine(CoreDir, neighbour)), $"expected lib/MultiTaskKit/{neighbour}");
+    }
+
+    /// <summary>Code lines of every project under <c>lib/</c> (comments dropped), with their file.</summary>
+    static IEnumerable<(string File, string Code)> CodeLines() =>
+        LibrarySources().SelectMany(f => File.ReadLines(f.Full).Select(l => l.TrimStart())
+            .Where(l => !l.StartsWith("//", StringComparison.Ordinal)).Select(l => (f.Relative, l)));
+
+    [Fact]
+    public void EachFactIsWrittenOnce()
+    {
+        var lines = CodeLines().ToList();
+        // history.csv: one codec (RunHistory) writes and reads the header.
+        var header = lines.Where(l => l.Code.Contains("\"step,epoch,kind,task,metric,value\"", StringComparison.Ordinal)).Select(l => l.File).Distinct().ToList();
+        Assert.Equal(["MultiTaskKit/Runs/RunHistory.cs"], header);
+        // Metric directions: one table.
+        var tables = lines.Where(l => Regex.IsMatch(l.Code, @"HashSet<string>.*(Lower|Higher)", RegexOptions.IgnoreCase)).Select(l => l.File).Distinct().ToList();
+        Assert.Equal(["MultiTaskKit/Evaluation/MetricDirections.cs"], tables);
+        // Dataset names: switched on in the built-in table only.
+        var switches = lines.Where(l => Regex.IsMatch(l.Code, @"(==|\bis|\bor|case)\s*""(imdb|vader|vader-tweets)""|StartsWith\(""tweeteval/"""))
+            .Select(l => l.File).Distinct().ToList();
+        Assert.True(switches.All(f => f == "MultiTaskKit/Data/BuiltInTasks.cs"), "files that switch on a dataset's name: " + string.Join(", ", switches));
+        // The atomic-folder writer lives in IO/, not in a model's checkpoint code.
+        Assert.DoesNotContain(lines, l => l.File != "MultiTaskKit/IO/AtomicFolder.cs" && l.Code.Contains("Directory.Move(tmp", StringComparison.Ordinal));
+    }
+
     static readonly Regex TopLevelType = new(
         @"^(?:(?:public|internal|static|sealed|abstract|partial|readonly|file|unsafe|ref)\s+)*(?:class|struct|interface|enum|record(?:\s+(?:class|struct))?|delegate\s+[\w<>\[\],. ?]+?)\s+(\w+)",
         RegexOptions.Compiled | RegexOptions.Multiline);

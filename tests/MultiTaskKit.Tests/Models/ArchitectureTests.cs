@@ -5,6 +5,11 @@ using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Tests.Models;
 

@@ -8,6 +8,9 @@ using MultiTaskKit.Training;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
+using MultiTaskKit.Data;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
 
 namespace MultiTaskKit.Tests.Models;
 

@@ -46,8 +46,8 @@ public class NewMethodParityTests
         // on Dependent3 both updates are 0 (see ExistingMethodParityTests), compared on an absolute scale
         if (name == "Dependent3") Assert.True(Norm(update) < 1e-9 && Norm(Expected($"libmtl/IMTL-scaled/{name}/update")) < 1e-12);
         else Close(Expected($"libmtl/IMTL-scaled/{name}/update"), update, "IMTL (L + G) update");
-        Assert.Equal("imtl", MultiTaskKit.Steps.MethodCatalog.Create("imtl", Tasks(t)).Name);
-        Assert.IsType<IMTLL>(MultiTaskKit.Steps.MethodCatalog.Create("imtl", Tasks(t)).Weighting);
+        Assert.Equal("imtl", MultiTaskKit.Aggregation.MethodCatalog.Create("imtl", Tasks(t)).Name);
+        Assert.IsType<IMTLL>(MultiTaskKit.Aggregation.MethodCatalog.Create("imtl", Tasks(t)).Weighting);
     }
 
     [Theory, MemberData(nameof(AllCases))]

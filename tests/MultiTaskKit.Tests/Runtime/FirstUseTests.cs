@@ -20,7 +20,7 @@ public class FirstUseTests
             var program = Path.Combine(dir.FullName, "first-use.cs");
             File.WriteAllText(program, $$"""
                 #:project {{Path.Combine(repo, "lib", "MultiTaskKit")}}
-                var spec = MultiTaskKit.Steps.MethodCatalog.Create("pcgrad", new[] { "a", "b" });
+                var spec = MultiTaskKit.Aggregation.MethodCatalog.Create("pcgrad", new[] { "a", "b" });
                 // Aggregate two conflicting gradients: a real libtorch computation in this fresh process.
                 using var g = TorchSharp.torch.tensor(new float[] { 1, 0, -1, 1 }).reshape(2, 2);
                 var update = spec.Aggregator!.Aggregate(g, new MultiTaskKit.Aggregation.AggregationInput(new[] { "a", "b" },

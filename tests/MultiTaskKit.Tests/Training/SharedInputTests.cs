@@ -8,6 +8,9 @@ using MultiTaskKit.Training;
 using MultiTaskKit.Weighting;
 using MultiTaskKit.Aggregation;
 using static TorchSharp.torch;
+using MultiTaskKit.Data;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
 
 namespace MultiTaskKit.Tests.Training;
 
@@ -81,7 +84,7 @@ public class SharedInputTests
         var model = Model();
         var optimizer = optim.SGD(model.parameters(), 0.1);
         var step = new TrainingStep(model, new EqualWeighting(["a", "b"]), new MGDA(), optimizer,
-            new TrainingStepOptions { Gradients = GradientMode.Representation });
+            new TrainingStepOptions { Engine = new() { Gradients = GradientMode.Representation } });
         var x = randn(4, 4);
         // task b labels no row of this batch: only a has a loss, and the step still runs
         var batch = StepBatch.Shared(TrunkInput.FromFeatures(x), new Dictionary<string, Tensor> { ["a"] = randn(2) }) with

@@ -7,6 +7,9 @@ using MultiTaskKit.Steps;
 using MultiTaskKit.Training;
 using MultiTaskKit.Weighting;
 using Xunit.Abstractions;
+using MultiTaskKit.Data;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
 
 namespace MultiTaskKit.Tests.Training;
 

@@ -3,6 +3,11 @@ using MultiTaskKit.Runtime;
 using MultiTaskKit.Tests.Cli;
 using MultiTaskKit.Training;
 using TorchSharp;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Tests.Training;
 

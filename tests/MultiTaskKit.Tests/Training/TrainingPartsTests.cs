@@ -1,6 +1,11 @@
 using MultiTaskKit.Data;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Training;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Tests.Training;
 

@@ -4,6 +4,11 @@ using MultiTaskKit.Evaluation;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Tests.Cli;
 using MultiTaskKit.Training;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Tests.Training;
 

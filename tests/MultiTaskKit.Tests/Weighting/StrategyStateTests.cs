@@ -5,6 +5,10 @@ using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
+using MultiTaskKit.Data;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Tests.Weighting;
 

@@ -2,6 +2,12 @@ using MultiTaskKit.Runtime;
 using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
 using static TorchSharp.torch;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Tests.Weighting;
 

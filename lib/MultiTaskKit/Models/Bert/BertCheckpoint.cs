@@ -1,3 +1,4 @@
+using MultiTaskKit.IO;
 using System.Collections;
 using TorchSharp;
 using TorchSharp.PyBridge;
@@ -186,7 +187,7 @@ public static class BertCheckpoint
     public static void Save(BertModel model, string folder, string vocabPath, bool doLowerCase = true)
     {
         if (!File.Exists(vocabPath)) throw new FileNotFoundException($"Saving a BERT folder: the vocabulary '{vocabPath}' does not exist.", vocabPath);
-        WriteFolderAtomically(folder, tmp =>
+        AtomicFolder.Write(folder, tmp =>
         {
             File.WriteAllText(Path.Combine(tmp, ConfigFile), model.Config.ToJson());
             File.Copy(vocabPath, Path.Combine(tmp, VocabFile));
@@ -206,34 +207,5 @@ public static class BertCheckpoint
         using var scope = NewDisposeScope();
         var dict = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().contiguous());
         Safetensors.SaveStateDict(path, dict);
-    }
-
-    /// <summary>
-    /// Builds a folder in a temporary sibling and renames it onto <paramref name="folder"/>, so that a reader never
-    /// sees a half-written folder; a crash leaves only a <c>.tmp-*</c> sibling, which nothing trusts.
-    /// </summary>
-    public static void WriteFolderAtomically(string folder, Action<string> write)
-    {
-        var full = Path.GetFullPath(folder);
-        var parent = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(parent);
-        var tmp = $"{full}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(tmp);
-        try
-        {
-            write(tmp);
-            Runtime.TestHooks.Pause(Path.GetFileName(full) + "-write");
-            if (Directory.Exists(full))
-            {
-                // Directory renames cannot overwrite; move the old folder aside first and delete it after.
-                var old = $"{full}.old-{Guid.NewGuid():N}";
-                Directory.Move(full, old);
-                Runtime.TestHooks.Pause(Path.GetFileName(full) + "-rename");
-                Directory.Move(tmp, full);
-                Directory.Delete(old, recursive: true);
-            }
-            else Directory.Move(tmp, full);
-        }
-        finally { if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true); }
     }
 }

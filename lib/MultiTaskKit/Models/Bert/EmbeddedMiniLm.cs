@@ -1,3 +1,4 @@
+using MultiTaskKit.IO;
 using System.Reflection;
 using MultiTaskKit.Runtime;
 
@@ -62,7 +63,7 @@ public static class EmbeddedMiniLm
             using var model = new BertModel(config, addPoolingLayer: BertCheckpoint.HasPooler(stateDict));
             // A strict load proves every parameter was recovered before anything is written.
             BertCheckpoint.LoadInto(model, stateDict, source);
-            BertCheckpoint.WriteFolderAtomically(folder, tmp =>
+            AtomicFolder.Write(folder, tmp =>
             {
                 File.WriteAllText(Path.Combine(tmp, BertCheckpoint.ConfigFile), config.ToJson());
                 using (var vocab = OpenVocab())

@@ -5,6 +5,11 @@ using MultiTaskKit.Training;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
 namespace MultiTaskKit.Tests.Models.Bert;
 

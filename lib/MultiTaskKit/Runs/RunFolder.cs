@@ -2,8 +2,12 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MultiTaskKit.IO;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Models;
+using MultiTaskKit.Data;
+using MultiTaskKit.Aggregation;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Runs;
 
 /// <summary>
 /// A run folder that one process owns while it writes: the guard around everything the trainer writes.
@@ -223,13 +227,7 @@ public sealed class RunFolder : IDisposable
                 foreach (var f in new[] { t.Train, t.Val, t.Test }) if (f != null) yield return f;
                 continue;
             }
-            if (t.Dataset == "imdb")
-            {
-                var p = sources.ImdbPath();
-                if (File.Exists(p)) yield return p;
-            }
-            else if (t.Dataset is "vader" or "vader-tweets") yield return sources.VaderPath();
-            else if (t.Dataset.StartsWith("tweeteval/", StringComparison.Ordinal)) yield return sources.TweetEvalPath(t.Dataset["tweeteval/".Length..]);
+            foreach (var f in Data.BuiltInTasks.DataFilesOf(t.Dataset, sources)) yield return f;
         }
     }
 

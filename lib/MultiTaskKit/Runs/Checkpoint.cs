@@ -1,3 +1,4 @@
+using MultiTaskKit.IO;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MultiTaskKit.Models;
@@ -6,8 +7,11 @@ using MultiTaskKit.Runtime;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Data;
+using MultiTaskKit.Aggregation;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Runs;
 
 /// <summary>
 /// The trainer's resumable state besides the tensors: completed optimizer steps, each task stream's position, the
@@ -50,7 +54,7 @@ public static class Checkpoint
 
     public static void SaveLatest(string runDir, MultiTaskNetwork model, optim.Optimizer optimizer, TrainerState state, RunHistory history)
     {
-        BertCheckpoint.WriteFolderAtomically(Path.Combine(runDir, LatestFolder), tmp =>
+        AtomicFolder.Write(Path.Combine(runDir, LatestFolder), tmp =>
         {
             BertCheckpoint.WriteSafetensors(model, Path.Combine(tmp, WeightsFile));
             TestHooks.Pause("checkpoint-partial");
@@ -62,7 +66,7 @@ public static class Checkpoint
 
     public static void SaveBest(string runDir, MultiTaskNetwork model, long step, double score)
     {
-        BertCheckpoint.WriteFolderAtomically(Path.Combine(runDir, BestFolder), tmp =>
+        AtomicFolder.Write(Path.Combine(runDir, BestFolder), tmp =>
         {
             BertCheckpoint.WriteSafetensors(model, Path.Combine(tmp, WeightsFile));
             File.WriteAllText(Path.Combine(tmp, StateFile), new JsonObject { ["step"] = step, ["score"] = score }.ToJsonString(Json));

@@ -4,8 +4,12 @@ using MultiTaskKit.Training;
 using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
 
-namespace MultiTaskKit.Tests.Training;
+namespace MultiTaskKit.Tests.Steps;
 
 [Collection(ProcessStateCollection.Name)]
 public class TrainingStepTests
@@ -34,12 +38,12 @@ public class TrainingStepTests
         var y2 = randn(new long[] { 8 }, generator: g);
 
         using var whole = Model();
-        var wholeStep = new TrainingStep(whole, new EqualWeighting(Tasks), null, optim.SGD(whole.parameters(), 0.1), new TrainingStepOptions { MaxGradNorm = 0.5 });
+        var wholeStep = new TrainingStep(whole, new EqualWeighting(Tasks), null, optim.SGD(whole.parameters(), 0.1), new TrainingStepOptions { Engine = new() { MaxGradNorm = 0.5 } });
         wholeStep.Run(_ => Batch(x, y1, y2));
 
         using var halves = Model();
         var halvesStep = new TrainingStep(halves, new EqualWeighting(Tasks), null, optim.SGD(halves.parameters(), 0.1),
-            new TrainingStepOptions { GradAccumulation = 2, MaxGradNorm = 0.5 });
+            new TrainingStepOptions { GradAccumulation = 2, Engine = new() { MaxGradNorm = 0.5 } });
         var draws = new List<long>();
         var result = halvesStep.Run(i => { draws.Add(i); long r = i * 4; return Batch(x.narrow(0, r, 4), y1.narrow(0, r, 4), y2.narrow(0, r, 4)); });
 
@@ -80,7 +84,7 @@ public class TrainingStepTests
         using var scope = NewDisposeScope();
         using var model = Model();
         var step = new TrainingStep(model, new EqualWeighting(Tasks), null, optim.Adam(model.parameters(), 0.1),
-            new TrainingStepOptions { GradAccumulation = 2, OnNonFiniteLoss = NonFiniteLossPolicy.SkipStep });
+            new TrainingStepOptions { GradAccumulation = 2, Engine = new() { OnNonFiniteLoss = NonFiniteLossPolicy.SkipStep } });
         var before = Weights(model);
         var x = randn(4, 6);
         var result = step.Run(i => Batch(x, i == 1 ? full(4, float.NaN) : zeros(4), ones(4)));

@@ -1,8 +1,11 @@
 using MultiTaskKit.Aggregation;
 using MultiTaskKit.Steps;
 using MultiTaskKit.Weighting;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Models;
+using MultiTaskKit.Data;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Runs;
 
 /// <summary>
 /// Builds the method a configuration names, through the weighting folder's <see cref="MethodCatalog"/> (papers' defaults).

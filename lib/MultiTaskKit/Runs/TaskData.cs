@@ -1,7 +1,9 @@
 using MultiTaskKit.Data;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Aggregation;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Runs;
 
 /// <summary>Turns a <see cref="TaskConfig"/> into its three splits, with the configured seeded subsets applied and noted.</summary>
 public static class TaskData

@@ -1,6 +1,6 @@
 using MultiTaskKit.Models;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Models;
 
 /// <summary>
 /// The architectures a run configuration can name in <c>sharing.plan</c>, each built from a splittable trunk, the task

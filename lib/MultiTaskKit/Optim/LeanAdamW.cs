@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Optim;
 
 /// <summary>
 /// AdamW (Loshchilov and Hutter, ICLR 2019) that leaves nothing behind for the garbage collector. It is TorchSharp's

@@ -3,8 +3,12 @@ using System.Text;
 using Microsoft.Data.Analysis;
 using MultiTaskKit.IO;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Models;
+using MultiTaskKit.Data;
+using MultiTaskKit.Aggregation;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Runs;
 
 /// <summary>One long-format (tidy) history row: at <see cref="Step"/>, a <see cref="Kind"/> (train or eval) value of a metric for a task.</summary>
 public sealed record HistoryRow(long Step, int Epoch, string Kind, string Task, string Metric, double Value);
@@ -34,23 +38,43 @@ public sealed class RunHistory
         AtomicFile.WriteAllText(path, sb.ToString());
     }
 
-    /// <summary>Loads a saved history, keeping rows up to and including <paramref name="upToStep"/> when given.</summary>
+    /// <summary>Loads a saved history, keeping rows up to and including <paramref name="upToStep"/> when given; a missing
+    /// file is an empty history.</summary>
     public static RunHistory Load(string path, long? upToStep = null)
     {
         var history = new RunHistory();
         if (!File.Exists(path)) return history;
+        history.rows.AddRange(Read(path).Where(r => upToStep is null || r.Step <= upToStep));
+        return history;
+    }
+
+    /// <summary>
+    /// The one reader of <c>history.csv</c>: the header <see cref="Header"/>, then one row a line (fields that hold a
+    /// comma or a quote in double quotes, invariant culture). A malformed line is an error naming the file and line.
+    /// </summary>
+    public static IReadOnlyList<HistoryRow> Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"history: expected {path}, found no such file.", path);
+        var result = new List<HistoryRow>();
         int lineNo = 0;
         foreach (var line in File.ReadLines(path))
         {
-            if (lineNo++ == 0) continue;
-            if (line.Length == 0) continue;
+            if (lineNo++ == 0)
+            {
+                if (line.Trim() != Header) throw new InvalidDataException($"{path}, line 1: expected the header '{Header}', found '{line}'.");
+                continue;
+            }
+            if (string.IsNullOrWhiteSpace(line)) continue;
             var f = SplitCsv(line);
-            if (f.Count != 6) throw new InvalidDataException($"{path}, line {lineNo}: expected 6 fields ({Header}), found {f.Count}.");
-            var row = new HistoryRow(long.Parse(f[0], CultureInfo.InvariantCulture), int.Parse(f[1], CultureInfo.InvariantCulture), f[2], f[3], f[4],
-                double.Parse(f[5], CultureInfo.InvariantCulture));
-            if (upToStep is null || row.Step <= upToStep) history.rows.Add(row);
+            if (f.Count != 6
+                || !long.TryParse(f[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var step)
+                || !int.TryParse(f[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var epoch)
+                || !double.TryParse(f[5], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                throw new InvalidDataException($"{path}, line {lineNo}: expected {Header} with an integer step and epoch and a numeric value, found '{line}'.");
+            result.Add(new HistoryRow(step, epoch, f[2], f[3], f[4], value));
         }
-        return history;
+        if (lineNo == 0) throw new InvalidDataException($"{path}, line 1: expected the header '{Header}', found an empty file.");
+        return result;
     }
 
     public DataFrame ToDataFrame() => new(

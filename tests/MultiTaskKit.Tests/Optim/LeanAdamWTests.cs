@@ -3,8 +3,14 @@ using MultiTaskKit.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
-namespace MultiTaskKit.Tests.Training;
+namespace MultiTaskKit.Tests.Optim;
 
 [Collection(ProcessStateCollection.Name)]
 public class LeanAdamWTests

@@ -3,7 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Optim;
 
 /// <summary>The trainer's optimizers: two parameter groups, the body (trunk and strategy state) at
 /// <see cref="OptimizerConfig.Lr"/> and the task heads at <see cref="OptimizerConfig.HeadLr"/>, and a third for an

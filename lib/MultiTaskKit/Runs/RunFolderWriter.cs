@@ -3,8 +3,11 @@ using System.Text.Json.Nodes;
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.IO;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Data;
+using MultiTaskKit.Aggregation;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Runs;
 
 /// <summary>
 /// Writes what a run folder holds besides its checkpoints: <c>config.json</c> (the run's whole configuration, runtime
@@ -70,7 +73,7 @@ public sealed class RunFolderWriter(string runDir)
     }
 
     /// <summary>Test metrics, the last validation, and what ran for how long.</summary>
-    public void WriteMetrics(RunConfig config, BuiltModel built, IReadOnlyList<PreparedTask> tasks, TrainingResult result, long? bestStep, TimeSpan wall)
+    public void WriteMetrics(RunConfig config, BuiltModel built, IReadOnlyList<string> tasks, TrainingResult result, long? bestStep, TimeSpan wall)
     {
         var json = result.Test.ToJson();
         json["run"] = new JsonObject
@@ -79,7 +82,7 @@ public sealed class RunFolderWriter(string runDir)
             ["seed"] = config.Seed,
             ["trunk"] = built.TrunkDescription,
             ["sharing"] = built.Model.Architecture,
-            ["method"] = MethodFactory.Create(config.Method, tasks.Select(t => t.Name).ToList()).ToString(),
+            ["method"] = MethodFactory.Create(config.Method, tasks).ToString(),
             ["weighting"] = config.Method.Weighting,
             ["aggregation"] = config.Method.Aggregation ?? "none",
             ["steps"] = result.Steps,

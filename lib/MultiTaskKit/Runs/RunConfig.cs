@@ -1,9 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Aggregation;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Runs;
 
 /// <summary>
 /// A whole training run as JSON (<c>mtk train --config run.json</c>; saved as <c>config.json</c> in the run folder).
@@ -173,99 +176,12 @@ public sealed record ModelConfig
     }
 }
 
-/// <summary>The architecture names <see cref="ArchitectureCatalog"/> knows out of the box (<c>sharing.plan</c>).</summary>
-public static class SharingPlanKind
-{
-    /// <summary>The whole trunk shared; each task owns its head.</summary>
-    public const string Hard = "hard";
-    /// <summary>The lower <see cref="SharingConfig.SharedLayers"/> layers shared, the rest per task.</summary>
-    public const string Split = "split";
-    /// <summary>Nothing shared (single-task baselines).</summary>
-    public const string Isolated = "isolated";
-    /// <summary>One trunk copy per task, mixed after every layer by learned α (<see cref="Models.CrossStitchNetwork"/>).</summary>
-    public const string CrossStitch = "cross_stitch";
-    /// <summary>A shared bottom, K expert copies of the upper layers and a softmax gate per task (<see cref="Models.MMoENetwork"/>).</summary>
-    public const string MMoE = "mmoe";
-    /// <summary>Shared and per-task experts with per-task gates, one extraction layer (<see cref="Models.PLENetwork"/>).</summary>
-    public const string Cgc = "cgc";
-    /// <summary>CGC's extraction layers stacked (<see cref="Models.PLENetwork"/>).</summary>
-    public const string Ple = "ple";
-    /// <summary>The whole trunk shared; each task attends over every layer's states (<see cref="Models.TaskAttentionNetwork"/>).</summary>
-    public const string TaskAttention = "task_attention";
-}
-
-/// <summary>
-/// The architecture: <c>plan</c> names one in <see cref="ArchitectureCatalog"/> (<c>hard</c>, <c>split</c>,
-/// <c>isolated</c>, <c>cross_stitch</c>, <c>mmoe</c>, <c>cgc</c>, <c>ple</c>, <c>task_attention</c>); the other keys are
-/// that architecture's settings.
-/// </summary>
-public sealed record SharingConfig
-{
-    public string Plan { get; init; } = SharingPlanKind.Split;
-    /// <summary>For <c>split</c>: how many lower layers are shared (at most the trunk's depth).</summary>
-    public int SharedLayers { get; init; } = 2;
-    /// <summary>For <c>cross_stitch</c>: the initial diagonal of every α (null: 0.9; see <see cref="Models.CrossStitchOptions"/>).</summary>
-    public double? CrossStitchSelfWeight { get; init; }
-    /// <summary>For <c>mmoe</c>: the number of experts (null: 3). <c>shared_layers</c> is the bottom's depth (capped at L − 1).</summary>
-    public int? Experts { get; init; }
-    /// <summary>For <c>ple</c>: extraction layers (null: 2; capped at the layers above the bottom). <c>cgc</c> is one.</summary>
-    public int? PleLevels { get; init; }
-    /// <summary>For <c>cgc</c> and <c>ple</c>: shared experts per level (null: 1).</summary>
-    public int? SharedExperts { get; init; }
-    /// <summary>For <c>cgc</c> and <c>ple</c>: experts per task per level (null: 1).</summary>
-    public int? TaskExperts { get; init; }
-
-    internal void Validate(string source)
-    {
-        if (!ArchitectureCatalog.Contains(Plan))
-            throw new InvalidDataException($"{source}: sharing.plan must be one of {string.Join(", ", ArchitectureCatalog.Names)}, found '{Plan}'.");
-        if (SharedLayers < 0)
-            throw new InvalidDataException($"{source}: sharing.shared_layers must be at least 0, found {SharedLayers}.");
-        if (CrossStitchSelfWeight is { } w && !(w >= 0 && w <= 1))
-            throw new InvalidDataException($"{source}: sharing.cross_stitch_self_weight must be in [0, 1], found {w}.");
-        if (Experts is < 1) throw new InvalidDataException($"{source}: sharing.experts must be at least 1, found {Experts}.");
-        if (PleLevels is < 1) throw new InvalidDataException($"{source}: sharing.ple_levels must be at least 1, found {PleLevels}.");
-        if (SharedExperts is < 1) throw new InvalidDataException($"{source}: sharing.shared_experts must be at least 1, found {SharedExperts}.");
-        if (TaskExperts is < 1) throw new InvalidDataException($"{source}: sharing.task_experts must be at least 1, found {TaskExperts}.");
-    }
-}
-
 /// <summary>Loss weighting and gradient aggregation by name (see the weighting and aggregation folders), with fixed weights for <c>fixed</c>.</summary>
 public sealed record MethodConfig
 {
     public string Weighting { get; init; } = "ew";
     public string? Aggregation { get; init; }
     public IReadOnlyList<double>? Weights { get; init; }
-}
-
-public enum OptimizerKind { Adamw, Adam, Sgd }
-
-public sealed record OptimizerConfig
-{
-    public OptimizerKind Name { get; init; } = OptimizerKind.Adamw;
-    public double Lr { get; init; } = 5e-5;
-    /// <summary>Learning rate of the task heads (null: same as <see cref="Lr"/>). Fresh heads learn faster than pretrained layers.</summary>
-    public double? HeadLr { get; init; }
-    public double WeightDecay { get; init; } = 0.01;
-    public double Momentum { get; init; } = 0.9;
-    /// <summary>Share of the total steps spent warming up linearly; then the <see cref="Schedule"/>.</summary>
-    public double WarmupFraction { get; init; } = 0.1;
-    /// <summary>The decay after warm-up: <c>linear</c> (default), <c>constant</c>, <c>cosine</c> or <c>polynomial</c>
-    /// (<see cref="LearningRateSchedule"/>).</summary>
-    public ScheduleShape Schedule { get; init; } = ScheduleShape.Linear;
-    /// <summary>The rate at the last step, as a fraction of the base rate (linear, cosine, polynomial).</summary>
-    public double FinalLrFraction { get; init; }
-    /// <summary>The exponent of the polynomial schedule.</summary>
-    public double Power { get; init; } = 1.0;
-    /// <summary>Reduce-on-plateau: evaluations without improvement of the selection metric before the rate is multiplied
-    /// by <see cref="PlateauFactor"/> (0: off). Needs evaluations (<c>training.eval_every_steps</c> or per epoch).</summary>
-    public int PlateauPatience { get; init; }
-    /// <summary>The multiplier per plateau, in (0, 1).</summary>
-    public double PlateauFactor { get; init; } = 0.5;
-    /// <summary>The smallest total plateau multiplier.</summary>
-    public double PlateauMinFraction { get; init; }
-    /// <summary>Global gradient-norm clip (null: none).</summary>
-    public double? ClipNorm { get; init; } = 1.0;
 }
 
 public sealed record TrainingConfig
@@ -277,7 +193,7 @@ public sealed record TrainingConfig
     /// <summary>
     /// Every task labels the same rows of one CSV/TSV file (one text column, a label or target column per task, a blank
     /// cell meaning "no label for this task"): one forward pass per batch, each task's loss averaged over the rows it
-    /// labels (<see cref="SharedInputData"/>). Needed by the methods that take gradients with respect to the shared
+    /// labels (<c>SharedInputData</c> (the training loop)). Needed by the methods that take gradients with respect to the shared
     /// representation (mgda-ub). The tasks must name the same files, text column, token budget and batch size.
     /// </summary>
     public bool SharedInput { get; init; }
@@ -366,6 +282,6 @@ public sealed record TaskConfig
             if (Kind is null) throw new InvalidDataException($"{source}: task '{Name}': a csv task needs 'kind' (classification or regression).");
         }
         else if (!BuiltInTasks.IsBuiltIn(Dataset))
-            throw new InvalidDataException($"{source}: task '{Name}': dataset must be imdb, vader, tweeteval/<task> or csv, found '{Dataset}'.");
+            throw new InvalidDataException($"{source}: task '{Name}': dataset must be {string.Join(", ", BuiltInTasks.Names)} or csv, found '{Dataset}'.");
     }
 }

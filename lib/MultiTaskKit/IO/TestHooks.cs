@@ -1,4 +1,4 @@
-namespace MultiTaskKit.Runtime;
+namespace MultiTaskKit.IO;
 
 /// <summary>
 /// Test-only pauses, so that a fault-injection test can SIGKILL a real <c>mtk</c> process at an exact point of a

@@ -5,8 +5,10 @@ using MultiTaskKit.Runtime;
 using MultiTaskKit.Text;
 using TorchSharp;
 using static TorchSharp.torch;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Aggregation;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Runs;
 
 /// <summary>A built multi-task model with its tokenizer and where its trunk came from.</summary>
 public sealed class BuiltModel : IDisposable

@@ -1,7 +1,7 @@
 using MultiTaskKit.Aggregation;
 using MultiTaskKit.Weighting;
 
-namespace MultiTaskKit.Steps;
+namespace MultiTaskKit.Aggregation;
 
 /// <summary>A ready-to-use method: a loss weighting, an optional aggregator, and the gradient mode it runs in.</summary>
 public sealed record MethodSpec(string Name, ILossWeighting Weighting, IGradientAggregator? Aggregator, GradientMode Mode)

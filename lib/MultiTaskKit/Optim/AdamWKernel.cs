@@ -4,7 +4,7 @@ using MultiTaskKit.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Optim;
 
 /// <summary>
 /// One AdamW update of a float32 CPU parameter in cache-sized chunks, bit for bit the arithmetic of the eight libtorch

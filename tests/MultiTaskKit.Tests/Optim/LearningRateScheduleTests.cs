@@ -1,8 +1,14 @@
 using System.Globalization;
 using MultiTaskKit.Tests.Cli;
 using MultiTaskKit.Training;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Data;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
-namespace MultiTaskKit.Tests.Training;
+namespace MultiTaskKit.Tests.Optim;
 
 /// <summary>The schedules after warm-up (hand-computed values) and reduce-on-plateau, alone and through <c>mtk train</c>.</summary>
 public class LearningRateScheduleTests

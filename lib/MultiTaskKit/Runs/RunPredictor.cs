@@ -4,8 +4,10 @@ using MultiTaskKit.Evaluation;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Text;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Aggregation;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Runs;
 
 /// <summary>One task's prediction for one text: the label and class probabilities, or the regression value.</summary>
 public sealed record TaskPrediction(string Task, TaskKind Kind, string? Label, IReadOnlyDictionary<string, double>? Probabilities, double? Value)
@@ -36,10 +38,10 @@ public sealed class RunPredictor : IDisposable
     RunPredictor(string runDir, Precision? precision)
     {
         RunDir = Path.GetFullPath(runDir);
-        var configPath = Path.Combine(RunDir, Trainer.ConfigFile);
-        var tasksPath = Path.Combine(RunDir, Trainer.TasksFile);
+        var configPath = Path.Combine(RunDir, RunFolderWriter.ConfigFile);
+        var tasksPath = Path.Combine(RunDir, RunFolderWriter.TasksFile);
         if (!File.Exists(tasksPath))
-            throw new FileNotFoundException($"--run: expected a run folder with {Trainer.ConfigFile}, {Trainer.TasksFile} and trained weights at '{RunDir}', found no {Trainer.TasksFile}.", tasksPath);
+            throw new FileNotFoundException($"--run: expected a run folder with {RunFolderWriter.ConfigFile}, {RunFolderWriter.TasksFile} and trained weights at '{RunDir}', found no {RunFolderWriter.TasksFile}.", tasksPath);
         Config = RunConfig.Load(configPath);
         // The run's own precision (what its config.json recorded), unless the caller asks for another: the weights are
         // float32 in either case, so a run trained in one precision scores in the other.
@@ -57,7 +59,7 @@ public sealed class RunPredictor : IDisposable
         var method = MethodFactory.Create(Config.Method, names);
         built.Model.AttachStrategy(method.Weighting, "weighting");
         if (method.Aggregator is { } agg) built.Model.AttachStrategy(agg, "aggregator");
-        tokenizer = BertTokenizer.FromVocabFile(Path.Combine(RunDir, Trainer.VocabFile));
+        tokenizer = BertTokenizer.FromVocabFile(Path.Combine(RunDir, RunFolderWriter.VocabFile));
         WeightsPath = new[] { Checkpoint.BestFolder, Checkpoint.LatestFolder }
             .Select(f => Path.Combine(RunDir, f, Checkpoint.WeightsFile)).FirstOrDefault(File.Exists)
             ?? throw new FileNotFoundException($"--run: '{RunDir}' has no trained weights (best/ or checkpoint/{Checkpoint.WeightsFile}); did the run finish its first evaluation?");

@@ -6,8 +6,9 @@ using MultiTaskKit.Weighting;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using MultiTaskKit.Optim;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Steps;
 
 /// <summary>
 /// One micro-batch of a <see cref="TrainingStep"/>: either each task's own input (<see cref="Inputs"/>) or one input
@@ -50,18 +51,20 @@ internal sealed class DisposeAll(IEnumerable<IDisposable> items) : IDisposable
     public void Dispose() { foreach (var item in items) item.Dispose(); }
 }
 
-/// <summary>Options of a <see cref="TrainingStep"/>. Defaults: one micro-step, no clipping, constant learning rate,
-/// parameter gradients, no sampled gradient diagnostics, throw on a non-finite loss.</summary>
+/// <summary>Options of a <see cref="TrainingStep"/>: what the step adds around the engine (accumulation, the schedule,
+/// epochs, sampled diagnostics) and, in <see cref="Engine"/>, the engine's own options, written once. Defaults: one
+/// micro-step, no clipping, constant learning rate, parameter gradients, no sampled gradient diagnostics, throw on a
+/// non-finite loss.</summary>
 public sealed record TrainingStepOptions
 {
+    /// <summary>The step engine's options (<see cref="MultiTaskStep.Backward"/>): gradient mode, global clipping
+    /// (<see cref="StepOptions.MaxGradNorm"/>; with accumulation, applied once to the averaged gradient), per-task
+    /// clipping, what to do with a non-finite loss or a missing task. The step fills in the per-call fields (step, epoch,
+    /// history, representation, accumulation, diagnostics) itself.</summary>
+    public StepOptions Engine { get; init; } = new();
+
     /// <summary>Micro-batches per optimizer step; their gradients are averaged.</summary>
     public int GradAccumulation { get; init; } = 1;
-
-    /// <summary>Clip the averaged gradient of the model's parameters to this global L2 norm (null: no clipping).</summary>
-    public double? MaxGradNorm { get; init; }
-
-    /// <summary>Clip each task's shared gradient before aggregation (<see cref="StepOptions.MaxTaskGradNorm"/>).</summary>
-    public double? MaxTaskGradNorm { get; init; }
 
     /// <summary>Multiplies each parameter group's base learning rate before every step (null: constant rates).</summary>
     public LearningRateSchedule? Schedule { get; init; }
@@ -74,20 +77,17 @@ public sealed record TrainingStepOptions
     /// the epochs the methods see.</summary>
     public long StepsPerEpoch { get; init; } = long.MaxValue;
 
-    public GradientMode Gradients { get; init; } = GradientMode.Parameters;
-
     /// <summary>Take per-task gradients for their diagnostics every N optimizer steps when a micro-batch holds more than
     /// one task (0: never; 1: every step). See <see cref="StepOptions.TaskGradientDiagnostics"/>.</summary>
     public int TaskGradientDiagnosticsEvery { get; init; }
 
-    public NonFiniteLossPolicy OnNonFiniteLoss { get; init; } = NonFiniteLossPolicy.Throw;
-
     internal void Validate()
     {
+        ArgumentNullException.ThrowIfNull(Engine, nameof(Engine));
         if (GradAccumulation < 1) throw new ArgumentOutOfRangeException(nameof(GradAccumulation), GradAccumulation, "GradAccumulation: expected at least 1 micro-batch per step");
         if (StepsPerEpoch < 1) throw new ArgumentOutOfRangeException(nameof(StepsPerEpoch), StepsPerEpoch, "StepsPerEpoch: expected at least 1");
         if (TaskGradientDiagnosticsEvery < 0) throw new ArgumentOutOfRangeException(nameof(TaskGradientDiagnosticsEvery), TaskGradientDiagnosticsEvery, "TaskGradientDiagnosticsEvery: expected 0 (never) or a positive period");
-        if (MaxGradNorm is { } m && !(m > 0)) throw new ArgumentOutOfRangeException(nameof(MaxGradNorm), m, "MaxGradNorm: expected a positive norm");
+        if (Engine.MaxGradNorm is { } m && !(m > 0)) throw new ArgumentOutOfRangeException(nameof(Engine), m, "Engine.MaxGradNorm: expected a positive norm");
     }
 }
 
@@ -225,22 +225,20 @@ public sealed class TrainingStep
     public StepDiagnostics Backward(StepBatch batch, bool accumulate = false)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        bool repGrad = Options.Gradients == GradientMode.Representation;
+        bool repGrad = Options.Engine.Gradients == GradientMode.Representation;
         var output = batch.SharedInput is { } shared
             ? model.Forward(shared, representationGradients: repGrad)
             : model.Forward(batch.Inputs ?? throw new ArgumentException("batch: expected Inputs or SharedInput, found neither", nameof(batch)), repGrad);
         var taskLosses = batch.LabelledRows is { } rows ? model.Losses(output, batch.Targets, rows) : model.Losses(output, batch.Targets);
         int every = Options.TaskGradientDiagnosticsEvery;
-        var diagnostics = MultiTaskStep.Backward(model, taskLosses, weighting, aggregator, new StepOptions
+        var diagnostics = MultiTaskStep.Backward(model, taskLosses, weighting, aggregator, Options.Engine with
         {
-            Step = Step, Epoch = Epoch, History = History, Gradients = Options.Gradients,
+            Step = Step, Epoch = Epoch, History = History,
             Representation = repGrad ? output.Representation : null,
             // With accumulation the sum is clipped once, after averaging; a single micro-batch clips in the engine.
-            MaxGradNorm = Options.GradAccumulation == 1 ? Options.MaxGradNorm : null,
-            MaxTaskGradNorm = Options.MaxTaskGradNorm,
+            MaxGradNorm = Options.GradAccumulation == 1 ? Options.Engine.MaxGradNorm : null,
             AccumulateGradients = accumulate,
-            TaskGradientDiagnostics = every > 0 && taskLosses.Count > 1 && Step % every == 0,
-            OnNonFiniteLoss = Options.OnNonFiniteLoss,
+            TaskGradientDiagnostics = Options.Engine.TaskGradientDiagnostics || (every > 0 && taskLosses.Count > 1 && Step % every == 0),
         });
         History.Record(diagnostics);
         return diagnostics;
@@ -255,7 +253,7 @@ public sealed class TrainingStep
                 using var grad = p.grad;
                 grad?.div_(micro);
             }
-        if (Options.MaxGradNorm is { } clip) MultiTaskStep.ClipGradNorm(model, clip);
+        if (Options.Engine.MaxGradNorm is { } clip) MultiTaskStep.ClipGradNorm(model, clip);
     }
 
     (double Factor, double[] Rates) SetLearningRates(long step)

@@ -1,7 +1,7 @@
 using MultiTaskKit.Data;
 using MultiTaskKit.Runtime;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Data;
 
 /// <summary>How a multi-task step chooses which tasks get a batch.</summary>
 public enum SamplingMode

@@ -1,8 +1,13 @@
 using MultiTaskKit.Data;
 using MultiTaskKit.Training;
 using TorchSharp;
+using MultiTaskKit.Aggregation;
+using MultiTaskKit.Models;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Runs;
+using MultiTaskKit.Steps;
 
-namespace MultiTaskKit.Tests.Training;
+namespace MultiTaskKit.Tests.Runs;
 
 /// <summary>
 /// The first run on a machine converts the embedded MiniLM into the cache. That conversion builds a BertModel, whose

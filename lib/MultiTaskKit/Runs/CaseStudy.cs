@@ -1,6 +1,10 @@
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Optim;
+using MultiTaskKit.Models;
+using MultiTaskKit.Data;
+using MultiTaskKit.Aggregation;
 
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Runs;
 
 /// <summary>
 /// The article's case study as run configurations: a BERT trunk shared by IMDB review classification (cross-entropy)

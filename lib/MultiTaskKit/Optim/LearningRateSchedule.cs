@@ -1,4 +1,4 @@
-namespace MultiTaskKit.Training;
+namespace MultiTaskKit.Optim;
 
 /// <summary>The shape of the learning rate after warm-up (<c>optimizer.schedule</c>).</summary>
 public enum ScheduleShape
@@ -78,13 +78,12 @@ public sealed class PlateauReducer
     public int Reductions { get; private set; }
 
     /// <summary>The reducer <paramref name="o"/> configures (null when <c>plateau_patience</c> is 0), with the selection
-    /// scores of <paramref name="history"/> (a resumed run's) replayed.</summary>
-    public static PlateauReducer? From(OptimizerConfig o, RunHistory? history = null)
+    /// scores a resumed run has seen so far (<paramref name="scores"/>, in order) replayed.</summary>
+    public static PlateauReducer? From(OptimizerConfig o, IEnumerable<double>? scores = null)
     {
         if (o.PlateauPatience <= 0) return null;
         var reducer = new PlateauReducer(o.PlateauPatience, o.PlateauFactor, o.PlateauMinFraction);
-        foreach (var row in history?.Rows ?? [])
-            if (row.Kind == "eval" && row.Task == "all" && row.Metric == "selection_score") reducer.Observe(row.Value);
+        foreach (var score in scores ?? []) reducer.Observe(score);
         return reducer;
     }
 

@@ -14,7 +14,8 @@ namespace MultiTaskKit.Notebooks;
 /// <para>The notebook is the source because it is what a teacher edits and runs (VS Code Polyglot); the script is the
 /// compiler's and CI's view of the same cells. The mapping is small and fixed:</para>
 /// <list type="bullet">
-/// <item>markdown cells become <c>//</c> comments before the code they explain;</item>
+/// <item>markdown cells become <c>//</c> comments before the code they explain; markdown after the last code cell
+/// (take-aways, exercises, glossary) ends the script's statements;</item>
 /// <item>the cell that loads the kit (<c>#r "nuget: MultiTaskKit.Interactive, *-*"</c>) becomes <c>#:project</c> directives;
 /// <c>using MultiTaskKit.Interactive;</c> becomes <c>using MultiTaskKit.Charts.Scripts;</c>, whose <c>ProgressView</c> and
 /// <c>.Display()</c> print to the console and write the charts to an HTML page; and the script first prepares TorchSharp,
@@ -111,6 +112,8 @@ public static class ScriptExport
         }
         if (!kitLoaded)
             throw new InvalidDataException($"{notebookPath}: expected a cell that loads the kit with '{KitPackageLine}', found none.");
+        // Markdown after the last code cell (take-aways, exercises, glossary) ends the statements, so the script carries it too.
+        if (pendingMarkdown.Length > 0) body.Append('\n').Append(Trim(pendingMarkdown.ToString())).Append('\n');
 
         var sb = new StringBuilder();
         sb.Append($"// Generated from notebooks/{name}.ipynb by `mtk notebook export-scripts`: edit the notebook, not this file\n");

@@ -9,7 +9,10 @@ using System.Text;
 using MultiTaskKit.Charts;
 using MultiTaskKit.Data.Synthetic;
 using MultiTaskKit.Charts.Scripts;
+using MultiTaskKit.Models;
+using MultiTaskKit.Steps;
 using MultiTaskKit.Training;
+using MultiTaskKit.Weighting;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -45,14 +48,17 @@ int inputs = 16, hidden = small ? 32 : 64;            // input features, trunk w
 int trainRows = small ? 512 : 4096, valRows = small ? 256 : 1024;
 int steps = small ? 60 : 1500, batchSize = 64;
 double learningRate = 3e-3, relatedness = 0.8;        // relatedness: cosine between the two tasks' directions
+double? maxGradNorm = 1.0;                            // global gradient-norm cap in the loop (null: no clipping)
+int fewRows = 128;                                    // training rows of the over-fitting experiment
 long seed = 1;
 $"{(small ? "small" : "default")} size: {steps} steps of {batchSize} rows, trunk width {hidden}".Display();
 
 // ## The data: two related regression tasks
 //
 // The synthetic problem of the MMoE paper (Ma et al., KDD 2018), which the kit ships in `MultiTaskKit.Data.Synthetic`:
-// each target is a noisy sum of sines of a projection wᵢᵀx of the input, and the cosine between w₁ and w₂ is the
-// *relatedness*. A shared trunk can learn features both tasks use.
+// each target is a projection wᵢᵀx of the input plus a sum of ten sines of that projection plus noise,
+// yᵢ = wᵢᵀx + Σⱼ sin(αⱼ·wᵢᵀx + βⱼ) + ε (the αⱼ, βⱼ are random and the same for both tasks), and the cosine between w₁
+// and w₂ is the *relatedness*. A shared trunk can learn features both tasks use.
 //
 var data = MmoeSynthetic.Make(inputs, trainRows, valRows, relatedness, seed);
 $"x: [{string.Join(", ", data.TrainX.shape)}], y₁ and y₂: [{data.TrainY1.shape[0]}]; correlation of y₁ with y₂: {data.LabelCorrelation:0.00}".Display();
@@ -101,41 +107,93 @@ new KitTable($"Gradient of L = {w1}·L₁ + {w2}·L₂ on one batch of {batchSiz
     gL.Keys.Select(part => (IReadOnlyList<string>)[part, Num(g1[part].norm()), Num(g2[part].norm()), Num(gL[part].norm()),
         Num((gL[part] - (w1 * g1[part] + w2 * g2[part])).abs().max())])).Display();
 
+// **Knowledge transfer and task fusion (the article's §2.3), in these terms.** *Task fusion* (任务融合) is putting the
+// tasks into one model with one objective: one network, one total loss L = w₁L₁ + w₂L₂, one optimizer step.
+// *Knowledge transfer* (知识转移) is what the shared trunk then does: the table shows the trunk's gradient carrying
+// w₂∇L₂, so features learned from task 2's labels are there for task 1's head too. That helps when the tasks need
+// similar features and labels are few (the over-fitting experiment below), and hurts when they need different ones
+// (notebooks 04 and 06).
+//
 // ## The training loop
 //
-// Every step draws a batch, runs the network once, computes both losses, adds them with the weights, and steps Adam.
-// The validation losses (on held-out rows) are measured ten times per run and kept with the training losses in the
-// kit's history format, which its charts read. One dispose scope per step frees the step's tensors.
+// Every step draws a batch, runs the network once, computes both losses, adds them with the weights, runs `backward()`,
+// **clips the gradient** and steps Adam. Clipping (梯度裁剪) caps the length of the whole gradient, every parameter's
+// gradient seen as one vector g: when ‖g‖ exceeds `maxGradNorm`, every gradient is multiplied by
+// maxGradNorm / ‖g‖, so the step keeps its direction and loses only length. It guards against the rare batch whose
+// gradient is huge. `ClipByGlobalNorm` writes it out; the check after the loop compares it with the kit's.
 //
-List<HistoryPoint> Train(double w1, double w2)
+// ‖g‖ = the L2 norm of all gradients together; each is scaled by min(1, max / (‖g‖ + 1e-6)), as torch's
+// clip_grad_norm_ does. Returns ‖g‖ before clipping.
+double ClipByGlobalNorm(IEnumerable<Tensor> parameters, double max)
 {
+    var grads = parameters.Where(p => p.grad is not null).Select(p => p.grad!).ToList();
+    double norm = Math.Sqrt(grads.Sum(g => g.pow(2).sum().item<float>()));
+    double scale = Math.Min(1.0, max / (norm + 1e-6));
+    using (no_grad()) foreach (var g in grads) g.mul_(scale);
+    return norm;
+}
+TwoTaskNet? trained = null;                              // the last network Train made (the over-fitting experiment reads it)
+double FinalMse(List<HistoryPoint> history, string task) => history.Last(p => p.Kind == HistoryPoint.Eval && p.Task == task).Value;
+
+// The loop itself, with the clipping after `backward()`. `Train` keeps its last network in `trained` (declared above,
+// with `FinalMse`, the last validation MSE of a task), which the over-fitting experiment below reads.
+//
+List<HistoryPoint> Train(double w1, double w2, MmoeSynthetic? on = null)
+{
+    var d = on ?? data;
     manual_seed(seed);
-    var model = new TwoTaskNet(inputs, hidden);
+    var model = trained = new TwoTaskNet(inputs, hidden);
     var optimizer = optim.Adam(model.parameters(), learningRate);
     var batches = new Generator((ulong)seed + 1);
     var history = new List<HistoryPoint>();
     for (int step = 1; step <= steps; step++)
     {
         using var scope = NewDisposeScope();
-        var rows = randint(trainRows, [batchSize], generator: batches);
-        var (p1, p2) = model.forward(data.TrainX[rows]);
-        var l1 = nn.functional.mse_loss(p1, data.TrainY1[rows]);
-        var l2 = nn.functional.mse_loss(p2, data.TrainY2[rows]);
+        var rows = randint(d.TrainX.shape[0], [batchSize], generator: batches);
+        var (p1, p2) = model.forward(d.TrainX[rows]);
+        var l1 = nn.functional.mse_loss(p1, d.TrainY1[rows]);
+        var l2 = nn.functional.mse_loss(p2, d.TrainY2[rows]);
         optimizer.zero_grad();
         (w1 * l1 + w2 * l2).backward();
+        if (maxGradNorm is { } max) ClipByGlobalNorm(model.parameters(), max);
         optimizer.step();
         history.Add(new(step, 0, HistoryPoint.Train, "task1", "loss", l1.item<float>()));
         history.Add(new(step, 0, HistoryPoint.Train, "task2", "loss", l2.item<float>()));
         if (step % (steps / 10) != 0) continue;
         using var noGrad = no_grad();
-        var (v1, v2) = model.forward(data.ValX);
-        history.Add(new(step, 0, HistoryPoint.Eval, "task1", "loss", nn.functional.mse_loss(v1, data.ValY1).item<float>()));
-        history.Add(new(step, 0, HistoryPoint.Eval, "task2", "loss", nn.functional.mse_loss(v2, data.ValY2).item<float>()));
+        var (v1, v2) = model.forward(d.ValX);
+        history.Add(new(step, 0, HistoryPoint.Eval, "task1", "loss", nn.functional.mse_loss(v1, d.ValY1).item<float>()));
+        history.Add(new(step, 0, HistoryPoint.Eval, "task2", "loss", nn.functional.mse_loss(v2, d.ValY2).item<float>()));
     }
     Console.WriteLine($"w₁ = {w1}, w₂ = {w2}: {steps} steps, final validation MSE {FinalMse(history, "task1"):0.000} and {FinalMse(history, "task2"):0.000}");
     return history;
 }
-double FinalMse(List<HistoryPoint> history, string task) => history.Last(p => p.Kind == HistoryPoint.Eval && p.Task == task).Value;
+
+// ## Clipping, checked against the kit
+//
+// The kit clips the same way: `StepOptions.MaxGradNorm` in its step engine, which its trainer sets from the run's
+// `optimizer.clip_norm` (`ClipNorm`: 1.0 in the case-study presets). On one batch, a kit network (an MLP trunk of the
+// same shape, two regression heads) takes the gradient of L = L₁ + L₂ twice: once clipped by `ClipByGlobalNorm`, once
+// by `MultiTaskStep.Backward` with `MaxGradNorm`. The cap is half the gradient's norm, so that clipping really happens.
+//
+manual_seed(seed);
+var kitNet = new MultiTaskModel(new MlpTrunk(new MlpTrunkOptions(InputSize: inputs, HiddenSize: hidden, Layers: 1)),
+    new Dictionary<string, TaskHead> { ["task1"] = new RegressionHead(hidden), ["task2"] = new RegressionHead(hidden) }, SharingPlan.Hard);
+var batchTargets = new Dictionary<string, Tensor> { ["task1"] = y1b, ["task2"] = y2b };
+Dictionary<string, Tensor> KitLosses() => kitNet.Losses(kitNet.forward(TrunkInput.FromFeatures(xb)), batchTargets);
+Tensor KitGradient() => cat(kitNet.ModelParameters().Select(p => p.grad!.flatten()).ToList());
+kitNet.zero_grad();
+var byHand = KitLosses();
+(byHand["task1"] + byHand["task2"]).backward();
+double cap = 0.5 * ClipByGlobalNorm(kitNet.ModelParameters(), double.PositiveInfinity);
+double normBefore = ClipByGlobalNorm(kitNet.ModelParameters(), cap);
+var mine = KitGradient();
+var kitClip = MultiTaskStep.Backward(kitNet, KitLosses(), new EqualWeighting(kitNet.Tasks), options: new StepOptions { MaxGradNorm = cap });
+var kits = KitGradient();
+new KitTable($"Global-norm clipping at {KitTable.Num(cap)}: by hand and in the kit", ["", "‖g‖ before", "‖g‖ after"],
+    [["by hand (ClipByGlobalNorm)", KitTable.Num(normBefore), KitTable.Num(mine.norm().item<float>())],
+     ["kit (StepOptions.MaxGradNorm)", KitTable.Num(kitClip.GradientNorm!.Value), KitTable.Num(kits.norm().item<float>())]],
+    $"largest difference between the two clipped gradients: {(mine - kits).abs().max().item<float>():0.0e+0} (float rounding)").Display();
 
 // Train with equal weights and look at the curves: the training loss per batch (faint) and its moving average, and
 // the validation loss.
@@ -151,6 +209,84 @@ var runs = new List<(double W1, double W2, List<HistoryPoint> History)> { (1, 1,
 MtlCharts.Bars("Final validation MSE per task for each weighting", "weights (w₁, w₂)", "validation MSE (squared target units)",
     runs.Select(r => $"({r.W1}, {r.W2})").ToArray(),
     [new BarGroup("task1", runs.Select(r => FinalMse(r.History, "task1")).ToArray()), new BarGroup("task2", runs.Select(r => FinalMse(r.History, "task2")).ToArray())]).Display();
+
+// ## Does a second task reduce over-fitting?
+//
+// The article (§3.3, §9.1) says that multi-task learning generalises better: a second task's labels act as a
+// regulariser, since the trunk must serve both. Measure it. Give task 1 only `fewRows` training rows (new data from the
+// same generator), and train the network twice with the same steps: on task 1 alone (w₂ = 0, so the trunk serves task 1
+// only) and on both tasks. Over-fitting (过拟合) shows as a gap between the training and the validation MSE.
+//
+var few = MmoeSynthetic.Make(inputs, fewRows, valRows, relatedness, seed);
+double Task1Mse(Tensor x, Tensor y) { using var _ = no_grad(); return nn.functional.mse_loss(trained!.forward(x).Item1, y).item<float>(); }
+var gaps = new[] { ("task 1 alone (w₂ = 0)", 0.0), ("task 1 and task 2 (w₂ = 1)", 1.0) }.Select(r =>
+{
+    Train(1, r.Item2, few);
+    double fit = Task1Mse(few.TrainX, few.TrainY1), val = Task1Mse(few.ValX, few.ValY1);
+    return (IReadOnlyList<string>)[r.Item1, KitTable.Num(fit), KitTable.Num(val), KitTable.Num(val - fit)];
+}).ToList();
+new KitTable($"Task 1 trained on {fewRows} rows: training versus validation MSE", ["training", "training MSE", "validation MSE", "gap"], gaps).Display();
+
+// Read the gap and the validation MSE together. On these settings the second task usually narrows the gap: the trunk
+// cannot memorise task 1's few rows as freely when it must also fit task 2, and task 2's labels teach it the shared
+// direction. That is a regulariser, not a free lunch: with unrelated tasks (`relatedness = 0`) the second task mostly
+// takes capacity away. Notebook 06 turns that dial.
+//
+// ## What to take away
+//
+// - The total loss is a weighted sum, so its gradient is the same weighted sum of the task gradients: heads see only
+//   their own task, the shared trunk sees the mixture. That is where tasks help or hurt each other.
+// - The weights set a trade-off: the favoured task usually ends a little better, the other worse. A weight also
+//   scales the task's step size on its own head (with Adam, much less so: Adam divides by the gradient's scale).
+// - Clipping caps the gradient's length and keeps its direction: a guard against rare huge steps, not a way to
+//   balance tasks (per-task clipping, in notebook 04, is one).
+// - A second task can act as a regulariser when data are few; measure the train/validation gap before believing it.
+// - Notebook 03 writes methods that set the weights (or the update) for you; notebook 04 measures when tasks conflict.
+//
+// ## Glossary: the article's terms and the kit's names
+//
+// | article | English | in the kit |
+// |---|---|---|
+// | 参数共享 | parameter sharing | hard sharing: one trunk for all tasks (`SharingPlan.Hard`); soft sharing: each task its own parameters, tied by learned mixing (MMoE, cross-stitch, notebook 06) |
+// | 共享层 | shared layers | the trunk; `MultiTaskNetwork.SharedParameters()`; `SharingPlan.Hard`, `SharingPlan.SplitAt(k)` |
+// | 独立层 | task-specific layers | the heads (and, with split@k, the upper layers); `TaskParameters(task)`, `TaskHead` |
+// | 任务权重 | task weights | w₁, w₂; `FixedWeighting`, any `ILossWeighting` (notebook 03) |
+// | 任务融合 | task fusion | one model and one objective for all tasks: L = Σ wᵢLᵢ (above) |
+// | 知识转移 | knowledge transfer | what one task's labels teach the shared trunk, which the other task's head then reads (above; Δm measures whether it helped) |
+// | 梯度聚合 | gradient aggregation | **in the article**: adding the task gradients, which `backward()` of L does by itself (above). **In the kit**: `IGradientAggregator`, methods that combine the per-task gradient matrix differently from a sum (MGDA, PCGrad, CAGrad, …, notebooks 03–04) |
+// | 梯度裁剪 | gradient clipping | `ClipByGlobalNorm` above; `StepOptions.MaxGradNorm` (all parameters; the run's `optimizer.clip_norm`), `StepOptions.MaxTaskGradNorm` (each task's shared gradient, notebook 04) |
+// | 任务隔离 | task isolation | `MultiTaskNetwork.StopGradientIntoTrunk(task)` (a `detach()`, notebook 04); the `isolated` plan (nothing shared) |
+// | 任务冲突 | task conflict | task gradients with a negative cosine on the shared parameters; `StepDiagnostics.Cosine` (notebook 04) |
+// | 迁移学习 | transfer learning | train on one task, then fine-tune on the other (notebook 05) |
+// | 损失函数 | loss function | `TaskHead.Loss`: 交叉熵 (cross-entropy) for classification, 均方误差 (mean squared error, MSE) for regression, binary cross-entropy for multi-label |
+// | 准确率, 召回率 | accuracy, recall | `accuracy`; recall of a class = TP / (TP + FN), `ClassMetrics.Recall`, `macro_recall` (notebook 02) |
+// | 泛化, 过拟合 | generalisation, over-fitting | the gap between training and validation loss (the experiment above; notebook 02's curves) |
+// | 预训练 | pre-training | `PretrainedBert.Load`: the case study's trunk starts from pretrained MiniLM weights, the heads from random ones (notebook 02) |
+//
+// Terms these notebooks use that the article does not:
+//
+// | term | English | in the kit |
+// |---|---|---|
+// | 主干, 任务头 | trunk, task head | `ISplittableTrunk` (`MlpTrunk`, `BertTrunk`), `TaskHead` |
+// | 灾难性遗忘 | catastrophic forgetting | the first task's loss rising while fine-tuning on the second (notebook 05) |
+// | Δm | multi-task performance | `DeltaM.Compute`: the mean relative change of each task's metrics against single-task models, in percent; above zero, sharing helped (notebooks 02–06) |
+//
+// ## Exercises
+//
+// 1. Set `relatedness` to 0 in the parameters cell and run again. *You should see* the correlation of y₁ with y₂ drop
+//    near zero and the final validation MSE of both tasks rise a little: the trunk must now serve two unrelated functions.
+//    <details><summary>Why</summary>With relatedness 0 the tasks read orthogonal directions of x; the trunk's
+//    features for one are of no use to the other, so the same width is split between them.</details>
+// 2. In the gradient check, set `w2 = 0`. *You should see* ‖∇L‖ equal w₁‖∇L₁‖ on the trunk and head 1, and 0 on head 2.
+//    <details><summary>Why</summary>With w₂ = 0 task 2 contributes nothing to L, so nothing flows to head 2, and the
+//    trunk's gradient is task 1's alone.</details>
+// 3. In `Train`, replace `(w1 * l1 + w2 * l2).backward()` with `l1.backward()` and run the weighting cell. *You should
+//    see* task 2's MSE stay near its starting value whatever the weights.
+//    <details><summary>Why</summary>Head 2 then never receives a gradient (it keeps its initial weights), and the trunk
+//    learns features for task 1 only.</details>
+// 4. Double `hidden`. Does the gap between the weightings shrink? <details><summary>What to expect</summary>Usually yes:
+//    with more capacity the trunk can serve both tasks, so favouring one costs the other less.</details>
+//
 
 // Types declared in the notebook's cells (a C# program declares them after its statements).
 

@@ -41,7 +41,8 @@ MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
 //
 // A two-task regression problem whose task 2 has targets **10× larger** than task 1's, so its MSE is about 100× larger:
 // with equal weights task 2 dominates the shared update, which is what weighting methods are for. `conflict` sets the
-// angle between the tasks' directions (0: the same function, 1: opposite). `MTK_NOTEBOOK_SIZE=small` (CI) shortens the runs.
+// angle between the tasks' directions, conflict × 90° (0: the same function; 1: orthogonal directions, tasks that share
+// nothing and compete for the trunk). `MTK_NOTEBOOK_SIZE=small` (CI) shortens the runs.
 //
 var small = Environment.GetEnvironmentVariable("MTK_NOTEBOOK_SIZE") == "small";
 int samples = small ? 256 : 1024, steps = small ? 30 : 300, hidden = 16;
@@ -150,10 +151,9 @@ $"MGDA: α = {alpha:0.0000} (kit's weights {string.Join(", ", mgdaKit.Weights!.S
 // | GradDrop | drops gradient components at random by the consistency of their signs |
 // | Krum, trimmed mean | robust aggregation (the gradient closest to the others; a coordinate-wise mean without extremes): they need at least three tasks, and are skipped here |
 //
-// > **⚠ Fix (earlier version of this notebook).** It said loss weighting needs one backward pass. GradNorm and DB-MTL
-// > read the per-task gradients and need T. Its timing column also ran every method with per-task gradient diagnostics
-// > on, which forces T passes for all of them, so the seconds could not show the difference. Below, no diagnostics are
-// > asked for: the `backward passes` column is what each method costs, measured by the step engine.
+// Loss weighting needs one backward pass of L, except GradNorm and DB-MTL, which read the per-task gradients and need
+// T. Per-task gradient diagnostics would force T passes on every method and hide that difference, so the runs below
+// ask for none: the `backward passes` column is what each method costs, measured by the step engine.
 //
 // ## Train the catalogue
 //
@@ -194,3 +194,30 @@ MtlCharts.DeltaM(runs.Select(kv => new MethodResult(kv.Key,
 MtlCharts.Lines($"Effective weight of {tasks[0]} over training", "optimiser step", $"weight of {tasks[0]} (unitless)",
     runs.Select(kv => new Series(kv.Key, kv.Value.Steps.Select((d, i) => (double)i + 1).ToArray(),
         kv.Value.Steps.Select(d => d.Weights[tasks[0]] * (d.AggregationWeights?.GetValueOrDefault(tasks[0], 1.0) ?? 1.0)).ToArray()))).Display();
+
+// ## Reading the results
+//
+// - With a 100× loss-scale gap, EW serves the large task and neglects the small one. Methods built not to care about
+//   a task's scale lift the small task, which Δm rewards: UW (its weight ½·exp(−sᵢ) settles near 1/(2Lᵢ)), DB-MTL
+//   (every task's gradient rescaled to the same norm), GLS (the geometric mean of the losses is scale-free), IMTL and
+//   Nash-MTL (their updates do not change when one task's gradient is multiplied by a constant).
+// - Two gradient methods are often listed with them but do something else. MGDA does not normalise: its min-norm point
+//   leans towards the *smaller* gradient, so here it favours the small task, possibly more than balance would. UPGrad
+//   is linear under scaling (multiply every gradient by c and its update is multiplied by c), and where the two
+//   gradients do not conflict it returns their mean, EW's direction: it removes conflict, not scale. Read the table
+//   rather than the labels.
+// - The cost column is real: aggregators and gradient-reading weightings pay one backward pass per task.
+// - On a small synthetic problem, differences between close methods are within seed noise: rerun with another `Seed`
+//   before ranking them.
+//
+// ## Exercises
+//
+// 1. Set `scales = [1.0, 1.0]`. *You should see* the methods' Δm move close together. <details><summary>Why</summary>
+//    With equal scales, equal weights are already balanced; the methods then differ only in how they handle conflict.</details>
+// 2. In the PCGrad cell, call `PcGrad(g1, -g1)`. *You should see* a zero update. <details><summary>Why</summary>Each
+//    gradient is projected onto the normal plane of its exact opposite, leaving nothing.</details>
+// 3. Set `conflict = 1.0` (orthogonal directions: unrelated tasks) and compare the catalogue's Δm with the run at 0.6.
+//    <details><summary>What to expect</summary>The trunk now has nothing to share between the tasks, only width to split,
+//    so hard sharing's Δm against the single-task models falls for most methods. The per-step gradient cosine sits near
+//    zero rather than below it: notebook 04 measures it against the dial.</details>
+//

@@ -38,7 +38,8 @@ MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
 // ## Parameters
 //
 // The kit's synthetic regression problem with two related tasks: task k's target is scaleₖ·tanh(2·aₖᵀx) plus noise,
-// and `conflict` sets the angle between the directions a₁ and a₂ (0.3: related, not identical).
+// and `conflict` sets the angle between the directions a₁ and a₂, conflict × 90° (0: the same function; 1: orthogonal
+// directions; 0.3: related, not identical).
 //
 var small = Environment.GetEnvironmentVariable("MTK_NOTEBOOK_SIZE") == "small";
 int samples = small ? 256 : 1024, stepsPerTask = small ? 60 : 600, hidden = 16, batchSize = 64;
@@ -101,3 +102,24 @@ IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> AsMetrics(Dicti
 new KitTable("Joint versus sequential training (full-data MSE, lower is better)", ["approach", $"{tasks[0]} MSE", $"{tasks[1]} MSE", "Δm vs single-task"],
     new[] { ("single-task models", single.Final), ("joint (multi-task)", joint.Final), ("sequential (task 1 → task 2)", sequential.Final) }
         .Select(r => (IReadOnlyList<string>)[r.Item1, KitTable.Num(r.Item2[tasks[0]]), KitTable.Num(r.Item2[tasks[1]]), $"{DeltaM.Compute(AsMetrics(r.Item2), AsMetrics(single.Final)):+0.0;-0.0} %"])).Display();
+
+// ## Reading the results
+//
+// - Fine-tuning gives task 2 a head start from task 1's features; on task 2 alone it is often as good as joint training.
+// - Task 1 is what transfer gives up: its error after fine-tuning, against its error when fine-tuning began.
+// - Joint training keeps both tasks in one model, at the cost of balancing them (notebooks 03 and 04). Choose transfer
+//   when only the second task matters at the end; choose multi-task learning when both must keep working.
+//
+// ## Exercises
+//
+// 1. Set `conflict = 0.0` (identical directions). *You should see* almost no forgetting. <details><summary>Why</summary>
+//    The tasks want the same features; fine-tuning on task 2 keeps what task 1 needs.</details>
+// 2. Set `conflict = 1.0` (orthogonal directions). *You should see* more forgetting than at 0.3: task 1's MSE after
+//    fine-tuning rises further above its value at the switch. <details><summary>Why</summary>Task 2 then reads a
+//    direction of x that task 1 does not use. Fine-tuning turns the trunk's units towards it, and task 1's head, left as
+//    it was, no longer matches the trunk. (Under an angle of 180° there would be far less to forget: tanh is odd, so
+//    that task 2 is the negated task 1, and a new head fits it from the same trunk.)</details>
+// 3. Freeze the trunk during fine-tuning: in `Train`, after step `stepsPerTask`, call `model.FreezeShared()`.
+//    *You should see* forgetting vanish and task 2's MSE rise. <details><summary>Why</summary>Only task 2's head then
+//    learns; task 1's path through the network is untouched, but task 2 must make do with task 1's features.</details>
+//

@@ -75,6 +75,20 @@ public class CommittedNotebookTests
             $"{script} differs from what {notebook} makes; run: dotnet run --project lib/MultiTaskKit.Cli -- notebook export-scripts");
     }
 
+    /// <summary>A script is the lesson too: every line of every markdown cell (exercises and glossary after the last code
+    /// cell included) is in it as a comment (a cell that explains a class moves to the end with the class).</summary>
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public void ScriptCarriesEveryMarkdownCell(string name)
+    {
+        var notebook = Path.Combine(NotebookDir(), name + ".ipynb");
+        var script = File.ReadAllText(ScriptExport.ScriptPathFor(notebook)).Replace("\r\n", "\n").Split('\n');
+        var cells = JsonNode.Parse(File.ReadAllText(notebook))!["cells"]!.AsArray();
+        foreach (var cell in cells.Where(c => c!["cell_type"]!.GetValue<string>() == "markdown"))
+            foreach (var line in Source(cell!).Replace("\r\n", "\n").TrimEnd().Split('\n').Where(l => l.Trim().Length > 0))
+                Assert.True(Array.IndexOf(script, "// " + line) >= 0, $"{name}: the script lacks the markdown line '{line}'; run: mtk notebook export-scripts");
+    }
+
     [Fact]
     public void NoOtherNotebooksOrScripts()
     {

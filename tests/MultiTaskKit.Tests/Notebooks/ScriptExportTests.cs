@@ -49,6 +49,21 @@ public class ScriptExportTests : IDisposable
     }
 
     [Fact]
+    public void MarkdownAfterTheLastCodeCellIsKept()
+    {
+        var script = ScriptExport.Export(Notebook(
+            ("cs", ScriptExport.KitPackageLine),
+            ("md", "Run it."),
+            ("cs", "var x = 6;\n(x * 7).Display();\nclass Box { }"),
+            ("md", "## Exercises\n\n1. Change x."),
+            ("md", "## Glossary")));
+        var lines = script.Split('\n');
+        int statement = Array.IndexOf(lines, "(x * 7).Display();"), exercises = Array.IndexOf(lines, "// ## Exercises"),
+            item = Array.IndexOf(lines, "// 1. Change x."), glossary = Array.IndexOf(lines, "// ## Glossary"), type = Array.IndexOf(lines, "class Box { }");
+        Assert.True(statement >= 0 && exercises > statement && item > exercises && glossary > item && type > glossary, script);
+    }
+
+    [Fact]
     public void ABareExpressionIsRefusedNamingTheCell()
     {
         var path = Notebook(("cs", ScriptExport.KitPackageLine), ("md", "x"), ("cs", "var x = 6;\nx * 7"));

@@ -8,8 +8,8 @@ namespace MultiTaskKit.Data.Synthetic;
 /// <param name="Tasks">Number of regression tasks (≥ 1).</param>
 /// <param name="InputSize">Features per sample.</param>
 /// <param name="Samples">Rows in the data set.</param>
-/// <param name="Conflict">In [0, 1]: the angle between the first and the last task's direction is Conflict·π
-/// (0: identical tasks; 1: opposite targets), the others evenly in between.</param>
+/// <param name="Conflict">In [0, 1]: the angle between the first and the last task's direction is Conflict·π/2
+/// (0: identical tasks; 1: orthogonal directions, tasks with nothing to share), the others evenly in between.</param>
 /// <param name="Scales">Per-task target scale (default 1 each): unequal scales make loss weighting matter.</param>
 /// <param name="Noise">Standard deviation of Gaussian noise added to the targets.</param>
 /// <param name="Seed">Seeds the data.</param>
@@ -17,9 +17,13 @@ public sealed record SyntheticRegressionOptions(int Tasks = 2, int InputSize = 8
     IReadOnlyList<double>? Scales = null, double Noise = 0.01, long Seed = 0);
 
 /// <summary>
-/// A multi-task regression problem with a tunable conflict: task k's target is yₖ = scaleₖ·tanh(2·aₖᵀx) + noise, where the
-/// unit directions aₖ lie in one plane at angles Conflict·π·k/(T−1) from a₀. Identical tasks at Conflict = 0 share all
-/// structure; at Conflict = 1 the first and last task want opposite functions of the same feature. Deterministic for a seed.
+/// A multi-task regression problem with a tunable relatedness: task k's target is yₖ = scaleₖ·tanh(2·aₖᵀx) + noise, where
+/// the unit directions aₖ lie in one plane at angles Conflict·(π/2)·k/(T−1) from a₀. Identical tasks at Conflict = 0 share
+/// all structure; at Conflict = 1 the first and last task read orthogonal directions, so a feature one needs is of no
+/// use to the other and the two compete for the trunk's width.
+/// <para>The angle stops at π/2 because relatedness here is |cos(aᵢ, aⱼ)|: tanh is odd, so a task at angle π is the
+/// negated first task, which a linear head fits from the same trunk (its gradients align once the heads adapt).
+/// Deterministic for a seed.</para>
 /// </summary>
 public sealed class SyntheticRegression
 {
@@ -51,7 +55,7 @@ public sealed class SyntheticRegression
         var targets = new Dictionary<string, Tensor>();
         for (int k = 0; k < Options.Tasks; k++)
         {
-            double angle = Options.Tasks == 1 ? 0 : Options.Conflict * Math.PI * k / (Options.Tasks - 1);
+            double angle = Options.Tasks == 1 ? 0 : Options.Conflict * (Math.PI / 2) * k / (Options.Tasks - 1);
             var direction = Math.Cos(angle) * e1 + Math.Sin(angle) * e2;
             double scale = Options.Scales?[k] ?? 1.0;
             var noise = Options.Noise * randn(new long[] { Options.Samples }, generator: generator);

@@ -52,13 +52,14 @@ public sealed class DelegateMetric(string name, Func<IReadOnlyList<float[]>, IRe
     public double Compute() => compute(outputs, examples);
 }
 
-/// <summary>Built-in metrics plus a task's own (<see cref="IUserMetric"/>). The built-in result stays reachable as
-/// <see cref="BuiltIn"/>, for what only it has (per-class figures, the confusion matrix).</summary>
+/// <summary>Built-in metrics plus the evaluated loss (<see cref="TaskEvaluator.LossMetric"/>) and a task's own metrics
+/// (<see cref="IUserMetric"/>). The built-in result stays reachable as <see cref="BuiltIn"/>, for what only it has
+/// (per-class figures, the confusion matrix).</summary>
 public sealed record MetricsWithUserMetrics(IMetricResult BuiltIn, IReadOnlyDictionary<string, double> UserValues) : IMetricResult
 {
     public long Count => BuiltIn.Count;
 
-    /// <summary>The built-in metrics, then the user metrics.</summary>
+    /// <summary>The built-in metrics, then the loss and the user metrics.</summary>
     public IReadOnlyDictionary<string, double> Values => BuiltIn.Values.Concat(UserValues).ToDictionary(kv => kv.Key, kv => kv.Value);
 }
 

@@ -9,11 +9,22 @@ namespace MultiTaskKit.Evaluation;
 /// <summary>
 /// Scores one task of a <see cref="MultiTaskNetwork"/> on encoded examples: evaluation mode, no gradients, one dispose
 /// scope per batch, metrics accumulated on the host as scalars. The model's training mode is restored afterwards.
+/// Besides the task's metrics it reports <see cref="LossMetric"/>, the mean of the head's own training loss over the
+/// examples (cross-entropy, MSE, BCE: <see cref="TaskHead.Loss"/>), so that validation loss sits beside training loss.
 /// </summary>
 public static class TaskEvaluator
 {
+    /// <summary>The metric name of the evaluated loss: lower is better (<see cref="MetricDirections"/>). It is not one of
+    /// the headline metrics that Δm compares; pass it explicitly to use it there.</summary>
+    public const string LossMetric = "loss";
+
+    /// <param name="model">The network.</param>
+    /// <param name="task">The task to score: its head and kind.</param>
+    /// <param name="examples">Encoded examples with their labels or targets.</param>
+    /// <param name="padId">The tokenizer's padding id.</param>
+    /// <param name="batchSize">Examples per forward pass.</param>
     /// <param name="userMetrics">The task's own metrics (reset, fed every row, computed): their values join the result
-    /// (<see cref="MetricsWithUserMetrics"/>). A name equal to a built-in metric's is refused.</param>
+    /// (<see cref="MetricsWithUserMetrics"/>). A name equal to a built-in metric's, or to <see cref="LossMetric"/>, is refused.</param>
     public static IMetricResult Evaluate(MultiTaskNetwork model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize = 64,
         IReadOnlyList<IUserMetric>? userMetrics = null)
     {
@@ -21,22 +32,27 @@ public static class TaskEvaluator
         var classification = task.Kind == TaskKind.Classification ? new ClassificationAccumulator(task.LabelNames) : null;
         var regression = task.Kind == TaskKind.Regression ? new RegressionAccumulator() : null;
         foreach (var m in userMetrics ?? []) m.Reset();
-        foreach (var (ex, output) in Predict(model, task, examples, padId, batchSize))
+        double lossSum = 0;
+        foreach (var (chunk, values, width, loss) in Batches(model, task, examples, padId, batchSize))
         {
-            foreach (var m in userMetrics ?? []) m.Update(output, ex);
-            if (classification != null) classification.Update(ClassificationAccumulator.ArgMax(output), ex.Label);
-            else regression!.Update(output[0], ex.Target);
+            lossSum += loss * chunk.Count;
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                var (ex, output) = (chunk[i], values[(i * width)..((i + 1) * width)]);
+                foreach (var m in userMetrics ?? []) m.Update(output, ex);
+                if (classification != null) classification.Update(ClassificationAccumulator.ArgMax(output), ex.Label);
+                else regression!.Update(output[0], ex.Target);
+            }
         }
         IMetricResult builtIn = classification != null ? classification.Compute() : regression!.Compute();
-        if (userMetrics is not { Count: > 0 }) return builtIn;
-        var values = new Dictionary<string, double>();
-        foreach (var m in userMetrics)
+        var extra = new Dictionary<string, double> { [LossMetric] = lossSum / examples.Count };
+        foreach (var m in userMetrics ?? [])
         {
-            if (builtIn.Values.ContainsKey(m.Name) || values.ContainsKey(m.Name))
-                throw new ArgumentException($"task '{task.Name}': user metric '{m.Name}' has the name of another metric of the task ({string.Join(", ", builtIn.Values.Keys.Concat(values.Keys))})", nameof(userMetrics));
-            values[m.Name] = m.Compute();
+            if (builtIn.Values.ContainsKey(m.Name) || extra.ContainsKey(m.Name))
+                throw new ArgumentException($"task '{task.Name}': user metric '{m.Name}' has the name of another metric of the task ({string.Join(", ", builtIn.Values.Keys.Concat(extra.Keys))})", nameof(userMetrics));
+            extra[m.Name] = m.Compute();
         }
-        return new MetricsWithUserMetrics(builtIn, values);
+        return new MetricsWithUserMetrics(builtIn, extra);
     }
 
     /// <summary>
@@ -44,6 +60,14 @@ public static class TaskEvaluator
     /// regression. Examples come back in batches sorted by length, each paired with its output.
     /// </summary>
     public static IEnumerable<(EncodedExample Example, float[] Output)> Predict(MultiTaskNetwork model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize = 64)
+    {
+        foreach (var (chunk, values, width, _) in Batches(model, task, examples, padId, batchSize))
+            for (int i = 0; i < chunk.Count; i++) yield return (chunk[i], values[(i * width)..((i + 1) * width)]);
+    }
+
+    /// <summary>Per batch: its examples, their outputs (row-major, <c>width</c> per example) and the head's mean loss on it.</summary>
+    static IEnumerable<(IReadOnlyList<EncodedExample> Chunk, float[] Values, int Width, double Loss)> Batches(
+        MultiTaskNetwork model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize)
     {
         bool wasTraining = model.training;
         model.eval();
@@ -54,16 +78,17 @@ public static class TaskEvaluator
             foreach (var chunk in EvaluationBatches.Of(examples, batchSize))
             {
                 float[] values;
+                double loss;
                 using (var scope = NewDisposeScope())
                 using (no_grad())
                 {
                     using var batch = TaskBatch.Build(task.Name, task.Kind, chunk, padId, TorchRuntime.Device);
                     var output = model.Forward(new Dictionary<string, TrunkInput> { [task.Name] = batch.Input })[task.Name];
+                    loss = model.Head(task.Name).Loss(output.to_type(ScalarType.Float32), batch.Targets).to_type(ScalarType.Float64).cpu().item<double>();
                     if (task.Kind == TaskKind.Classification) output = nn.functional.softmax(output, -1);
                     values = output.to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
                 }
-                int width = values.Length / chunk.Count;
-                for (int i = 0; i < chunk.Count; i++) yield return (chunk[i], values[(i * width)..((i + 1) * width)]);
+                yield return (chunk, values, values.Length / chunk.Count, loss);
             }
         }
         finally { if (wasTraining) model.train(); }

@@ -1,0 +1,65 @@
+using MultiTaskKit.Data;
+using MultiTaskKit.Evaluation;
+using MultiTaskKit.Models;
+using MultiTaskKit.Runtime;
+using MultiTaskKit.Tests.Cli;
+using MultiTaskKit.Training;
+using static TorchSharp.torch;
+
+namespace MultiTaskKit.Tests.Evaluation;
+
+/// <summary>The evaluated loss: each task's own training loss on held-out examples, beside its metrics.</summary>
+public class ValidationLossTests
+{
+    [Fact]
+    public void TheEvaluatedLossIsTheHeadsLossOverAllExamples()
+    {
+        TorchRuntime.EnsureInitialized();
+        manual_seed(5);
+        var model = new MultiTaskModel(new MlpTrunk(MlpTrunkOptions.ForTokens(30, hiddenSize: 8, layers: 1)),
+            new Dictionary<string, TaskHead> { ["cls"] = new ClassificationHead(8, 3), ["reg"] = new RegressionHead(8) }, SharingPlan.Hard);
+        var rng = new Random(2);
+        // 7 examples of different lengths, so that batches of 3 are uneven and padded differently
+        var examples = Enumerable.Range(0, 7).Select(i => new EncodedExample(i, Enumerable.Range(0, 2 + i % 4).Select(_ => (long)rng.Next(1, 30)).ToArray(), i % 3, (float)rng.NextDouble())).ToList();
+        foreach (var (task, kind, labels) in new[] { ("cls", TaskKind.Classification, new[] { "a", "b", "c" }), ("reg", TaskKind.Regression, Array.Empty<string>()) })
+        {
+            var signature = new TaskSignature(task, kind, labels);
+            var evaluated = TaskEvaluator.Evaluate(model, signature, examples, padId: 0, batchSize: 3).Values[TaskEvaluator.LossMetric];
+            double expected;
+            using (var scope = NewDisposeScope())
+            using (no_grad())
+            {
+                model.eval();
+                using var all = TaskBatch.Build(task, kind, examples, 0, TorchRuntime.Device);
+                var output = model.Forward(new Dictionary<string, TrunkInput> { [task] = all.Input })[task];
+                expected = model.Head(task).Loss(output, all.Targets).item<float>();
+                model.train();
+            }
+            Assert.True(double.IsFinite(evaluated) && evaluated > 0, $"{task}: expected a positive loss, found {evaluated}");
+            Assert.True(Math.Abs(evaluated - expected) < 1e-5 * Math.Max(1, expected), $"{task}: evaluated loss {evaluated}, the head's loss over all examples {expected}");
+        }
+        Assert.False(MetricDirections.HigherIsBetter(TaskEvaluator.LossMetric));
+        Assert.False(DeltaM.HigherIsBetter(TaskEvaluator.LossMetric));
+    }
+
+    [Fact]
+    public void TheTrainerRecordsEachTasksValidationLossAtEveryEvaluation()
+    {
+        TorchRuntime.EnsureInitialized();
+        var dir = Directory.CreateTempSubdirectory("mtk-val-loss").FullName;
+        try
+        {
+            var config = RunConfig.Load(TinyRun.Write(dir, steps: 9, checkpointEvery: 100, model: """{ "trunk": "mlp", "hidden": 8, "layers": 1 }"""));
+            config = config with { Training = config.Training with { EvalEverySteps = 3, EvalPerEpoch = false } };
+            using (var trainer = new Trainer(config, Path.Combine(dir, "out"), new DatasetSources { DataDir = dir })) trainer.Run();
+            var history = RunHistory.Load(Path.Combine(dir, "out", Trainer.HistoryFile));
+            foreach (var task in config.Tasks.Select(t => t.Name))
+            {
+                var rows = history.Rows.Where(r => r.Kind == "eval" && r.Task == task && r.Metric == TaskEvaluator.LossMetric).ToList();
+                Assert.Equal([3L, 6L, 9L], rows.Select(r => r.Step));
+                Assert.All(rows, r => Assert.True(double.IsFinite(r.Value) && r.Value > 0, $"{task} at step {r.Step}: {r.Value}"));
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}

@@ -35,8 +35,10 @@ MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
 // 3. show numerically that the trunk receives w₁∇L₁ + w₂∇L₂ while each head receives only its own task's term;
 // 4. predict what changing w₁ and w₂ does to each task.
 //
-// First, load the kit from the local package feed (`bash notebooks/pack-kit.sh` makes it, see `notebooks/README.md`).
-// Its kernel extension prepares TorchSharp, and draws the kit's tables and charts.
+// First, load the kit from the local package feed (`bash notebooks/pack-kit.sh`, or `pwsh notebooks/pack-kit.ps1` on any
+// platform, makes it; see `notebooks/README.md`, which also gives the way without an editor: `dotnet run` of this
+// notebook's script). Its kernel extension prepares TorchSharp, and draws the kit's tables and charts. After packing
+// the kit again, restart the kernel before running this cell: a running kernel keeps the kit it loaded.
 //
 // ## Parameters
 //

@@ -137,8 +137,8 @@ $"tweet mask: {string.Join(" ", pair.AttentionMask.Skip(pair.Length).Take(24))} 
 // alone; pretrained weights bring what was learned from far more text, which is why fine-tuning a pretrained trunk
 // with a small learning rate is the standard recipe, and why the new heads, which start from nothing, get a larger one.
 //
-// > **⚠ Correction to the article (§4.3).** §4.3's sentence on shared and independent parameters does not say which
-// > gradient each receives. Stated precisely, for this model: the shared parameters (embeddings, layers 0–1) receive the
+// > **⚠ Correction to the article (§4.3).** §4.3's sentence on shared and independent parameters, stated precisely for
+// > this model: the shared parameters (embeddings, layers 0–1) receive the
 // > gradient of the weighted total, w₁∇L₁ + w₂∇L₂; each task's independent parameters (its copy of layers 2–5 and its
 // > head) receive only its own term wᵢ∇Lᵢ; and both are updated by the same optimizer step after one backward pass of L
 // > (notebook 01 checks this numerically).
@@ -245,6 +245,9 @@ $"{result.Steps} steps in {result.TrainTime:mm\\:ss} ({result.TokensPerSecond:0}
 // ## The section 5.4 curves
 //
 // Training loss per task (faint: per batch; solid: its moving average) and validation loss, against the optimizer step.
+// The trainer records each task's own loss on the validation split at every evaluation: cross-entropy for IMDB, MSE for
+// the tweets, as the metric `loss` (lower is better; it is kept out of Δm's headline metrics). A validation curve that
+// turns up while the training curve keeps falling is over-fitting (过拟合), the signal the article's §5.4 plots show.
 //
 var history = RunHistory.Load(Path.Combine(result.RunDir, Trainer.HistoryFile));
 var charts = RunChartsWriter.Charts(history, result.Test);

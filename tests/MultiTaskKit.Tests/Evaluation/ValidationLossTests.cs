@@ -3,6 +3,7 @@ using MultiTaskKit.Evaluation;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
 using MultiTaskKit.Tests.Cli;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Training;
 using static TorchSharp.torch;
 

@@ -10,7 +10,8 @@ namespace MultiTaskKit.Evaluation;
 /// Scores one task of a <see cref="MultiTaskNetwork"/> on encoded examples: evaluation mode, no gradients, one dispose
 /// scope per batch, metrics accumulated on the host as scalars. The model's training mode is restored afterwards.
 /// Besides the task's metrics it reports <see cref="LossMetric"/>, the mean of the head's own training loss over the
-/// examples (cross-entropy, MSE, BCE: <see cref="TaskHead.Loss"/>), so that validation loss sits beside training loss.
+/// examples (cross-entropy, MSE, BCE: <see cref="TaskHead.Loss"/>), so that validation loss sits beside training loss;
+/// it is left out when an example has no label or target.
 /// </summary>
 public static class TaskEvaluator
 {
@@ -32,8 +33,12 @@ public static class TaskEvaluator
         var classification = task.Kind == TaskKind.Classification ? new ClassificationAccumulator(task.LabelNames) : null;
         var regression = task.Kind == TaskKind.Regression ? new RegressionAccumulator() : null;
         foreach (var m in userMetrics ?? []) m.Reset();
+        // the loss needs every example's label or target; examples without one (label −1, a NaN target) leave it out
+        bool labelled = task.Kind == TaskKind.Classification
+            ? examples.All(e => e.Label >= 0 && e.Label < task.LabelNames.Count)
+            : examples.All(e => float.IsFinite(e.Target));
         double lossSum = 0;
-        foreach (var (chunk, values, width, loss) in Batches(model, task, examples, padId, batchSize))
+        foreach (var (chunk, values, width, loss) in Batches(model, task, examples, padId, batchSize, withLoss: labelled))
         {
             lossSum += loss * chunk.Count;
             for (int i = 0; i < chunk.Count; i++)
@@ -45,7 +50,8 @@ public static class TaskEvaluator
             }
         }
         IMetricResult builtIn = classification != null ? classification.Compute() : regression!.Compute();
-        var extra = new Dictionary<string, double> { [LossMetric] = lossSum / examples.Count };
+        var extra = new Dictionary<string, double>();
+        if (labelled) extra[LossMetric] = lossSum / examples.Count;
         foreach (var m in userMetrics ?? [])
         {
             if (builtIn.Values.ContainsKey(m.Name) || extra.ContainsKey(m.Name))
@@ -61,13 +67,14 @@ public static class TaskEvaluator
     /// </summary>
     public static IEnumerable<(EncodedExample Example, float[] Output)> Predict(MultiTaskNetwork model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize = 64)
     {
-        foreach (var (chunk, values, width, _) in Batches(model, task, examples, padId, batchSize))
+        foreach (var (chunk, values, width, _) in Batches(model, task, examples, padId, batchSize, withLoss: false))
             for (int i = 0; i < chunk.Count; i++) yield return (chunk[i], values[(i * width)..((i + 1) * width)]);
     }
 
-    /// <summary>Per batch: its examples, their outputs (row-major, <c>width</c> per example) and the head's mean loss on it.</summary>
+    /// <summary>Per batch: its examples, their outputs (row-major, <c>width</c> per example) and, with
+    /// <paramref name="withLoss"/>, the head's mean loss on it (else NaN: predictions need no labels).</summary>
     static IEnumerable<(IReadOnlyList<EncodedExample> Chunk, float[] Values, int Width, double Loss)> Batches(
-        MultiTaskNetwork model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize)
+        MultiTaskNetwork model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize, bool withLoss)
     {
         bool wasTraining = model.training;
         model.eval();
@@ -78,13 +85,13 @@ public static class TaskEvaluator
             foreach (var chunk in EvaluationBatches.Of(examples, batchSize))
             {
                 float[] values;
-                double loss;
+                double loss = double.NaN;
                 using (var scope = NewDisposeScope())
                 using (no_grad())
                 {
                     using var batch = TaskBatch.Build(task.Name, task.Kind, chunk, padId, TorchRuntime.Device);
                     var output = model.Forward(new Dictionary<string, TrunkInput> { [task.Name] = batch.Input })[task.Name];
-                    loss = model.Head(task.Name).Loss(output.to_type(ScalarType.Float32), batch.Targets).to_type(ScalarType.Float64).cpu().item<double>();
+                    if (withLoss) loss = model.Head(task.Name).Loss(output.to_type(ScalarType.Float32), batch.Targets).to_type(ScalarType.Float64).cpu().item<double>();
                     if (task.Kind == TaskKind.Classification) output = nn.functional.softmax(output, -1);
                     values = output.to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
                 }

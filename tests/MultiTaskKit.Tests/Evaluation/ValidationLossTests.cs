@@ -39,6 +39,9 @@ public class ValidationLossTests
             Assert.True(double.IsFinite(evaluated) && evaluated > 0, $"{task}: expected a positive loss, found {evaluated}");
             Assert.True(Math.Abs(evaluated - expected) < 1e-5 * Math.Max(1, expected), $"{task}: evaluated loss {evaluated}, the head's loss over all examples {expected}");
         }
+        // predictions need no labels: unlabelled examples (label −1, as `mtk predict` reads them) get outputs, no loss
+        var unlabelled = examples.Select(e => e with { Label = -1 }).ToList();
+        Assert.Equal(7, TaskEvaluator.Predict(model, new TaskSignature("cls", TaskKind.Classification, ["a", "b", "c"]), unlabelled, 0, 3).Count());
         Assert.False(MetricDirections.HigherIsBetter(TaskEvaluator.LossMetric));
         Assert.False(DeltaM.HigherIsBetter(TaskEvaluator.LossMetric));
     }

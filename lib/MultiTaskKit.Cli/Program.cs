@@ -9,6 +9,7 @@ root.Subcommands.Add(CaseStudyCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(NotebookCommand.Create());
 var bench = BenchCommand.Create();
 bench.Subcommands.Add(BenchMethodsCommand.Create());

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using MultiTaskKit.Data;
 using MultiTaskKit.Evaluation;
+using MultiTaskKit.Export;
 using MultiTaskKit.Training;
 using Spectre.Console;
 using MultiTaskKit.Aggregation;
@@ -16,17 +17,18 @@ static class PredictCommand
 {
     public static Command Create()
     {
-        var run = new Option<string>("--run") { Description = "A run folder written by mtk train or mtk casestudy.", Required = true };
+        var run = new Option<string?>("--run") { Description = "A run folder written by mtk train or mtk casestudy." };
+        var onnx = new Option<string?>("--onnx") { Description = "Instead of --run: an .onnx file written by mtk export, run with ONNX Runtime (no TorchSharp model)." };
         var text = new Option<string[]>("--text") { Description = "Text to predict (repeatable).", AllowMultipleArgumentsPerToken = false };
         var file = new Option<string?>("--file") { Description = "A file of texts: one per line, or a CSV/TSV with --text-column." };
         var textColumn = new Option<string?>("--text-column") { Description = "With a CSV/TSV --file: the column holding the text." };
         var json = new Option<bool>("--json") { Description = "Print JSON lines instead of a table." };
         var command = new Command("predict", "Print every task's prediction for new text: label and probabilities, or the regression value.");
         var precision = PrecisionOption.Create("the precision the run trained in (its config.json)");
-        foreach (var o in new Option[] { precision, run, text, file, textColumn, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { precision, run, onnx, text, file, textColumn, json }) command.Options.Add(o);
         command.SetAction(parse =>
         {
-            CommonOptions.Apply(parse);
+            var kit = CommonOptions.Apply(parse);
             var texts = new List<string>(parse.GetValue(text) ?? []);
             if (parse.GetValue(file) is { } path)
             {
@@ -41,6 +43,10 @@ static class PredictCommand
                 else texts.AddRange(DelimitedText.ReadLines(path).Where(l => l.Trim().Length > 0));
             }
             if (texts.Count == 0) throw new UsageException("predict: expected --text \"...\" or --file F (a file with at least one non-empty line), found neither.");
+            var onnxPath = parse.GetValue(onnx);
+            if ((parse.GetValue(run) is null) == (onnxPath is null))
+                throw new UsageException("predict: expected exactly one of --run DIR (the trained run) or --onnx FILE (its ONNX export).");
+            if (onnxPath is not null) return PredictOnnx(onnxPath, texts, parse.GetValue(json), kit.Threads ?? 0);
             using var predictor = RunPredictor.Load(parse.GetValue(run)!, PrecisionOption.Parse(parse, precision));
             var predictions = predictor.Predict(texts);
             if (parse.GetValue(json))
@@ -66,5 +72,33 @@ static class PredictCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The deploy path: ONNX Runtime on the exported graph, the tokenizer and normalisers its manifest names.</summary>
+    static int PredictOnnx(string path, IReadOnlyList<string> texts, bool json, int threads)
+    {
+        using var predictor = OnnxPredictor.Load(path, threads);
+        var predictions = predictor.Predict(texts);
+        if (json)
+        {
+            for (int i = 0; i < texts.Count; i++)
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    text = texts[i],
+                    predictions = predictions[i].ToDictionary(p => p.Task, p => (object?)(p.Probabilities is null ? new { value = p.Value } : new { label = p.Label, probabilities = p.Probabilities })),
+                }));
+            return 0;
+        }
+        var table = new Table().AddColumn("text");
+        foreach (var t in predictor.Tasks) table.AddColumn(t);
+        for (int i = 0; i < texts.Count; i++)
+        {
+            var shown = texts[i].Length > 60 ? texts[i][..57] + "..." : texts[i];
+            table.AddRow([Markup.Escape(shown), .. predictions[i].Select(p => Markup.Escape(p.Probabilities is null
+                ? $"{p.Value:F3}"
+                : $"{p.Label} ({string.Join(" ", p.Probabilities.Select(kv => $"{kv.Key} {kv.Value:F2}"))})"))]);
+        }
+        AnsiConsole.Write(table);
+        return 0;
     }
 }

@@ -13,6 +13,7 @@ root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(NotebookCommand.Create());
 var bench = BenchCommand.Create();
 bench.Subcommands.Add(BenchMethodsCommand.Create());
+bench.Subcommands.Add(BenchExportCommand.Create());
 root.Subcommands.Add(bench);
 
 bool verbose = CliErrors.Verbose(args);

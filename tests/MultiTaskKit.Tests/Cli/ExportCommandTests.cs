@@ -16,6 +16,30 @@ public class ExportCommandTests
         jsonLines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith('{'))
             .Select(l => JsonNode.Parse(l)!.AsObject()).ToDictionary(o => o["text"]!.GetValue<string>(), o => o["predictions"]!.AsObject());
 
+    static string RepoRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "Kit.sln"))) return d.FullName;
+        throw new DirectoryNotFoundException("Kit.sln not found above the test binaries");
+    }
+
+    /// <summary>Runs examples/deploy-onnx/predict.cs with <c>dotnet run</c> (a file-based app) and reads its JSON lines.</summary>
+    static Dictionary<string, JsonObject> ExampleRun(string workDir, string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add("run");
+        psi.ArgumentList.Add(Path.Combine(RepoRoot(), "examples", "deploy-onnx", "predict.cs"));
+        psi.ArgumentList.Add("--");
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["OMP_NUM_THREADS"] = "1";
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(10))) { p.Kill(entireProcessTree: true); throw new TimeoutException("dotnet run predict.cs ran over 10 minutes"); }
+        Assert.True(p.ExitCode == 0, $"predict.cs exited {p.ExitCode}: {stdout}\n{stderr.Result}");
+        return PredictionsOf(stdout);
+    }
+
     static void AssertOneLineError(int code, string output, string expected)
     {
         Assert.True(code == 1, $"expected exit code 1, found {code}: {output}");
@@ -62,6 +86,16 @@ public class ExportCommandTests
             foreach (var label in new[] { "neg", "pos" })
                 Assert.Equal(kit[text]["sentiment"]!["probabilities"]![label]!.GetValue<double>(), ort[text]["sentiment"]!["probabilities"]![label]!.GetValue<double>(), 1e-4);
             Assert.Equal(kit[text]["score"]!["value"]!.GetValue<double>(), ort[text]["score"]!["value"]!.GetValue<double>(), 1e-4);
+        }
+
+        // the deploy example (ONNX Runtime and FastBertTokenizer only) prints what mtk predict --onnx prints
+        var example = ExampleRun(dir, [onnx, .. texts, "--json"]);
+        foreach (var text in texts)
+        {
+            Assert.Equal(ort[text]["sentiment"]!["label"]!.GetValue<string>(), example[text]["sentiment"]!["label"]!.GetValue<string>());
+            foreach (var label in new[] { "neg", "pos" })
+                Assert.Equal(ort[text]["sentiment"]!["probabilities"]![label]!.GetValue<double>(), example[text]["sentiment"]!["probabilities"]![label]!.GetValue<double>(), 1e-6);
+            Assert.Equal(ort[text]["score"]!["value"]!.GetValue<double>(), example[text]["score"]!["value"]!.GetValue<double>(), 1e-6);
         }
 
         // one task, to a named file

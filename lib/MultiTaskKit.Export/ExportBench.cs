@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MultiTaskKit.Data;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Training;
 using static TorchSharp.torch;
 

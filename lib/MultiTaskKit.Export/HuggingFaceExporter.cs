@@ -108,7 +108,7 @@ public static class HuggingFaceExporter
         config["id2label"] = id2label;
         config["label2id"] = label2id;
         config["classifier_dropout"] = null;
-        BertCheckpoint.WriteFolderAtomically(folder, tmp =>
+        MultiTaskKit.IO.AtomicFolder.Write(folder, tmp =>
         {
             File.WriteAllText(Path.Combine(tmp, BertCheckpoint.ConfigFile), config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
             File.Copy(vocabPath, Path.Combine(tmp, BertCheckpoint.VocabFile));

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Google.Protobuf;
 using MultiTaskKit.IO;
 using MultiTaskKit.Models;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Export;

@@ -44,7 +44,10 @@ for script in notebooks/scripts/[0-9][0-9]-*.cs; do
   else
     echo "FAILED $script:"; tail -30 "$OUT/$(basename "$script" .cs).log"; failed+=("$script")
   fi
+  # Each script's build output holds TorchSharp's native libraries for every platform (about 1.4 GB): free it before the next.
+  dotnet clean "$script" -v q -nologo > /dev/null 2>&1 || true
 done
+df -h . | tail -1
 
 bash notebooks/pack-kit.sh
 

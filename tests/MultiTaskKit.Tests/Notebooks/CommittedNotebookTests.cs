@@ -115,7 +115,7 @@ public class CommittedNotebookTests
                 Assert.Null(result.Failure);
                 html = result.HtmlPath;
             }
-            var png = ChromiumScreenshot.Capture(html, Path.Combine(dir, "page.png"), 1100, 6000);
+            var png = ChromiumScreenshot.Capture(html, Path.Combine(dir, "page.png"), 1100, 20000);
             Console.WriteLine($"rendering test screenshot of {html}: {png}");
             var image = PngImage.Read(png);
             // Plotly's plot background (#E5ECF6) marks the plot areas; the palette's first two colours mark the traces.

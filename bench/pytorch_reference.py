@@ -7,6 +7,13 @@ the embeddings and layers [0, k) are shared, each task has its own layers [k, L)
 and a head. Task 1 is classification with cross-entropy, task 2 regression with MSE; one AdamW step on the sum.
 Random weights and random token ids: this measures time, not quality.
 
+--precision bf16 runs the forward and the losses under CPU autocast to bfloat16 (what Hugging Face's Trainer does with
+bf16=True on a CPU): matrix products in bf16, weights, gradients and the optimizer in float32.
+
+The BLAS matters more than anything else here: Debian's python3-torch multiplies through whatever libblas.so.3 the
+alternatives system maps, and without libopenblas0-pthread that is the netlib reference BLAS, about ten times slower.
+The JSON names the library actually mapped and its kind ("blas_kind"), so a run on the reference BLAS can be refused.
+
 Prints one JSON object on stdout. Run with Debian's interpreter (see bench/README.md):
     /usr/bin/python3 bench/pytorch_reference.py --threads 2 --steps 5
 """
@@ -119,6 +126,15 @@ def loaded_blas():
         return f"unknown ({e})"
 
 
+def blas_kind(mapped):
+    """openblas, mkl, blis, or reference (netlib's unoptimised libblas) for the libraries mapped into this process."""
+    lower = mapped.lower()
+    for kind in ("openblas", "mkl", "blis"):
+        if kind in lower:
+            return kind
+    return "reference" if "/blas/libblas" in lower else "unknown"
+
+
 def gemm_gflops(n=2048, repeats=5):
     x, y = torch.randn(n, n), torch.randn(n, n)
     torch.mm(x, y)
@@ -146,6 +162,8 @@ def main():
     p.add_argument("--split", type=int, default=2)
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="bf16: forward and losses under CPU autocast to bfloat16 (HF Trainer's bf16=True on a CPU)")
     a = p.parse_args()
     if not 0 <= a.split <= a.layers:
         sys.exit(f"--split: expected 0..{a.layers}, found {a.split}")
@@ -160,10 +178,13 @@ def main():
     labels = torch.randint(0, 2, (a.batch,))
     targets = torch.randn(a.batch)
 
+    autocast = a.precision == "bf16"
+
     def step():
         opt.zero_grad(set_to_none=True)
-        loss1 = F.cross_entropy(model.classify(model.lower(ids1, mask1), mask1), labels)
-        loss2 = F.mse_loss(model.regress(model.lower(ids2, mask2), mask2).squeeze(-1), targets)
+        with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss1 = F.cross_entropy(model.classify(model.lower(ids1, mask1), mask1), labels)
+            loss2 = F.mse_loss(model.regress(model.lower(ids2, mask2), mask2).squeeze(-1), targets)
         (loss1 + loss2).backward()
         opt.step()
 
@@ -176,13 +197,16 @@ def main():
         times.append(time.perf_counter() - t)
     times.sort()
     median = times[len(times) // 2]
+    blas = loaded_blas()
     tokens = a.batch * (a.seq1 + a.seq2)
     flops = step_flops(a)
     print(json.dumps({
         "implementation": "pytorch",
         "torch_version": torch.__version__,
         "python": platform.python_version(),
-        "blas": loaded_blas(),
+        "precision": "bf16-autocast" if autocast else "fp32",
+        "blas": blas,
+        "blas_kind": blas_kind(blas),
         "threads": torch.get_num_threads(),
         "shape": {"batch": a.batch, "seq1": a.seq1, "seq2": a.seq2, "hidden": a.hidden, "heads": a.heads,
                   "ffn": a.ffn, "layers": a.layers, "split": a.split, "vocab": a.vocab, "dropout": a.dropout},

@@ -32,6 +32,8 @@ public sealed class BenchReport
     public List<StepResult> Steps { get; set; } = [];
     public Dictionary<string, double> Ratios { get; set; } = new();
     public PyTorchResult? PyTorch { get; set; }
+    /// <summary>The PyTorch reference with CPU autocast to bf16.</summary>
+    public PyTorchResult? PyTorchBf16 { get; set; }
     public List<ThroughputResult> Throughput { get; set; } = [];
     public List<MethodOverhead> Methods { get; set; } = [];
     public List<SoakResult> Soak { get; set; } = [];

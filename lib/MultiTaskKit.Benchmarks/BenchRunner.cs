@@ -123,6 +123,9 @@ public static class BenchRunner
     /// <summary>The implementation name of the kit's mixed-precision step row.</summary>
     public const string KitBf16Row = "kit bf16";
 
+    /// <summary>The step row of the PyTorch reference at <paramref name="precision"/>: "pytorch" (fp32) or "pytorch bf16".</summary>
+    public static string PyTorchRow(string precision) => precision == "fp32" ? "pytorch" : $"pytorch {precision}";
+
     public static BenchReport Run(BenchOptions o, KitParts kit, Action<string>? log = null)
     {
         o.Validate();
@@ -262,21 +265,25 @@ public static class BenchRunner
             });
         }
 
-        if (o.Runs("pytorch")) Guard("pytorch", () =>
-        {
-            log("PyTorch reference (subprocess)");
-            var py = PyTorchReference.Run(o.Shape, shapeA[0], shapeA[^1], TorchRuntime.Threads, o.Steps, o.Python);
-            report.PyTorch = py;
-            if (!py.Available) report.Unavailable["pytorch"] = py.Reason!;
-            else
-            {
-                var flops = StepFlops.Training(o.Shape, shapeA);
-                report.Steps.Add(new StepResult("pytorch", Describe(shapeA), py.SecondsPerStep, py.SecondsPerStep, [py.SecondsPerStep],
-                    shapeA.Sum(t => t.TokenCount), py.TokensPerSecond, flops / 1e9, py.AchievedGflops,
-                    py.AchievedGflops / report.ModelGemmGflops, py.AchievedGflops / report.Gemm2048Gflops,
-                    $"torch {py.TorchVersion}; its own 2048³ GEMM {py.GemmGflops:F0} GFLOP/s"));
-            }
-        });
+        // The peer at fp32, and with CPU autocast to bf16 beside it (what HF's bf16=True does on a CPU), whatever the
+        // kit's own precision: the kit's fp32 step is compared with the first, its bf16 step with the second.
+        if (o.Runs("pytorch"))
+            foreach (var precision in PyTorchReference.Precisions)
+                Guard(PyTorchRow(precision), () =>
+                {
+                    log($"PyTorch reference, {precision} (subprocess)");
+                    var py = PyTorchReference.Run(o.Shape, shapeA[0], shapeA[^1], TorchRuntime.Threads, o.Steps, o.Python, precision: precision);
+                    if (precision == "fp32") report.PyTorch = py; else report.PyTorchBf16 = py;
+                    if (!py.Available) report.Unavailable[PyTorchRow(precision)] = py.Reason!;
+                    else
+                    {
+                        var flops = StepFlops.Training(o.Shape, shapeA);
+                        report.Steps.Add(new StepResult(PyTorchRow(precision), Describe(shapeA), py.SecondsPerStep, py.SecondsPerStep, [py.SecondsPerStep],
+                            shapeA.Sum(t => t.TokenCount), py.TokensPerSecond, flops / 1e9, py.AchievedGflops,
+                            py.AchievedGflops / report.ModelGemmGflops, py.AchievedGflops / report.Gemm2048Gflops,
+                            $"torch {py.TorchVersion}, {py.Precision}, {py.BlasKind} BLAS; its own 2048³ fp32 GEMM {py.GemmGflops:F0} GFLOP/s"));
+                    }
+                });
 
         Optional(report, "inference", o, kit.Inference, kit.InferenceMissing, log, r => report.Throughput.AddRange(r));
         Optional(report, "tokenizer", o, kit.Tokenizer, kit.TokenizerMissing, log, r => report.Throughput.AddRange(r));
@@ -395,6 +402,11 @@ public static class BenchRunner
             if (kit is null) continue;
             if (Find("naive", i) is { } naive) r.Ratios[$"kit_vs_naive_{kit.Shape}"] = naive.SecondsPerStep / kit.SecondsPerStep;
             if (Find("pytorch", i) is { } py) r.Ratios[$"kit_vs_pytorch_{kit.Shape}"] = py.SecondsPerStep / kit.SecondsPerStep;
+            if (Find(PyTorchRow("bf16"), i) is { } py16)
+            {
+                if (Find("pytorch", i) is { } py32) r.Ratios[$"pytorch_bf16_vs_pytorch_fp32_{kit.Shape}"] = py32.SecondsPerStep / py16.SecondsPerStep;
+                if (Find(KitBf16Row, i) is { } kit16Peer) r.Ratios[$"kit_bf16_vs_pytorch_bf16_{kit.Shape}"] = py16.SecondsPerStep / kit16Peer.SecondsPerStep;
+            }
             // Below 1: the share of the kit's step its matrix products alone take.
             if (Find(MatrixProductsRow, i) is { } floor) r.Ratios[$"floor_vs_kit_{kit.Shape}"] = floor.SecondsPerStep / kit.SecondsPerStep;
             if (Find(KitBf16Row, i) is { } kit16)

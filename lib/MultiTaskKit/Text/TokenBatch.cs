@@ -5,7 +5,8 @@ namespace MultiTaskKit.Text;
 /// <summary>
 /// A tokenized batch in managed memory, padded to its longest row: <see cref="InputIds"/> and
 /// <see cref="AttentionMask"/> are row-major [<see cref="BatchSize"/>, <see cref="Length"/>].
-/// <see cref="ToTensors"/> makes the native tensors a model reads.
+/// <see cref="ToTensors"/> makes the native tensors a model reads (<c>MultiTaskKit.Models.TokenBatchExtensions.ToTrunkInput</c>
+/// wraps them as a trunk's input: text comes before models, so this folder knows nothing of them).
 /// </summary>
 public sealed class TokenBatch
 {
@@ -52,12 +53,5 @@ public sealed class TokenBatch
         device ??= Runtime.TorchRuntime.Device;
         var shape = new long[] { BatchSize, Length };
         return (tensor(InputIds, shape, device: device), tensor(AttentionMask, shape, device: device));
-    }
-
-    /// <summary>The batch as a trunk input on <paramref name="device"/>.</summary>
-    public Models.TrunkInput ToTrunkInput(Device? device = null)
-    {
-        var (ids, mask) = ToTensors(device);
-        return Models.TrunkInput.FromTokens(ids, mask);
     }
 }

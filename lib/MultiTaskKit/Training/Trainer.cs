@@ -129,6 +129,7 @@ public sealed class Trainer : IDisposable
         {
             cancel.ThrowIfCancellationRequested();
             var step = TrainOneStep(session);
+            TestHooks.Pause("step");
             bool evaluated = EvaluateIfDue(session, step);
             CheckpointIfDue(session, evaluated);
             if (session.Stopping.Stopped) break;

@@ -21,9 +21,13 @@ static class MtkProcess
         return psi;
     }
 
-    public static (int ExitCode, string Output) Run(string workDir, params string[] args)
+    public static (int ExitCode, string Output) Run(string workDir, params string[] args) => Run(StartInfo(workDir, args));
+
+    /// <summary>Runs <paramref name="psi"/> (from <see cref="StartInfo"/>, its environment possibly changed) to its end.</summary>
+    public static (int ExitCode, string Output) Run(ProcessStartInfo psi)
     {
-        using var p = Process.Start(StartInfo(workDir, args))!;
+        var args = psi.ArgumentList.Skip(1);
+        using var p = Process.Start(psi)!;
         var output = new StringBuilder();
         p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (output) output.AppendLine(e.Data); };
         p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (output) output.AppendLine(e.Data); };

@@ -29,28 +29,56 @@ public class FaultInjectionTests(ITestOutputHelper output)
         return o.ToJsonString();
     }
 
-    /// <summary>The test-only pause points (<c>MTK_TEST_PAUSE</c>) and how to see that the process is inside one.</summary>
-    static readonly (string Point, Func<string, bool> Inside, string Folders)[] PausePoints =
+    /// <summary>The test-only hold points inside a checkpoint or best/ write (<c>MTK_TEST_PAUSE</c>, see
+    /// <c>TestHooks</c>) and what the run folder holds while the process is held there.</summary>
+    static readonly (string Point, Func<string, bool> Inside)[] HoldPoints =
     [
-        ("checkpoint-partial", run => Directory.EnumerateDirectories(run, "checkpoint.tmp-*").Any(d => File.Exists(Path.Combine(d, Checkpoint.WeightsFile)) && !File.Exists(Path.Combine(d, Checkpoint.StateFile))), "checkpoint.tmp-*"),
-        ("checkpoint-write", run => Directory.EnumerateDirectories(run, "checkpoint.tmp-*").Any(d => File.Exists(Path.Combine(d, Checkpoint.HistoryFile))), "checkpoint.tmp-*"),
-        ("checkpoint-rename", run => Directory.EnumerateDirectories(run, "checkpoint.old-*").Any() && !Directory.Exists(Path.Combine(run, "checkpoint")), "checkpoint.old-*"),
-        ("best-write", run => Directory.EnumerateDirectories(run, "best.tmp-*").Any(d => File.Exists(Path.Combine(d, Checkpoint.StateFile))), "best.tmp-*"),
-        ("best-rename", run => Directory.EnumerateDirectories(run, "best.old-*").Any() && !Directory.Exists(Path.Combine(run, "best")), "best.old-*"),
+        ("checkpoint-partial", run => Directory.EnumerateDirectories(run, "checkpoint.tmp-*").Any(d => File.Exists(Path.Combine(d, Checkpoint.WeightsFile)) && !File.Exists(Path.Combine(d, Checkpoint.StateFile)))),
+        ("checkpoint-write", run => Directory.EnumerateDirectories(run, "checkpoint.tmp-*").Any(d => File.Exists(Path.Combine(d, Checkpoint.HistoryFile)))),
+        ("checkpoint-rename", run => Directory.EnumerateDirectories(run, "checkpoint.old-*").Any() && !Directory.Exists(Path.Combine(run, "checkpoint"))),
+        ("best-write", run => Directory.EnumerateDirectories(run, "best.tmp-*").Any(d => File.Exists(Path.Combine(d, Checkpoint.StateFile)))),
+        ("best-rename", run => Directory.EnumerateDirectories(run, "best.old-*").Any() && !Directory.Exists(Path.Combine(run, "best"))),
     ];
 
+    /// <summary>Sets <paramref name="psi"/> to hold at the <paramref name="nth"/> arrival at <paramref name="point"/>,
+    /// signalled by <paramref name="signal"/>.</summary>
+    static ProcessStartInfo HoldAt(ProcessStartInfo psi, string point, int nth, string signal)
+    {
+        psi.Environment["MTK_TEST_PAUSE"] = $"{point}#{nth}";
+        psi.Environment["MTK_TEST_PAUSE_FILE"] = signal;
+        return psi;
+    }
+
+    /// <summary>Waits for the event that <paramref name="p"/> is held (its signal file exists); fails when it ends first.
+    /// The limit only keeps a broken build from hanging the suite.</summary>
+    static void WaitForHold(Process p, string signal, string what)
+    {
+        var limit = Stopwatch.StartNew();
+        while (!File.Exists(signal))
+        {
+            Assert.False(p.HasExited, $"{what}: the process ended (exit code {(p.HasExited ? p.ExitCode : 0)}) without reaching its hold point");
+            Assert.True(limit.Elapsed < TimeSpan.FromMinutes(4), $"{what}: no hold within 4 minutes");
+            Thread.Sleep(5);
+        }
+    }
+
     [Fact]
-    public void SigkillAtRandomMomentsThenResumeGivesByteIdenticalResults()
+    public void SigkillAtSeededHoldPointsThenResumeGivesByteIdenticalResults()
     {
         var dir = Directory.CreateTempSubdirectory("mtk-fault").FullName;
         var config = TinyRun.Write(dir, steps: 18, checkpointEvery: 3);
         // Evaluations every 3 steps at a rate the tiny model learns at, so best/ is rewritten several times.
         File.WriteAllText(config, File.ReadAllText(config).Replace("\"eval_every_steps\": 8", "\"eval_every_steps\": 3").Replace("\"lr\": 0.002", "\"lr\": 0.02"));
         var straight = Path.Combine(dir, "straight");
-        var clock = Stopwatch.StartNew();
-        var (code, text) = MtkProcess.Run(dir, "train", "--config", config, "--out", straight);
+        // The uninterrupted run logs every arrival at a hold point, so the kills below pick among arrivals that happen.
+        var arrivalLog = Path.Combine(dir, "arrivals.log");
+        var reference = MtkProcess.StartInfo(dir, "train", "--config", config, "--out", straight);
+        reference.Environment["MTK_TEST_HOOK_LOG"] = arrivalLog;
+        var (code, text) = MtkProcess.Run(reference);
         Assert.True(code == 0, text);
-        var runSeconds = clock.Elapsed.TotalSeconds;
+        var arrivals = File.ReadAllLines(arrivalLog).Select(l => l[..l.LastIndexOf('#')]).GroupBy(p => p).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(18, arrivals.GetValueOrDefault("step"));
+        foreach (var (point, _) in HoldPoints) Assert.True(arrivals.GetValueOrDefault(point) > 0, $"the uninterrupted run never reached {point}: {string.Join(", ", arrivals)}");
         var expectedMetrics = WithoutTimings(File.ReadAllText(Path.Combine(straight, "metrics.json")));
         var expectedHistory = File.ReadAllBytes(Path.Combine(straight, "history.csv"));
 
@@ -59,49 +87,28 @@ public class FaultInjectionTests(ITestOutputHelper output)
         for (int k = 0; k < 10; k++)
         {
             var run = Path.Combine(dir, $"killed-{k}");
-            // A random moment between start-up and the end of the run (even k), or inside the n-th write of a
-            // checkpoint or best/ folder, held open by the test-only pause (odd k). A kill that comes too late (the
-            // machine ran faster than the reference) is tried again earlier, in a fresh folder.
-            double at = (0.1 + 0.8 * rng.NextDouble()) * runSeconds;
-            var (point, inside, name) = PausePoints[(k / 2) % PausePoints.Length];
-            int nth = 1 + rng.Next(point.EndsWith("rename") ? 2 : 3);
-            string kind = "";
-            bool landed = false;
-            for (int attempt = 0; attempt < 4 && !landed; attempt++)
+            var signal = Path.Combine(dir, $"killed-{k}.held");
+            // After a seeded optimizer step (even k), or inside a seeded write of a checkpoint or best/ folder (odd k);
+            // the process holds there until it is killed, so the kill lands whatever the machine's speed.
+            var (point, inside) = k % 2 == 0 ? ("step", null) : HoldPoints[(k / 2) % HoldPoints.Length];
+            int nth = 1 + rng.Next(arrivals[point]);
+            string kind = $"{(k % 2 == 0 ? "after" : "inside")} {point} #{nth}";
+            using (var p = Process.Start(HoldAt(MtkProcess.StartInfo(dir, "train", "--config", config, "--out", run), point, nth, signal))!)
             {
-                if (Directory.Exists(run)) Directory.Delete(run, recursive: true);
-                var psi = MtkProcess.StartInfo(dir, "train", "--config", config, "--out", run);
-                var started = Stopwatch.StartNew();
-                var seen = new HashSet<string>();
-                Func<bool> due;
-                if (k % 2 == 0)
-                {
-                    kind = $"after {at:F2} s";
-                    double when = at;
-                    due = () => started.Elapsed.TotalSeconds >= when;
-                    at /= 2;
-                }
-                else
-                {
-                    psi.Environment["MTK_TEST_PAUSE"] = $"{point}:400";
-                    kind = $"inside {point} #{nth}";
-                    int n = nth;
-                    due = () =>
-                    {
-                        foreach (var d in Directory.EnumerateDirectories(run, name)) seen.Add(d);
-                        return seen.Count >= n && inside(run);
-                    };
-                    nth = 1;
-                }
-                using var p = Process.Start(psi)!;
                 _ = p.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
                 _ = p.StandardError.BaseStream.CopyToAsync(Stream.Null);
-                while (!p.HasExited && !SafeDue(due) && started.Elapsed < TimeSpan.FromMinutes(1)) Thread.Sleep(5);
-                landed = !p.HasExited;
-                if (landed) p.Kill(entireProcessTree: true); // SIGKILL: no cleanup, as in a crash or an OOM kill
-                p.WaitForExit();
+                try
+                {
+                    WaitForHold(p, signal, $"kill {k} ({kind})");
+                    if (inside is not null) Assert.True(inside(run), $"kill {k} ({kind}): held, but the run folder is not as {point} leaves it");
+                }
+                finally
+                {
+                    p.Kill(entireProcessTree: true); // SIGKILL: no cleanup, as in a crash or an OOM kill
+                    p.WaitForExit();
+                }
             }
-            Assert.True(landed, $"kill {k} ({kind}) never landed before the run finished");
+            File.Delete(signal);
             var left = !Directory.Exists(run) ? "(no folder yet)" : string.Join(" ", Directory.EnumerateFileSystemEntries(run).Select(Path.GetFileName).Where(n => n!.Contains(".tmp-") || n.Contains(".old-")));
             (code, text) = MtkProcess.Run(dir, "train", "--config", config, "--out", run, "--resume-if-any");
             Assert.True(code == 0, $"kill {k} ({kind}): resume failed\n{text}");
@@ -112,17 +119,10 @@ public class FaultInjectionTests(ITestOutputHelper output)
             Assert.Empty(Directory.EnumerateFileSystemEntries(run, "*.old-*"));
             kinds.Add(kind);
         }
-        // Ten kills landed, and every pause point was hit by one.
+        // Ten kills landed, and every hold point was hit by one.
         Assert.Equal(10, kinds.Count);
-        foreach (var (point, _, _) in PausePoints) Assert.Contains(kinds, k => k.StartsWith($"inside {point} "));
+        foreach (var (point, _) in HoldPoints) Assert.Contains(kinds, k => k.StartsWith($"inside {point} "));
         Directory.Delete(dir, recursive: true);
-    }
-
-    static bool SafeDue(Func<bool> due)
-    {
-        try { return due(); }
-        catch (IOException) { return false; } // a folder renamed while listing it
-        catch (UnauthorizedAccessException) { return false; }
     }
 
     static string FirstLine(string text, string containing) =>
@@ -136,17 +136,24 @@ public class FaultInjectionTests(ITestOutputHelper output)
         var other = Path.Combine(dir, "other.json");
         File.WriteAllText(other, File.ReadAllText(config).Replace("\"seed\": 11", "\"seed\": 99"));
         var run = Path.Combine(dir, "shared");
-        // Two trainings with different seeds, started 0.3 s apart into the same --out: exactly one may write it.
-        using var a = Process.Start(MtkProcess.StartInfo(dir, "train", "--config", config, "--out", run))!;
+        // Two trainings with different seeds into the same --out: the second starts while the first is held after its
+        // first step (an event, not a delay), so exactly one may write the folder, and it is the first.
+        var signal = Path.Combine(dir, "a.held");
+        using var a = Process.Start(HoldAt(MtkProcess.StartInfo(dir, "train", "--config", config, "--out", run), "step", 1, signal))!;
         var aOut = Task.WhenAll(a.StandardOutput.ReadToEndAsync(), a.StandardError.ReadToEndAsync());
-        Thread.Sleep(300);
-        using var b = Process.Start(MtkProcess.StartInfo(dir, "train", "--config", other, "--out", run))!;
-        var bOut = Task.WhenAll(b.StandardOutput.ReadToEndAsync(), b.StandardError.ReadToEndAsync());
-        Assert.True(a.WaitForExit(TimeSpan.FromMinutes(3)) && b.WaitForExit(TimeSpan.FromMinutes(3)), "a writer hung");
+        string bText;
+        try
+        {
+            WaitForHold(a, signal, "the first writer");
+            (var bCode, bText) = MtkProcess.Run(dir, "train", "--config", other, "--out", run);
+            Assert.True(bCode != 0, $"the second writer was not refused while the first held the folder\n{bText}");
+        }
+        finally { File.Delete(signal); }
+        Assert.True(a.WaitForExit(TimeSpan.FromMinutes(3)), "the first writer hung after its release");
+        a.WaitForExit();
         string Text(Task<string[]> t) => string.Join("\n", t.Result);
-        Assert.True((a.ExitCode == 0) != (b.ExitCode == 0),
-            $"expected one writer to succeed and one to be refused; exit codes {a.ExitCode} and {b.ExitCode}\n{Text(aOut)}\n---\n{Text(bOut)}");
-        var (winner, loserText, seed) = a.ExitCode == 0 ? (a, Text(bOut), 11) : (b, Text(aOut), 99);
+        Assert.True(a.ExitCode == 0, $"the first writer failed after its release\n{Text(aOut)}");
+        var (winner, loserText, seed) = (a, bText, 11);
         Assert.Contains($"in use by process {winner.Id}", loserText);
         Assert.DoesNotContain("   at ", loserText);
         // The folder holds the winner's run, whole: its seed in the config and the report.

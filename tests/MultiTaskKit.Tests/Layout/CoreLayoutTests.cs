@@ -32,16 +32,48 @@ public class CoreLayoutTests
 
     static readonly Regex UsingDirective = new(@"^\s*(?:global\s+)?using\s+(?:static\s+)?(?:\w+\s*=\s*)?MultiTaskKit\.(\w+)", RegexOptions.Compiled);
     static readonly Regex QualifiedName = new(@"(?<![\w.])MultiTaskKit\.(\w+)\.", RegexOptions.Compiled);
+    static readonly Regex RelativeName = new(@"(?<![\w.])(\w+)\.(\w+)", RegexOptions.Compiled);
     static readonly Regex StringLiteral = new("@?\"(?:[^\"\\\\]|\\\\.)*\"", RegexOptions.Compiled);
 
+    /// <summary>What each top-level folder of the core declares: its types and its sub-namespaces (sub-folders).</summary>
+    static Dictionary<string, HashSet<string>> FolderMembers()
+    {
+        var members = new Dictionary<string, HashSet<string>>();
+        foreach (var (path, folder) in CoreSources())
+        {
+            if (folder == "") continue;
+            if (!members.TryGetValue(folder, out var names)) members[folder] = names = new();
+            foreach (Match m in TopLevelType.Matches(File.ReadAllText(Path.Combine(CoreDir, path)))) names.Add(m.Groups[1].Value);
+            var parts = path.Split('/');
+            if (parts.Length > 2) names.Add(parts[1]);
+        }
+        return members;
+    }
+
     /// <summary>
-    /// Folder → folder imports of the core: a <c>using MultiTaskKit.X</c> directive (plain, static, alias or global) or a
-    /// fully qualified <c>MultiTaskKit.X.Name</c> in code (comments and string literals are not code), where X is another
-    /// top-level folder of the core. Each edge keeps the files that make it.
+    /// The core folders one line of code (comments and string literals already removed) imports: a <c>using
+    /// MultiTaskKit.X</c> directive (plain, static, alias or global), a fully qualified <c>MultiTaskKit.X.Name</c>, or a
+    /// name qualified relative to the enclosing <c>MultiTaskKit</c> namespace, <c>X.Name</c>, where Name is a type or
+    /// sub-namespace that folder X declares (code inside <c>MultiTaskKit.Text</c> may write <c>Models.TrunkInput</c>).
+    /// </summary>
+    static IEnumerable<string> Imports(string code, IReadOnlyDictionary<string, HashSet<string>> members)
+    {
+        var directive = UsingDirective.Match(code);
+        if (directive.Success) return [directive.Groups[1].Value];
+        return QualifiedName.Matches(code).Select(m => m.Groups[1].Value)
+            .Concat(RelativeName.Matches(code)
+                .Where(m => members.TryGetValue(m.Groups[1].Value, out var names) && names.Contains(m.Groups[2].Value))
+                .Select(m => m.Groups[1].Value));
+    }
+
+    /// <summary>
+    /// Folder → folder imports of the core (<see cref="Imports"/>, line by line, comments and string literals are not
+    /// code), where the target is another top-level folder of the core. Each edge keeps the files that make it.
     /// </summary>
     static Dictionary<(string From, string To), List<string>> ImportGraph()
     {
         var folders = Directory.GetDirectories(CoreDir).Select(Path.GetFileName).Where(f => f is not ("bin" or "obj")).ToHashSet()!;
+        var members = FolderMembers();
         var edges = new Dictionary<(string, string), List<string>>();
         foreach (var (path, folder) in CoreSources())
         {
@@ -53,11 +85,7 @@ public class CoreLayoutTests
                 var code = StringLiteral.Replace(line, "\"\"");
                 var comment = code.IndexOf("//", StringComparison.Ordinal);
                 if (comment >= 0) code = code[..comment];
-                var targets = new List<string>();
-                var directive = UsingDirective.Match(code);
-                if (directive.Success) targets.Add(directive.Groups[1].Value);
-                else targets.AddRange(QualifiedName.Matches(code).Select(m => m.Groups[1].Value));
-                foreach (var target in targets.Where(t => t != folder && folders.Contains(t)))
+                foreach (var target in Imports(code, members).Where(t => t != folder && folders.Contains(t)))
                 {
                     if (!edges.TryGetValue((folder, target), out var files)) edges[(folder, target)] = files = new();
                     if (!files.Contains(path)) files.Add(path);
@@ -65,6 +93,21 @@ public class CoreLayoutTests
             }
         }
         return edges;
+    }
+
+    [Fact]
+    public void TheImportScanReadsDirectivesFullAndRelativeNames()
+    {
+        var members = new Dictionary<string, HashSet<string>> { ["Models"] = ["TrunkInput", "Bert"], ["Runtime"] = ["TorchRuntime"] };
+        Assert.Equal(["Models"], Imports("using MultiTaskKit.Models.Bert;", members));
+        Assert.Equal(["Runtime"], Imports("using static MultiTaskKit.Runtime.TorchRuntime;", members));
+        Assert.Equal(["Models"], Imports("public MultiTaskKit.Models.TrunkInput X() =>", members));
+        Assert.Equal(["Models"], Imports("public Models.TrunkInput ToTrunkInput(Device? device = null)", members));
+        Assert.Equal(["Models"], Imports("var b = new Models.Bert.BertModel(config);", members));
+        Assert.Equal(["Runtime"], Imports("device ??= Runtime.TorchRuntime.Device;", members));
+        // a member access on something that only shares a folder's name, and a name under System, are no imports
+        Assert.Empty(Imports("var n = Models.Count + System.Runtime.GCSettings.IsServerGC;", members));
+        Assert.Empty(Imports("var s = batch.Models.TrunkInput;", members));
     }
 
     /// <summary>Strongly connected components with more than one folder (Tarjan): each is a set of folders in a cycle.</summary>

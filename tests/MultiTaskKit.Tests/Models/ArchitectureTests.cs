@@ -18,7 +18,16 @@ namespace MultiTaskKit.Tests.Models;
 public class ArchitectureTests
 {
 
-    public static TheoryData<string> Architectures => new() { "hard", "split@1", "isolated", "cross_stitch", "mmoe", "cgc", "ple", "task_attention" };
+    static readonly string[] AllArchitectures = ["hard", "split@1", "isolated", "cross_stitch", "mmoe", "cgc", "ple", "task_attention"];
+
+    public static TheoryData<string> Architectures => new(AllArchitectures);
+
+    /// <summary>The architectures in which every task reads one shared representation (the ones rep-grad can run on);
+    /// <see cref="TheArchitecturesWithASharedRepresentationAreTheListedOnes"/> holds the list against the models.</summary>
+    static readonly string[] WithOneRepresentation = ["hard", "split@1", "mmoe", "task_attention"];
+
+    public static TheoryData<string> SharingOneRepresentation => new(WithOneRepresentation);
+    public static TheoryData<string> WithoutOneRepresentation => new(AllArchitectures.Except(WithOneRepresentation));
 
     internal static MultiTaskNetwork Build(string architecture, long seed = 1, int tasks = 2)
     {
@@ -80,16 +89,29 @@ public class ArchitectureTests
         foreach (var t in model.Tasks) Assert.All(model.Head(t).parameters(), p => Assert.Contains(p, model.TaskParameters(t)));
     }
 
-    [Theory, MemberData(nameof(Architectures))]
-    public void RepresentationGradientsOnlyWhereEveryTaskReadsOneRepresentation(string architecture)
+    [Fact]
+    public void TheArchitecturesWithASharedRepresentationAreTheListedOnes()
+    {
+        var found = AllArchitectures.Where(a => { using var m = Build(a); return m.HasSharedRepresentation; });
+        Assert.Equal(WithOneRepresentation.Order(), found.Order());
+    }
+
+    [Theory, MemberData(nameof(SharingOneRepresentation))]
+    public void RepresentationGradientsWhereEveryTaskReadsOneRepresentation(string architecture)
+    {
+        using var model = Build(architecture);
+        var output = model.Forward(TrunkInput.FromFeatures(randn(3, 4)), representationGradients: true);
+        var representation = Assert.IsType<SharedRepresentation>(output.Representation);
+        // one detached leaf per task, each asking for its own gradient
+        Assert.Equal(model.Tasks.Order(), representation.TaskLeaves.Keys.Order());
+        Assert.All(representation.TaskLeaves, kv => Assert.True(kv.Value.requires_grad, $"{architecture}: task {kv.Key}'s leaf asks no gradient"));
+    }
+
+    [Theory, MemberData(nameof(WithoutOneRepresentation))]
+    public void NoRepresentationGradientsWhereTasksReadDifferentRepresentations(string architecture)
     {
         using var model = Build(architecture);
         var x = TrunkInput.FromFeatures(randn(3, 4));
-        if (model.HasSharedRepresentation)
-        {
-            Assert.NotNull(model.Forward(x, representationGradients: true).Representation);
-            return;
-        }
         var ex = Assert.Throws<InvalidOperationException>(() => model.Forward(x, representationGradients: true));
         Assert.Contains($"the {architecture} architecture has no single shared representation", ex.Message);
         var losses = model.Losses(model.forward(x), new Dictionary<string, Tensor> { ["cls"] = tensor(new long[] { 0, 1, 2 }), ["reg"] = randn(3) });
@@ -100,11 +122,10 @@ public class ArchitectureTests
 
     /// <summary>Rep-grad with equal weights must give every parameter the gradient of the plain backward of the loss sum:
     /// the representation has to carry every path from the tasks into the shared parameters (MMoE: the gate's input too).</summary>
-    [Theory, MemberData(nameof(Architectures))]
+    [Theory, MemberData(nameof(SharingOneRepresentation))]
     public void RepresentationGradientsWithEqualWeightsMatchThePlainBackward(string architecture)
     {
         using var model = Build(architecture, seed: 4);
-        if (!model.HasSharedRepresentation) return;
         var x = TrunkInput.FromFeatures(randn(6, 4, generator: new Generator(9)));
         var targets = new Dictionary<string, Tensor> { ["cls"] = tensor(new long[] { 0, 1, 2, 0, 1, 2 }), ["reg"] = linspace(-1, 1, 6) };
         model.eval();

@@ -82,14 +82,20 @@ public static class MixedPrecision
     /// <summary>A Linear's weight and bias cast once to the product dtype.</summary>
     public sealed record CastWeights(Tensor Weight, Tensor? Bias);
 
-    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Linear, CastWeights> inferenceCasts = new();
+    // The copies of the open inference scopes, per flow of execution (thread or async flow), as libtorch keeps
+    // no_grad per thread: a model evaluated on another thread, or a second model in the same process, neither sees nor
+    // frees them. Scopes of one flow share one table.
+    static readonly AsyncLocal<Dictionary<Linear, CastWeights>?> inferenceCasts = new();
+
+    static Dictionary<Linear, CastWeights> CastTable() =>
+        inferenceCasts.Value ??= new Dictionary<Linear, CastWeights>(ReferenceEqualityComparer.Instance);
 
     /// <summary>
-    /// The weights of <paramref name="layer"/> cast to <paramref name="compute"/> by an open
-    /// <see cref="CastWeightsForInference"/> scope, when gradients are off; else null (cast at the call).
+    /// The weights of <paramref name="layer"/> cast to <paramref name="compute"/> by a <see cref="CastWeightsForInference"/>
+    /// scope open in this flow of execution, when gradients are off; else null (cast at the call).
     /// </summary>
     public static CastWeights? CastForInference(Linear layer, ScalarType compute) =>
-        !is_grad_enabled() && inferenceCasts.TryGetValue(layer, out var cast) && cast.Weight.dtype == compute ? cast : null;
+        !is_grad_enabled() && inferenceCasts.Value is { } table && table.TryGetValue(layer, out var cast) && cast.Weight.dtype == compute ? cast : null;
 
     /// <summary>
     /// For inference over many batches (evaluation, prediction): casts the weights and biases of every Linear of the
@@ -102,30 +108,30 @@ public static class MixedPrecision
     public static IDisposable CastWeightsForInference(nn.Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
+        var table = CastTable();
         var owned = new List<Linear>();
         foreach (var m in Tree(model))
         {
             if (m.ComputeType is not { } c || m is not nn.Module module) continue;
             foreach (var (_, child) in module.named_children())
             {
-                if (child is not Linear linear || linear.weight!.dtype == c || inferenceCasts.TryGetValue(linear, out _)) continue;
+                if (child is not Linear linear || linear.weight!.dtype == c || table.ContainsKey(linear)) continue;
                 using (no_grad())
                 using (NewDisposeScope())
-                    inferenceCasts.AddOrUpdate(linear, new CastWeights(linear.weight!.to(c).DetachFromDisposeScope(), linear.bias?.to(c).DetachFromDisposeScope()));
+                    table[linear] = new CastWeights(linear.weight!.to(c).DetachFromDisposeScope(), linear.bias?.to(c).DetachFromDisposeScope());
                 owned.Add(linear);
             }
         }
-        return new InferenceCastScope(owned);
+        return new InferenceCastScope(table, owned);
     }
 
-    sealed class InferenceCastScope(List<Linear> owned) : IDisposable
+    sealed class InferenceCastScope(Dictionary<Linear, CastWeights> table, List<Linear> owned) : IDisposable
     {
         public void Dispose()
         {
             foreach (var linear in owned)
-                if (inferenceCasts.TryGetValue(linear, out var cast))
+                if (table.Remove(linear, out var cast))
                 {
-                    inferenceCasts.Remove(linear);
                     cast.Weight.Dispose();
                     cast.Bias?.Dispose();
                 }

@@ -29,8 +29,9 @@ public static class PlotlyEntry
         };
         chart = Chart.withTitle(spec.Title, null).Invoke(chart);
         chart = chart.WithSize(spec.Width, spec.Height);
-        var figure = JsonNode.Parse(GenericChart.toFigureJson(chart))!.AsObject();
+        var figure = JsonNode.Parse(NonFiniteAsNull(GenericChart.toFigureJson(chart)))!.AsObject();
         Patch(figure, spec);
+        NullNonFinite(figure);
         return figure.ToJsonString();
     }
 
@@ -103,6 +104,30 @@ public static class PlotlyEntry
     }
 
     // Settings that the C# façade does not expose; set on the figure Plotly.NET produced.
+    /// <summary>NaN and ±∞ as JSON null (a gap in plotly.js): Newtonsoft may write them as bare tokens, which are not JSON.</summary>
+    static string NonFiniteAsNull(string json) =>
+        System.Text.RegularExpressions.Regex.Replace(json, @"(?<=[\[,:]\s*)(-?Infinity|NaN)(?=\s*[\],}])", "null");
+
+    /// <summary>NaN and ±∞ written as strings ("NaN") inside arrays of numbers become null too.</summary>
+    static void NullNonFinite(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (_, v) in o.ToList()) NullNonFinite(v);
+                break;
+            case JsonArray a:
+                for (int i = 0; i < a.Count; i++)
+                {
+                    if (a[i] is JsonValue v && v.TryGetValue<string>(out var s) && s is "NaN" or "Infinity" or "-Infinity"
+                        && a.Any(x => x is JsonValue n && n.GetValueKind() == System.Text.Json.JsonValueKind.Number))
+                        a[i] = null;
+                    else NullNonFinite(a[i]);
+                }
+                break;
+        }
+    }
+
     static void Patch(JsonObject figure, ChartSpec spec)
     {
         if (spec.Kind == "heatmap" && spec.Diverging)

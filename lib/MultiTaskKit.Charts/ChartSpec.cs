@@ -66,6 +66,24 @@ public sealed record ChartSpec
     public SurfaceSpec? Surface { get; init; }
 
     /// <summary>
+    /// The spec with the points of lines whose x or y is NaN or ±∞ left out (a constant target's Pearson, a diverged
+    /// loss). Bars, heat-map cells and surfaces keep theirs, and the figure shows them as gaps (null).
+    /// </summary>
+    public ChartSpec WithFiniteLines()
+    {
+        static Series S(Series s)
+        {
+            var keep = Enumerable.Range(0, Math.Min(s.X.Length, s.Y.Length)).Where(i => double.IsFinite(s.X[i]) && double.IsFinite(s.Y[i])).ToArray();
+            return keep.Length == s.X.Length && s.X.Length == s.Y.Length ? s : s with { X = keep.Select(i => s.X[i]).ToArray(), Y = keep.Select(i => s.Y[i]).ToArray() };
+        }
+        return this with
+        {
+            Panels = Panels?.Select(p => p.Select(S).ToArray()).ToArray(),
+            Surface = Surface is null ? null : Surface with { Paths = Surface.Paths.Select(S).ToArray() },
+        };
+    }
+
+    /// <summary>
     /// The spec with every piece of text HTML-escaped. Plotly renders a subset of HTML in titles, names and labels
     /// (<c>&lt;a href&gt;</c> becomes a live link), and labels come from data files and task names; escaped, they show
     /// as typed.
@@ -93,6 +111,7 @@ public sealed record ChartSpec
 /// Source-generated JSON for the specs: file-based apps (<c>dotnet run app.cs</c>) turn reflection-based
 /// System.Text.Json off by default, and the specs must cross the load-context boundary there too.
 /// </summary>
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web,
+    NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ChartSpec))]
 internal sealed partial class ChartSpecJson : System.Text.Json.Serialization.JsonSerializerContext;

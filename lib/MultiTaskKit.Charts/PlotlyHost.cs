@@ -24,7 +24,7 @@ public static class PlotlyHost
 
     /// <summary>Builds a Plotly figure (JSON with <c>data</c> and <c>layout</c>) for <paramref name="spec"/>.</summary>
     public static string BuildFigure(ChartSpec spec) =>
-        Instance.Value.Build(System.Text.Json.JsonSerializer.Serialize(spec.WithEscapedText(), ChartSpecJson.Default.ChartSpec));
+        Instance.Value.Build(System.Text.Json.JsonSerializer.Serialize(spec.WithEscapedText().WithFiniteLines(), ChartSpecJson.Default.ChartSpec));
 
     /// <summary>The plotly.js source embedded in Plotly.NET (about 3.6 MB), for offline pages.</summary>
     public static string PlotlyJs => plotlyJs ??= Instance.Value.PlotlyJs();

@@ -21,6 +21,9 @@ public static class RunCharts
     public const string PageFile = "training.html";
 
     /// <summary>Writes <c>charts/training.html</c>: every chart of <see cref="RunChartsWriter.Charts(RunHistory, MetricsReport?)"/>, plotly.js embedded once.</summary>
-    public static string Write(string runDir, RunHistory history, MetricsReport test) =>
-        ChartPage.Write(Path.Combine(runDir, Folder, PageFile), $"Run {Path.GetFileName(Path.GetFullPath(runDir))}", RunChartsWriter.Charts(history, test));
+    public static string Write(string runDir, RunHistory history, MetricsReport test)
+    {
+        var folder = IO.AtomicFile.CreateFolder(Path.Combine(runDir, Folder));
+        return ChartPage.Write(Path.Combine(folder, PageFile), $"Run {Path.GetFileName(Path.GetFullPath(runDir))}", RunChartsWriter.Charts(history, test));
+    }
 }

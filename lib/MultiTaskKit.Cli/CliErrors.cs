@@ -44,5 +44,5 @@ static class CliErrors
         }
     }
 
-    static string OneLine(string s) => string.Join(" ", s.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    static string OneLine(string s) => ConsoleText.Printable(string.Join(" ", s.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
 }

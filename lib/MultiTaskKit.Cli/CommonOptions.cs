@@ -31,6 +31,17 @@ static class CommonOptions
         Recursive = true,
     };
 
+    /// <summary>Refuses an empty value of a path option (<c>--out ""</c>) as a usage error that names the option.</summary>
+    public static Option<string?> NonEmptyPath(this Option<string?> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && string.IsNullOrWhiteSpace(result.Tokens[^1].Value))
+                result.AddError($"{option.Name}: expected a folder path, found an empty string.");
+        });
+        return option;
+    }
+
     public static void AddTo(RootCommand root)
     {
         root.Options.Add(Verbose);
@@ -43,10 +54,14 @@ static class CommonOptions
     public static KitOptions Apply(ParseResult parse)
     {
         var options = KitOptions.FromEnvironment();
-        if (parse.GetValue(Threads) is { } threads) options = options with { Threads = threads };
+        if (parse.GetValue(Threads) is { } threads) options = options with { Threads = CheckThreads(threads) };
         TorchRuntime.Configure(options);
         return options;
     }
+
+    static int CheckThreads(int threads) => threads >= 1 && threads <= KitOptions.MaxThreads
+        ? threads
+        : throw new UsageException($"--threads: expected 1 to {KitOptions.MaxThreads} (4 per core, {Environment.ProcessorCount} cores here), found {threads}.");
 
     /// <summary>A run's runtime options: those its configuration file states (so that a run folder's config.json
     /// reproduces the run), else this invocation's; <c>--threads</c> wins either way.</summary>
@@ -56,7 +71,7 @@ static class CommonOptions
                       && System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configFile), documentOptions: new() { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true }) is System.Text.Json.Nodes.JsonObject o
                       && o.ContainsKey("runtime");
         var runtime = stated ? config.Runtime : invocation;
-        if (parse.GetValue(Threads) is { } threads) runtime = runtime with { Threads = threads };
+        if (parse.GetValue(Threads) is { } threads) runtime = runtime with { Threads = CheckThreads(threads) };
         return config with { Runtime = runtime };
     }
 }

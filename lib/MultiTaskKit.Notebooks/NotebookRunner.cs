@@ -45,7 +45,15 @@ public static class NotebookRunner
         Kernels.DefaultKernelName = "csharp";
         if (!File.Exists(notebookPath)) throw new FileNotFoundException($"mtk notebook run: expected a notebook at {notebookPath}, found no such file.", notebookPath);
         InteractiveDocument doc;
-        await using (var stream = File.OpenRead(notebookPath)) doc = Notebook.Read(stream, Kernels);
+        try
+        {
+            await using var stream = File.OpenRead(notebookPath);
+            doc = Notebook.Read(stream, Kernels);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
+        {
+            throw new InvalidDataException($"{notebookPath}: expected a Jupyter notebook (.ipynb JSON), found unreadable content ({e.Message}).", e);
+        }
         Directory.CreateDirectory(outDir);
         var name = Path.GetFileNameWithoutExtension(notebookPath);
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -21,7 +21,7 @@ static class CaseStudyCommand
     {
         var preset = new Option<string>("--preset") { Description = "quick (2-core CPU, training subset, 128 tokens, minutes), standard (all of IMDB, 256 tokens, one epoch, about an hour in bf16) or full (all of IMDB, 256 tokens, 3 epochs with dropout, about an hour and a quarter in bf16).", DefaultValueFactory = _ => "quick" };
         var model = new Option<string>("--model") { Description = "Trunk: minilm (embedded all-MiniLM-L6-v2), a Hugging Face model folder, or a hub id.", DefaultValueFactory = _ => "minilm" };
-        var output = new Option<string?>("--out") { Description = "Run folder (default: runs/casestudy-<preset>)." };
+        var output = new Option<string?>("--out") { Description = "Run folder (default: runs/casestudy-<preset>)." }.NonEmptyPath();
         var seed = new Option<ulong>("--seed") { Description = "Seed of splits, subsets, initialisation, batches and dropout.", DefaultValueFactory = _ => 42UL };
         var compare = new Option<bool>("--compare") { Description = "Also train the single-task baselines and hard sharing (same budget) and print Δm." };
         var resume = new Option<bool>("--resume") { Description = "Continue a killed run in --out from its last checkpoint (runs without one start, and say so)." };

@@ -48,6 +48,8 @@ static class PredictCommand
                 throw new UsageException("predict: expected exactly one of --run DIR (the trained run) or --onnx FILE (its ONNX export).");
             if (onnxPath is not null) return PredictOnnx(onnxPath, texts, parse.GetValue(json), kit.Threads ?? 0);
             using var predictor = RunPredictor.Load(parse.GetValue(run)!, PrecisionOption.Parse(parse, precision));
+            // On stderr, so that --json's lines stay JSON.
+            Console.Error.WriteLine($"weights: {predictor.WeightsDescription}");
             var predictions = predictor.Predict(texts);
             if (parse.GetValue(json))
             {
@@ -63,10 +65,10 @@ static class PredictCommand
             foreach (var t in predictor.Tasks) table.AddColumn(t);
             for (int i = 0; i < texts.Count; i++)
             {
-                var shown = texts[i].Length > 60 ? texts[i][..57] + "..." : texts[i];
-                table.AddRow([Markup.Escape(shown), .. predictions[i].Select(p => Markup.Escape(p.Label is null
+                var shown = ConsoleText.Printable(texts[i].Length > 60 ? texts[i][..57] + "..." : texts[i]);
+                table.AddRow([Markup.Escape(shown), .. predictions[i].Select(p => Markup.Escape(ConsoleText.Printable(p.Label is null
                     ? $"{p.Value:F3}"
-                    : $"{p.Label} ({string.Join(" ", p.Probabilities!.Select(kv => $"{kv.Key} {kv.Value:F2}"))})"))]);
+                    : $"{p.Label} ({string.Join(" ", p.Probabilities!.Select(kv => $"{kv.Key} {kv.Value:F2}"))})")))]);
             }
             AnsiConsole.Write(table);
             return 0;

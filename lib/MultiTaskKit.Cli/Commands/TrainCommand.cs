@@ -16,7 +16,7 @@ static class TrainCommand
     public static Command Create()
     {
         var config = new Option<string>("--config") { Description = "Run configuration (JSON, snake_case keys; see RunConfig).", Required = true };
-        var output = new Option<string?>("--out") { Description = "Run folder (default: runs/<name>)." };
+        var output = new Option<string?>("--out") { Description = "Run folder (default: runs/<name>)." }.NonEmptyPath();
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint; refused when there is none." };
         var resumeIfAny = new Option<bool>("--resume-if-any") { Description = "Continue from the last checkpoint when there is one, else start (and say which)." };
         var command = new Command("train", "Train any set of tasks (built-in datasets or CSV/TSV files) with any trunk, sharing plan and method.");

@@ -71,6 +71,8 @@ public static class MethodCatalog
         if (entry.Create is null)
             throw new ArgumentException($"unknown method '{name}'; known methods: {string.Join(", ", Names)} (fixed weights: FixedWeighting)", nameof(name));
         ArgumentNullException.ThrowIfNull(tasks);
+        if (tasks.GroupBy(t => t, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new ArgumentException($"method '{entry.Name}': task '{twice.Key}' appears twice in the task names ({string.Join(", ", tasks)}); each task needs a name of its own", nameof(tasks));
         if (tasks.Count < MinTasks(entry.Name))
             throw new ArgumentException($"method '{entry.Name}' needs at least {MinTasks(entry.Name)} tasks, found {tasks.Count} ({string.Join(", ", tasks)})", nameof(tasks));
         return entry.Create(tasks);

@@ -60,6 +60,7 @@ public static class CsvTaskReader
     /// <summary>Reads the file strictly (see <see cref="DelimitedText"/>); quotes default to on for CSV, off for TSV.</summary>
     public static DelimitedTable LoadTable(string path, char? separator = null, bool? quotes = null)
     {
+        if (Directory.Exists(path)) throw new InvalidDataException($"CSV task: expected a delimited file with a header at '{path}', found a folder.");
         if (!File.Exists(path)) throw new FileNotFoundException($"CSV task: expected a delimited file with a header at '{path}', found no such file.", path);
         var sep = separator ?? DefaultSeparator(path);
         return DelimitedText.Read(path, sep, quotes ?? sep != '\t');
@@ -106,11 +107,11 @@ public static class CsvTaskReader
             return new TextDataset(dataset, split, TaskKind.Regression, [], examples, path);
         }
 
-        // Numeric labels are compared as numbers: "0" and "0.0" are one class, not two.
+        // Numeric labels are compared as numbers when every label is a number: "2" and "2.0" are one class, not two.
         var labelled = raw.Where(x => x.Value.Length > 0).ToList();
         if (labelled.Count == 0) throw new InvalidDataException($"{path}: column '{options.LabelColumn}' holds no label at all; expected at least one labelled row.");
-        bool numeric = labelled.All(x => IsIntegral(x.Value)) && (options.LabelNames?.All(IsIntegral) ?? true);
-        string Canon(string v) => numeric ? CanonicalInteger(v) : v;
+        bool numeric = labelled.All(x => IsNumber(x.Value)) && (options.LabelNames?.All(IsNumber) ?? true);
+        string Canon(string v) => numeric ? CanonicalNumber(v) : v;
         var labelNames = (options.LabelNames ?? InferLabelNames(labelled.Select(x => Canon(x.Value)))).Select(Canon).ToList();
         if (options.LabelNames is null && labelNames.Count < 2)
             throw new InvalidDataException($"{path}: task '{dataset}': column '{options.LabelColumn}' holds a single class ('{labelNames[0]}'); a classification task needs at least two classes (or list them in 'labels').");
@@ -123,18 +124,24 @@ public static class CsvTaskReader
         return new TextDataset(dataset, split, TaskKind.Classification, labelNames, rows, path);
     }
 
-    static bool IsIntegral(string v) =>
-        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) && d == Math.Floor(d) && Math.Abs(d) < 1e15;
+    static bool IsNumber(string v) =>
+        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d);
 
-    static string CanonicalInteger(string v) =>
-        ((long)double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
+    /// <summary>One spelling per number: integers as integers ("2.0" → "2"), others in their shortest round-trip form.</summary>
+    static string CanonicalNumber(string v)
+    {
+        var d = double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture);
+        return d == Math.Floor(d) && Math.Abs(d) < 1e15
+            ? ((long)d).ToString(CultureInfo.InvariantCulture)
+            : d.ToString("R", CultureInfo.InvariantCulture);
+    }
 
-    /// <summary>Integers sorted numerically when every label is an integer, else names sorted ordinally.</summary>
+    /// <summary>Numbers sorted numerically when every label is a number, else names sorted ordinally.</summary>
     public static IReadOnlyList<string> InferLabelNames(IEnumerable<string> values)
     {
         var distinct = values.Distinct(StringComparer.Ordinal).ToList();
-        if (distinct.All(v => long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)))
-            return distinct.OrderBy(v => long.Parse(v, CultureInfo.InvariantCulture)).ToList();
+        if (distinct.All(IsNumber))
+            return distinct.OrderBy(v => double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture)).ToList();
         return distinct.OrderBy(v => v, StringComparer.Ordinal).ToList();
     }
 }

@@ -23,10 +23,17 @@ public static class DelimitedText
 {
     static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    /// <summary>The largest file read whole (2 GiB less a little: the largest .NET byte array).</summary>
+    public const long MaxFileBytes = 0x7FFFFFC7;
+
     /// <summary>The file's lines, decoded as strict UTF-8 (a BOM and CR line ends are accepted).</summary>
     public static IReadOnlyList<string> ReadLines(string path)
     {
+        if (Directory.Exists(path)) throw new InvalidDataException($"{path}: expected a text file, found a folder.");
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: expected a text file, found no such file.", path);
+        long size = new FileInfo(path).Length;
+        if (size > MaxFileBytes)
+            throw new InvalidDataException($"{path}: the file has {size:N0} bytes; files are read whole, up to 2 GiB ({MaxFileBytes:N0} bytes): split it, or take a subset.");
         var bytes = File.ReadAllBytes(path);
         var lines = new List<string>();
         int start = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0;

@@ -94,9 +94,13 @@ public sealed class TaskStream
     /// <summary>Continues from a saved (<paramref name="epoch"/>, <paramref name="position"/>).</summary>
     public void Restore(int epoch, int position)
     {
+        if (epoch < 0) throw new ArgumentOutOfRangeException(nameof(epoch), epoch, $"task '{Task}': expected an epoch of at least 0");
+        var batches = Plan(epoch);
+        if (position < 0 || position > batches.Count)
+            throw new ArgumentOutOfRangeException(nameof(position), position, $"task '{Task}': expected a position in [0, {batches.Count}] (its batches per epoch)");
         Epoch = epoch;
-        epochBatches = Plan(epoch);
-        Position = Math.Clamp(position, 0, epochBatches.Count);
+        epochBatches = batches;
+        Position = position;
     }
 
     /// <summary>The next batch's examples; a new epoch starts when the current one is used up.</summary>

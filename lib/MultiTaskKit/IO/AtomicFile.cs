@@ -32,6 +32,17 @@ public static class AtomicFile
         finally { if (File.Exists(tmp)) File.Delete(tmp); }
     }
 
+    /// <summary>Creates the folder <paramref name="path"/> (and its parents); refuses it when it is a symbolic link, so
+    /// that what is written into it lands where the caller meant.</summary>
+    public static string CreateFolder(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (new DirectoryInfo(full).LinkTarget is { } target)
+            throw new IOException($"'{full}' is a symbolic link (to '{target}'); the kit does not write through links: remove it.");
+        Directory.CreateDirectory(full);
+        return full;
+    }
+
     static string TempSibling(string path)
     {
         var full = Path.GetFullPath(path);

@@ -66,7 +66,8 @@ public sealed class Downloader
         if (File.Exists(target)) return target;
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(target))!);
         var partial = target + PartialSuffix;
-        await ResumeAsync(url, partial, expectedBytes: null, isWhole: p => Verify(p, checksum, url, deleteOnMismatch: false), progress,
+        // Without a checksum nothing but the server's announced length can say that a partial file is whole.
+        await ResumeAsync(url, partial, expectedBytes: null, isWhole: checksum is null ? null : p => Verify(p, checksum, url, deleteOnMismatch: false), progress,
             offlineHint: "With no network, point MTK_DATA_DIR or --data-dir at local copies of the datasets.", cancel);
         Verify(partial, checksum, url, deleteOnMismatch: true);
         File.Move(partial, target, overwrite: true);
@@ -86,7 +87,9 @@ public sealed class Downloader
     /// <param name="partial">The file that holds the bytes so far (created if absent).</param>
     /// <param name="expectedBytes">The file's size when known: a partial file of that size is taken as complete, a longer one is restarted.</param>
     /// <param name="isWhole">Asked when the server cannot satisfy the range (416): whether the partial file is already
-    /// complete (killed between the last byte and the rename); otherwise it is restarted from byte 0.</param>
+    /// complete (killed between the last byte and the rename); otherwise it is restarted from byte 0. A partial file
+    /// whose length differs from the length the 416 announces (<c>Content-Range: bytes */N</c>) is restarted without
+    /// asking; with no announced length and no <paramref name="isWhole"/>, it is restarted too.</param>
     /// <param name="progress">Receives the bytes so far after every block.</param>
     /// <param name="offlineHint">Appended to the error when the server cannot be reached.</param>
     /// <param name="cancel">Stops the transfer; the partial file stays for the next call.</param>
@@ -119,11 +122,16 @@ public sealed class Downloader
                 if ((int)response.StatusCode is 301 or 302 or 303 or 307 or 308)
                 {
                     uri = new Uri(uri, response.Headers.Location ?? throw new HttpRequestException($"Could not download '{url}': a redirect from {uri} without a Location."));
+                    if (uri.Scheme is not ("http" or "https"))
+                        throw new HttpRequestException($"Could not download '{url}': it redirects to '{uri}', which is not an http or https URL; refused.");
                     continue;
                 }
                 if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && have > 0)
                 {
-                    if (isWhole?.Invoke(partial) == true) return;
+                    bool whole = response.Content.Headers.ContentRange?.Length is { } announced
+                        ? announced == have && isWhole?.Invoke(partial) != false
+                        : isWhole?.Invoke(partial) == true;
+                    if (whole) return;
                     File.Delete(partial);
                     have = 0;
                     continue;

@@ -34,7 +34,7 @@ public sealed record RunConfig
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        Converters = { new IO.StrictJson.EnumConverter() },
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
@@ -47,8 +47,15 @@ public sealed record RunConfig
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"--config: expected a JSON run configuration at '{path}', found no such file.", path);
         RunConfig? config;
-        try { config = JsonSerializer.Deserialize<RunConfig>(File.ReadAllText(path), Json); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid run configuration ({e.Message}).", e); }
+        var text = File.ReadAllText(path);
+        IO.StrictJson.RefuseDuplicateKeys(text, path);
+        try { config = JsonSerializer.Deserialize<RunConfig>(text, Json); }
+        catch (JsonException e)
+        {
+            // A converter's own message (an enum's allowed names) comes without the position; add it.
+            var where = e.Path is { Length: > 1 } p ? $", line {e.LineNumber + 1}, at {p.TrimStart('$', '.')}" : "";
+            throw new InvalidDataException($"{path}{where}: not a valid run configuration ({e.Message}).", e);
+        }
         if (config is null) throw new InvalidDataException($"{path}: expected a JSON object, found null.");
         var baseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         config = config with { Tasks = config.Tasks.Select(t => t.ResolvePaths(baseDir)).ToList() };
@@ -65,6 +72,8 @@ public sealed record RunConfig
         if (dup != null) throw new InvalidDataException($"{source}: task names must be unique, found '{dup.Key}' {dup.Count()} times.");
         foreach (var t in Tasks) t.Validate(source);
         Sharing.Validate(source);
+        if (Sharing.Plan == SharingPlanKind.CrossStitch && Tasks.Count < 2)
+            throw new InvalidDataException($"{source}: sharing.plan cross_stitch mixes one trunk copy per task and needs at least 2 tasks, found {Tasks.Count}; use hard or isolated for one task.");
         Model.Validate(source);
         if (Sharing.Plan == SharingPlanKind.Split && Model.Trunk.Equals("random", StringComparison.OrdinalIgnoreCase) && Sharing.SharedLayers > Model.Layers)
             throw new InvalidDataException($"{source}: sharing.shared_layers must be at most model.layers ({Model.Layers}), found {Sharing.SharedLayers}.");
@@ -79,12 +88,20 @@ public sealed record RunConfig
         Check(Optimizer.Momentum is >= 0 and < 1, "optimizer.momentum", "in [0, 1)", Optimizer.Momentum);
         Check(Optimizer.ClipNorm is null || (Optimizer.ClipNorm > 0 && double.IsFinite(Optimizer.ClipNorm.Value)), "optimizer.clip_norm", "a positive number (or null: no clipping)", Optimizer.ClipNorm);
         Check(Training.Steps is null or > 0, "training.steps", "at least 1 (or absent: use training.epochs)", Training.Steps);
+        Check(Training.Steps is null or <= TrainingConfig.MaxSteps, "training.steps", $"at most {TrainingConfig.MaxSteps}", Training.Steps);
         Check(Training.Steps is not null || (Training.Epochs > 0 && double.IsFinite(Training.Epochs)), "training.epochs", "positive when training.steps is absent", Training.Epochs);
+        Check(Training.Steps is not null || Training.Epochs <= TrainingConfig.MaxEpochs, "training.epochs", $"at most {TrainingConfig.MaxEpochs}", Training.Epochs);
         Check(Training.Temperature > 0 && double.IsFinite(Training.Temperature), "training.temperature", "positive", Training.Temperature);
         Check(Training.EvalEverySteps >= 0, "training.eval_every_steps", "at least 0 (0: per epoch and at the end)", Training.EvalEverySteps);
         Check(Training.CheckpointEverySteps >= 0, "training.checkpoint_every_steps", "at least 0 (0: at evaluations and the end)", Training.CheckpointEverySteps);
         Check(Training.EarlyStoppingPatience >= 0, "training.early_stopping_patience", "at least 0 (0: never stop early)", Training.EarlyStoppingPatience);
-        Check(Training.EvalBatchSize >= 1, "training.eval_batch_size", "at least 1", Training.EvalBatchSize);
+        Check(Training.EvalBatchSize is >= 1 and <= TaskConfig.MaxBatchSize, "training.eval_batch_size", $"in [1, {TaskConfig.MaxBatchSize}]", Training.EvalBatchSize);
+        // Patience counts evaluations; with none before the last step it could never act.
+        bool evaluatesBeforeTheEnd = Training.EvalEverySteps > 0 || Training.EvalPerEpoch;
+        Check(evaluatesBeforeTheEnd || Training.EarlyStoppingPatience == 0, "training.early_stopping_patience",
+            "0 when no evaluation runs before the last step (set training.eval_every_steps, or training.eval_per_epoch true)", Training.EarlyStoppingPatience);
+        Check(evaluatesBeforeTheEnd || Optimizer.PlateauPatience == 0, "optimizer.plateau_patience",
+            "0 when no evaluation runs before the last step (set training.eval_every_steps, or training.eval_per_epoch true)", Optimizer.PlateauPatience);
         if (Training.SelectionMetric != "mean")
         {
             var parts = Training.SelectionMetric.Split('/');
@@ -92,6 +109,8 @@ public sealed record RunConfig
         }
         if (Method.Weights is { } w)
         {
+            Check(Method.Weighting.Equals("fixed", StringComparison.OrdinalIgnoreCase), "method.weights",
+                "absent unless method.weighting is fixed (other methods compute their own weights)", $"weights with weighting '{Method.Weighting}'");
             Check(w.Count == Tasks.Count, "method.weights", $"one weight per task ({Tasks.Count})", $"{w.Count} weights");
             Check(w.All(x => x >= 0 && double.IsFinite(x)), "method.weights", "finite and at least 0", $"[{string.Join(", ", w)}]");
         }
@@ -170,6 +189,11 @@ public sealed record ModelConfig
             Range(Hidden, MaxHidden, "hidden"); Range(Layers, MaxLayers, "layers"); Range(Heads, MaxHeads, "heads"); Range(Intermediate, MaxIntermediate, "intermediate");
             if (Hidden % Heads != 0) throw new InvalidDataException($"{source}: model.hidden ({Hidden}) must be a multiple of model.heads ({Heads}).");
         }
+        if (Trunk.Equals("mlp", StringComparison.OrdinalIgnoreCase))
+        {
+            Range(Hidden, MaxHidden, "hidden");
+            if (Layers < 0 || Layers > MaxLayers) throw new InvalidDataException($"{source}: model.layers must be in [0, {MaxLayers}], found {Layers}.");
+        }
         if (Dropout is { } d && d is not (>= 0 and < 1)) throw new InvalidDataException($"{source}: model.dropout must be in [0, 1), found {d}.");
         if (HeadDropout is not (>= 0 and < 1)) throw new InvalidDataException($"{source}: model.head_dropout must be in [0, 1), found {HeadDropout}.");
         if (Pooling.ToLowerInvariant() is not ("mean" or "cls" or "pooler")) throw new InvalidDataException($"{source}: model.pooling must be mean, cls or pooler, found '{Pooling}'.");
@@ -188,6 +212,10 @@ public sealed record TrainingConfig
 {
     /// <summary>Optimizer steps; when null, <see cref="Epochs"/> over the largest task.</summary>
     public long? Steps { get; init; }
+    /// <summary>The most <see cref="Steps"/> a run may ask for (a billion: years of steps on any machine).</summary>
+    public const long MaxSteps = 1_000_000_000;
+    /// <summary>The most <see cref="Epochs"/> a run may ask for.</summary>
+    public const double MaxEpochs = 1_000_000;
     public double Epochs { get; init; } = 1;
     public SamplingMode Sampling { get; init; } = SamplingMode.AllTasks;
     /// <summary>
@@ -252,6 +280,11 @@ public sealed record TaskConfig
     public int MaxTokens { get; init; } = 128;
     public TruncationMode Truncation { get; init; } = TruncationMode.HeadTail;
     public int BatchSize { get; init; } = 16;
+    /// <summary>The largest <see cref="BatchSize"/> (and <c>training.eval_batch_size</c>).</summary>
+    public const int MaxBatchSize = 65536;
+    /// <summary>For classification: allow more classes than half the training rows (otherwise refused, as the sign of a
+    /// label column that holds ids or text).</summary>
+    public bool ManyClasses { get; init; }
     /// <summary>Seeded training subset size (null: all).</summary>
     public int? TrainSubset { get; init; }
     /// <summary>Seeded validation subset size (null: all).</summary>
@@ -271,7 +304,7 @@ public sealed record TaskConfig
         if (string.IsNullOrWhiteSpace(Name) || Name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '_' or '-')))
             throw new InvalidDataException($"{source}: task name must be letters, digits, '_' or '-', found '{Name}'.");
         if (MaxTokens < 3) throw new InvalidDataException($"{source}: task '{Name}': max_tokens must be at least 3, found {MaxTokens}.");
-        if (BatchSize < 1) throw new InvalidDataException($"{source}: task '{Name}': batch_size must be at least 1, found {BatchSize}.");
+        if (BatchSize is < 1 or > MaxBatchSize) throw new InvalidDataException($"{source}: task '{Name}': batch_size must be in [1, {MaxBatchSize}], found {BatchSize}.");
         foreach (var (key, value) in new[] { ("train_subset", TrainSubset), ("val_subset", ValSubset), ("test_subset", TestSubset) })
             if (value is < 1) throw new InvalidDataException($"{source}: task '{Name}': {key} must be at least 1 (or absent: all), found {value}.");
         if (ValidationFraction is not (> 0 and < 1)) throw new InvalidDataException($"{source}: task '{Name}': validation_fraction must be in (0, 1), found {ValidationFraction}.");
@@ -280,6 +313,8 @@ public sealed record TaskConfig
             if (Train is null) throw new InvalidDataException($"{source}: task '{Name}': a csv task needs 'train' (a CSV/TSV file).");
             if (TextColumn is null || LabelColumn is null) throw new InvalidDataException($"{source}: task '{Name}': a csv task needs 'text_column' and 'label_column'.");
             if (Kind is null) throw new InvalidDataException($"{source}: task '{Name}': a csv task needs 'kind' (classification or regression).");
+            if (TextColumn == LabelColumn)
+                throw new InvalidDataException($"{source}: task '{Name}': label_column must differ from text_column, found '{LabelColumn}' for both (the task would learn to predict its own input).");
         }
         else if (!BuiltInTasks.IsBuiltIn(Dataset))
             throw new InvalidDataException($"{source}: task '{Name}': dataset must be {string.Join(", ", BuiltInTasks.Names)} or csv, found '{Dataset}'.");

@@ -64,6 +64,7 @@ public sealed class RunFolder : IDisposable
         if (Directory.Exists(full) && !File.Exists(System.IO.Path.Combine(full, MarkerFile)) && !HoldsOnlyBookkeeping(full))
             throw new IOException($"run folder '{full}' is not empty and is not a run folder of the kit (no {MarkerFile} marker); the kit writes only into new, empty or its own run folders: choose another --out (or 'name').");
         Directory.CreateDirectory(full);
+        RefuseLinks(full);
         var lockPath = System.IO.Path.Combine(full, LockFile);
         var holderPath = System.IO.Path.Combine(full, HolderFile);
         FileStream stream;
@@ -71,6 +72,14 @@ public sealed class RunFolder : IDisposable
         {
             // FileShare.None is an exclusive flock on Unix and a share-mode lock on Windows; both end with the process.
             stream = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new IOException($"run folder '{full}' cannot be written (read-only, or not this user's: {e.Message}); choose another --out.", e);
+        }
+        catch (IOException e) when (ReadOnly(e))
+        {
+            throw new IOException($"run folder '{full}' cannot be written (the file system is read-only: {e.Message}); choose another --out.", e);
         }
         catch (IOException)
         {
@@ -89,7 +98,8 @@ public sealed class RunFolder : IDisposable
                 ["started"] = DateTime.UtcNow.ToString("O"),
                 ["host"] = Environment.MachineName,
             };
-            File.WriteAllText(holderPath, me.ToJsonString());
+            // Replaced by a rename, never written in place: a holder planted as a link is replaced, not followed.
+            AtomicFile.WriteAllText(holderPath, me.ToJsonString());
             var marker = System.IO.Path.Combine(full, MarkerFile);
             if (!File.Exists(marker)) AtomicFile.WriteAllText(marker, "MultiTask Kit run folder: the kit may replace files in this folder.\n");
             CleanLeftovers(full);
@@ -101,6 +111,20 @@ public sealed class RunFolder : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Refuses a run folder that holds a symbolic link: the kit writes its bookkeeping (lock, holder, marker, charts,
+    /// checkpoints) only into files and folders of its own, never through a link to somewhere else.
+    /// </summary>
+    public static void RefuseLinks(string dir)
+    {
+        foreach (var entry in Directory.EnumerateFileSystemEntries(dir))
+            if (new FileInfo(entry).LinkTarget is { } target)
+                throw new IOException($"run folder '{dir}': '{System.IO.Path.GetFileName(entry)}' is a symbolic link (to '{target}'); the kit never writes through a link: remove it, or choose another --out.");
+    }
+
+    /// <summary>EROFS (30) or EACCES (13) behind an IOException.</summary>
+    static bool ReadOnly(IOException e) => (e.HResult & 0xFFFF) is 30 or 13;
 
     /// <summary>
     /// True for an empty folder, or one holding only what <see cref="Acquire"/> writes before the marker (the lock, the
@@ -241,7 +265,10 @@ public sealed class RunFolder : IDisposable
     /// Compares the recorded fingerprints with <paramref name="current"/>; throws naming the first file that changed,
     /// appeared or disappeared. Returns a note when the run has no record (written by an older kit).
     /// </summary>
-    public static string? CheckFingerprints(string dir, IReadOnlyList<Fingerprint> current)
+    /// <param name="dir">The run folder.</param>
+    /// <param name="current">The fingerprints of the files read now.</param>
+    /// <param name="operation">What needs the same data, for the message (<c>--resume</c>, <c>evaluate</c>).</param>
+    public static string? CheckFingerprints(string dir, IReadOnlyList<Fingerprint> current, string operation = "--resume")
     {
         var path = System.IO.Path.Combine(dir, FingerprintsFile);
         if (!File.Exists(path)) return $"{path} is missing (a run from an older kit): the data could not be checked against the run's";
@@ -252,12 +279,12 @@ public sealed class RunFolder : IDisposable
         foreach (var s in saved)
         {
             if (!now.TryGetValue(s.Path, out var c))
-                throw new InvalidDataException($"--resume: data file '{s.Path}' was used by this run but is gone now; resume needs the same data.");
+                throw new InvalidDataException($"{operation}: data file '{s.Path}' was used by this run but is gone now; {operation} needs the same data.");
             if (c.Size != s.Size || c.Sha256 != s.Sha256)
-                throw new InvalidDataException($"--resume: data file '{s.Path}' changed since the run started (expected {s.Size} bytes, SHA-256 {s.Sha256[..12]}…; found {c.Size} bytes, SHA-256 {c.Sha256[..12]}…); resume needs the same data: restore it, or start a new run.");
+                throw new InvalidDataException($"{operation}: data file '{s.Path}' changed since the run started (expected {s.Size} bytes, SHA-256 {s.Sha256[..12]}…; found {c.Size} bytes, SHA-256 {c.Sha256[..12]}…); {operation} needs the same data: restore it, or start a new run.");
         }
         var extra = current.Select(f => f.Path).Except(saved.Select(s => s.Path)).FirstOrDefault();
-        if (extra != null) throw new InvalidDataException($"--resume: data file '{extra}' is read now but was not when the run started; resume needs the same data.");
+        if (extra != null) throw new InvalidDataException($"{operation}: data file '{extra}' is read now but was not when the run started; {operation} needs the same data.");
         return null;
     }
 

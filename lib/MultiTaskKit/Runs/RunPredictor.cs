@@ -32,6 +32,12 @@ public sealed class RunPredictor : IDisposable
     public RunConfig Config { get; }
     public string RunDir { get; }
     public string WeightsPath { get; }
+
+    /// <summary>Which weights <see cref="WeightsPath"/> holds, in words (the best validated ones, or the latest when the
+    /// run folder has no best/).</summary>
+    public string WeightsDescription => Path.GetFileName(Path.GetDirectoryName(WeightsPath)) == Checkpoint.BestFolder
+        ? $"{Checkpoint.BestFolder}/{Checkpoint.WeightsFile} (the best validation score)"
+        : $"{Checkpoint.LatestFolder}/{Checkpoint.WeightsFile} (the latest weights: no best/ in the run folder)";
     public MultiTaskNetwork Model => built.Model;
     public IReadOnlyList<string> Tasks => Config.Tasks.Select(t => t.Name).ToList();
 
@@ -46,7 +52,9 @@ public sealed class RunPredictor : IDisposable
         // The run's own precision (what its config.json recorded), unless the caller asks for another: the weights are
         // float32 in either case, so a run trained in one precision scores in the other.
         if (precision is { } p) Config = Config with { Runtime = Config.Runtime with { Precision = PrecisionProbe.Resolve(p) } };
-        var described = JsonNode.Parse(File.ReadAllText(tasksPath))!.AsObject();
+        JsonObject described;
+        try { described = JsonNode.Parse(File.ReadAllText(tasksPath)) as JsonObject ?? throw new InvalidDataException($"{tasksPath}: expected a JSON object of task descriptions."); }
+        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{tasksPath}: expected the run's task descriptions (JSON), found unreadable content ({e.Message}).", e); }
         foreach (var t in Config.Tasks)
         {
             var d = described[t.Name] ?? throw new InvalidDataException($"{tasksPath}: task '{t.Name}' of config.json is missing.");
@@ -112,6 +120,8 @@ public sealed class RunPredictor : IDisposable
     /// <summary>Re-scores every task on a split (<c>val</c> or <c>test</c>) of its configured data, with the run's seed and subsets.</summary>
     public MetricsReport EvaluateSplit(string split, DatasetSources sources)
     {
+        // The splits are carved from the files as they were at training; changed files give other splits and labels.
+        RunFolder.CheckFingerprints(RunDir, RunFolder.Fingerprints(RunFolder.DataFilesOf(Config, sources)), "evaluate");
         var evaluations = Config.Tasks.Select(t =>
         {
             var splits = TaskData.Load(t, sources, Config.Seed);

@@ -19,6 +19,9 @@ public static class TaskData
                 LabelNames = task.Labels, Normalizer = task.Normalizer, Quotes = task.Quotes,
             };
             var train = CsvTaskReader.Read(task.Train!, options, "train", task.Name);
+            if (options.Kind == TaskKind.Classification && options.LabelNames is null && !task.ManyClasses
+                && train.LabelNames.Count > 2 && train.LabelNames.Count > train.Count / 2)
+                throw new InvalidDataException($"{task.Train}: task '{task.Name}': column '{task.LabelColumn}' holds {train.LabelNames.Count} classes in {train.Count} rows, more than half as many classes as rows (is it an id or text column?); set \"many_classes\": true on the task if that is meant.");
             if (options.Kind == TaskKind.Classification && options.LabelNames is null)
                 options = options with { LabelNames = train.LabelNames }; // other splits use train's label order
             var notes = new List<string>();

@@ -37,8 +37,13 @@ public sealed record KitOptions
     /// <summary><c>auto</c> (CUDA when available, else CPU), <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
     public string Device { get; init; } = "auto";
 
-    /// <summary>libtorch's intra-op threads; null: leave the count as it is (all cores unless set before).</summary>
+    /// <summary>libtorch's intra-op threads; null: leave the count as it is (all cores unless set before). At most
+    /// <see cref="MaxThreads"/>.</summary>
     public int? Threads { get; init; }
+
+    /// <summary>The most intra-op threads a run may ask for: four per core (at least 8). More only oversubscribes the
+    /// cores, and tens of thousands make libgomp fail to create them or overflow the stack.</summary>
+    public static int MaxThreads => Math.Max(8, 4 * Environment.ProcessorCount);
 
     /// <summary>The arithmetic of the BERT trunk's matrix products (<see cref="Runtime.Precision"/>; mixed bf16 in
     /// <see cref="Models.MixedPrecision"/>). <c>auto</c> resolves when a run starts (<see cref="PrecisionProbe"/>), and
@@ -65,7 +70,7 @@ public sealed record KitOptions
             var v => throw new ArgumentException($"{name}: expected 0 or 1, found '{v}'."),
         };
         int? threads = variables("MTK_THREADS") is { Length: > 0 } t
-            ? int.TryParse(t, out var n) && n >= 1 ? n : throw new ArgumentException($"MTK_THREADS: expected a positive integer, found '{t}'.")
+            ? int.TryParse(t, out var n) && n >= 1 && n <= MaxThreads ? n : throw new ArgumentException($"MTK_THREADS: expected an integer from 1 to {MaxThreads}, found '{t}'.")
             : null;
         return new KitOptions
         {
@@ -86,6 +91,8 @@ public sealed record KitOptions
     public KitOptions Validate(string source = "runtime")
     {
         if (Threads is < 1) throw new ArgumentException($"{source}.threads: expected a positive integer, found {Threads}.");
+        if (Threads > MaxThreads)
+            throw new ArgumentException($"{source}.threads: expected at most {MaxThreads} (4 per core, {Environment.ProcessorCount} cores here), found {Threads}.");
         if (string.IsNullOrWhiteSpace(Device)) throw new ArgumentException($"{source}.device: expected auto, cpu, cuda or cuda:N, found '{Device}'.");
         return this;
     }

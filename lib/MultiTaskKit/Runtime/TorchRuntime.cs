@@ -69,7 +69,8 @@ public static class TorchRuntime
     /// <summary>Sets libtorch's intra-op thread count.</summary>
     public static void SetThreads(int threads)
     {
-        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "expected a thread count of at least 1");
+        if (threads < 1 || threads > KitOptions.MaxThreads)
+            throw new ArgumentOutOfRangeException(nameof(threads), threads, $"expected a thread count from 1 to {KitOptions.MaxThreads} (4 per core)");
         torch.set_num_threads(threads);
     }
 

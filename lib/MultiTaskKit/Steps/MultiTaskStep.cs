@@ -92,7 +92,16 @@ public static class MultiTaskStep
                        || repGrad || options.TaskGradientDiagnostics;
         StepDiagnostics diagnostics = perTask
             ? PerTaskBackward(model, present, missing, losses, raw, lossMap, weighting, aggregator, options, context)
-            : SingleBackward(present, missing, losses, raw, lossMap, weighting, options, context);
+            : SingleBackward(model, present, missing, losses, raw, lossMap, weighting, options, context);
+        if (diagnostics.Skipped)
+        {
+            // a non-finite gradient under SkipStep: nothing of this micro-batch stays behind
+            model.zero_grad();
+            if (weighting is nn.Module wz) wz.zero_grad();
+            if (aggregator is nn.Module az) az.zero_grad();
+            Restore(trainable, saved);
+            return diagnostics;
+        }
 
         double? norm = null;
         if (options.MaxGradNorm is { } max)
@@ -132,7 +141,32 @@ public static class MultiTaskStep
         }
     }
 
-    static StepDiagnostics SingleBackward(string[] present, string[] missing, Tensor losses, double[] raw,
+    /// <summary>
+    /// A finite loss can still have a non-finite gradient (a square root or log at 0). The aggregators refuse such a
+    /// matrix; the weighting-only path checks here, after its one backward, and names the task whose own parameters
+    /// (its head) got the non-finite values, else every task as the shared parameters got them.
+    /// </summary>
+    static StepDiagnostics? CheckFiniteGradients(MultiTaskNetwork model, string[] present, string[] missing, Dictionary<string, double> lossMap, StepOptions options)
+    {
+        using var scope = NewDisposeScope();
+        var grads = model.ModelParameters().Select(p => p.grad).OfType<Tensor>().ToList();
+        if (grads.Count == 0 || stack(grads.Select(g => g.sum().to_type(ScalarType.Float64)).ToArray()).sum().isfinite().item<bool>()) return null;
+        string? task = present.FirstOrDefault(t => model.TaskParameters(t).Any(p => p.grad is { } g && !g.isfinite().all().item<bool>()));
+        return NonFiniteGradient(task ?? string.Join("', '", present), task is null ? "in the shared parameters" : "in its own parameters",
+            present, missing, lossMap, options);
+    }
+
+    static StepDiagnostics NonFiniteGradient(string task, string where, string[] present, string[] missing, Dictionary<string, double> lossMap, StepOptions options)
+    {
+        if (options.OnNonFiniteLoss == NonFiniteLossPolicy.Throw) throw new NonFiniteGradientException(task, options.Step, where);
+        return new StepDiagnostics
+        {
+            Step = options.Step, Tasks = present, MissingTasks = missing, Losses = lossMap, Mode = options.Gradients,
+            Skipped = true, SkipReason = $"the gradient of task '{task}' is not finite ({where})",
+        };
+    }
+
+    static StepDiagnostics SingleBackward(MultiTaskNetwork model, string[] present, string[] missing, Tensor losses, double[] raw,
         Dictionary<string, double> lossMap, ILossWeighting weighting, StepOptions options, StepContext context)
     {
         var result = weighting.Weigh(new WeightingInput(present, losses, raw, context));
@@ -140,6 +174,7 @@ public static class MultiTaskStep
         var total = (result.Weights * losses).sum();
         if (result.ExtraLoss is { } extra) total = total.add(extra, Scalars.One);
         total.backward();
+        if (CheckFiniteGradients(model, present, missing, lossMap, options) is { } skipped) return skipped;
         return new StepDiagnostics
         {
             Step = options.Step, Tasks = present, MissingTasks = missing, Losses = lossMap,
@@ -192,6 +227,12 @@ public static class MultiTaskStep
                 using (var ownRow = ownRows[i]) GradientMatrix.CaptureAndZero(ownRow, own!);
         }
         int passes = t;
+        using (var finite = matrix.isfinite().all(1))
+        {
+            var rowsFinite = finite.cpu().data<bool>().ToArray();
+            for (int i = 0; i < t; i++)
+                if (!rowsFinite[i]) return NonFiniteGradient(present[i], "in the shared parameters", present, missing, lossMap, options);
+        }
 
         if (weighting.NeedsTaskGradients)
         {

@@ -64,6 +64,14 @@ public sealed record StepOptions
 }
 
 /// <summary>A task's loss was NaN or infinite.</summary>
+/// <summary>A finite loss whose gradient is not finite (NaN or ±∞), e.g. a square root at 0; names the task it reached.</summary>
+public sealed class NonFiniteGradientException(string task, long step, string where)
+    : Exception($"step {step}: the gradient of task '{task}' is not finite ({where}) although its loss is; look for a square root, log or division at 0 in the loss, or set StepOptions.OnNonFiniteLoss = SkipStep")
+{
+    public string Task { get; } = task;
+    public long Step { get; } = step;
+}
+
 public sealed class NonFiniteLossException : Exception
 {
     public NonFiniteLossException(string task, long step, double value)

@@ -147,8 +147,21 @@ public sealed class Trainer : IDisposable
             session.EvalTime, tps, session.Stopping.Stopped);
         folder.WriteHistory(session.History);
         folder.WriteMetrics(config, Built!, Tasks.Select(t => t.Name).ToList(), result, session.Stopping.BestStep, wall.Elapsed);
+        if (NonFiniteNote(session.History) is { } nonFinite) Log?.Invoke(nonFinite);
         WriteCharts?.Invoke(runDir, session.History, test);
         return result;
+    }
+
+    /// <summary>Says when history values are NaN or infinite (a constant target has no Pearson correlation; a diverged
+    /// loss), which history.csv keeps as they are and charts leave out; null when every value is finite.</summary>
+    static string? NonFiniteNote(RunHistory history)
+    {
+        var bad = history.Rows.Where(r => !double.IsFinite(r.Value)).ToList();
+        if (bad.Count == 0) return null;
+        var first = bad[0];
+        var kinds = string.Join(", ", bad.Select(r => $"{r.Task}/{r.Metric}").Distinct().Take(4));
+        return $"note: {bad.Count} value(s) in the history are not finite (NaN or infinite): {kinds}, first {first.Task}/{first.Metric} = {first.Value} at step {first.Step}" +
+               " (a constant target or prediction has no correlation; an infinite loss diverged); history.csv keeps them, the charts leave them out";
     }
 
     /// <summary>The method, the optimizer, the batch streams and sampler, the schedule and, when resuming, the checkpoint's state.</summary>
@@ -191,10 +204,18 @@ public sealed class Trainer : IDisposable
                 throw new InvalidDataException($"{Path.Combine(runDir, Checkpoint.LatestFolder, Checkpoint.StateFile)}: 'step' is {state.Step}, beyond the configuration's {totalSteps} steps.");
             if (RunFolder.CheckBestAgainstState(runDir, state) is { } bestNote) Log?.Invoke(bestNote);
             history = RunHistory.Load(Path.Combine(runDir, Checkpoint.LatestFolder, Checkpoint.HistoryFile), state.Step);
+            var statePath = Path.Combine(runDir, Checkpoint.LatestFolder, Checkpoint.StateFile);
             foreach (var (task, pos) in state.Streams)
             {
                 if (!streams.TryGetValue(task, out var stream))
-                    throw new InvalidDataException($"{Path.Combine(runDir, Checkpoint.LatestFolder, Checkpoint.StateFile)}: batch stream '{task}' is not one of this run's ({string.Join(", ", streams.Keys)}); the checkpoint belongs to another configuration.");
+                    throw new InvalidDataException($"{statePath}: batch stream '{task}' is not one of this run's ({string.Join(", ", streams.Keys)}); the checkpoint belongs to another configuration.");
+                // Every micro-batch draws at most one batch from a stream, so a stream cannot be further along than
+                // the micro-batches taken; a position beyond its data or its steps belongs to other data or is damaged.
+                if (pos.Length != 2)
+                    throw new InvalidDataException($"{statePath}: batch stream '{task}': expected [epoch, batch], found {pos.Length} numbers.");
+                long drawn = (long)pos[0] * stream.BatchesPerEpoch + pos[1];
+                if (pos[0] < 0 || pos[1] < 0 || pos[1] > stream.BatchesPerEpoch || drawn > state.Step * training.GradAccumulation)
+                    throw new InvalidDataException($"{statePath}: batch stream '{task}' is at epoch {pos[0]}, batch {pos[1]}, which this run cannot have reached: its data has {stream.BatchesPerEpoch} batches per epoch and the checkpoint is at step {state.Step} ({state.Step * training.GradAccumulation} micro-batches); the checkpoint does not match the data.");
                 stream.Restore(pos[0], pos[1]);
             }
             Log?.Invoke($"resumed from step {state.Step} of {totalSteps}");

@@ -121,7 +121,7 @@ public abstract class MultiTaskNetwork : nn.Module<TrunkInput, MultiTaskOutput>
             if (!output.TryGetValue(t, out var prediction)) continue;
             if (!targets.TryGetValue(t, out var target))
                 throw new ArgumentException($"targets: task '{t}' has a prediction but no target (targets given: {string.Join(", ", targets.Keys)})", nameof(targets));
-            losses[t] = Head(t).Loss(prediction, target);
+            losses[t] = TaskLoss(t, prediction, target);
         }
         return losses;
     }
@@ -144,9 +144,22 @@ public abstract class MultiTaskNetwork : nn.Module<TrunkInput, MultiTaskOutput>
                 throw new ArgumentException($"labelledRows: task '{t}' has a target but no labelled rows (rows given: {string.Join(", ", labelledRows.Keys)})", nameof(labelledRows));
             if (rows.numel() != target.shape[0])
                 throw new ArgumentException($"labelledRows: task '{t}' lists {rows.numel()} rows for {target.shape[0]} targets", nameof(labelledRows));
-            losses[t] = Head(t).Loss(prediction.index_select(0, rows), target);
+            losses[t] = TaskLoss(t, prediction.index_select(0, rows), target);
         }
         return losses;
+    }
+
+    /// <summary>The head's loss, with a mismatch of rows or shape reported by task and shape rather than by libtorch.</summary>
+    Tensor TaskLoss(string task, Tensor prediction, Tensor target)
+    {
+        static string Shape(Tensor x) => $"[{string.Join(", ", x.shape)}]";
+        if (target.dim() == 0 || target.shape[0] != prediction.shape[0])
+            throw new ArgumentException($"targets: task '{task}' has predictions of shape {Shape(prediction)}, so its target needs {prediction.shape[0]} rows ([{prediction.shape[0]}] or [{prediction.shape[0]}, …]), found shape {Shape(target)}", nameof(target));
+        try { return Head(task).Loss(prediction, target); }
+        catch (System.Runtime.InteropServices.ExternalException e)
+        {
+            throw new ArgumentException($"targets: task '{task}': its head's loss refused a target of shape {Shape(target)} and dtype {target.dtype} for predictions of shape {Shape(prediction)} ({e.Message.Split('\n')[0]})", nameof(target), e);
+        }
     }
 
     /// <summary>The parameters every task's loss reaches and that gradient methods aggregate over (the columns of the

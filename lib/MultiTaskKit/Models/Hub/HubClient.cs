@@ -171,7 +171,10 @@ public sealed partial class HubClient
             if (response.StatusCode == HttpStatusCode.NotFound) return null;
             if (IsRedirect(response.StatusCode))
             {
-                uri = new Uri(uri, response.Headers.Location ?? throw new HttpRequestException($"Hub: redirect from {uri} without a Location."));
+                var next = new Uri(uri, response.Headers.Location ?? throw new HttpRequestException($"Hub: redirect from {uri} without a Location."));
+                if (next.Scheme is not ("http" or "https"))
+                    throw new HttpRequestException($"Hub: {uri} redirects to '{next}', which is not an http or https URL; refused.");
+                uri = next;
                 continue;
             }
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
@@ -180,9 +183,11 @@ public sealed partial class HubClient
                 throw new HttpRequestException($"Hub: HEAD {uri} answered {(int)response.StatusCode} {response.ReasonPhrase}.");
             size ??= response.Content.Headers.ContentLength;
             etag = NormalizeEtag(etag ?? throw new InvalidDataException($"Hub: {uri} sent no ETag, so the download could not be verified or cached."));
+            if (commit is null && !CommitPattern().IsMatch(revision))
+                throw new InvalidDataException($"Hub: {uri} sent no X-Repo-Commit; cannot place the file in a snapshot.");
             commit ??= revision;
             if (!CommitPattern().IsMatch(commit))
-                throw new InvalidDataException($"Hub: {uri} sent no X-Repo-Commit; cannot place the file in a snapshot.");
+                throw new InvalidDataException($"Hub: {uri} sent X-Repo-Commit '{commit}', expected a commit id of 40 lowercase hex digits; cannot place the file in a snapshot.");
             return new FileMetadata(commit, etag, size, new Uri(Url(repoId, revision, file)));
         }
         throw new HttpRequestException($"Hub: too many redirects for {Url(repoId, revision, file)}.");
@@ -223,7 +228,10 @@ public sealed partial class HubClient
                 last = e; // the partial file stays; the next attempt resumes from its end
             }
         }
-        throw new IOException($"Hub: downloading '{what}' failed after {MaxAttempts} attempt(s); {new FileInfo(partial).Length} bytes are kept in '{partial}' and the next call resumes from there. Last error: {last!.Message}", last);
+        var kept = File.Exists(partial)
+            ? $"{new FileInfo(partial).Length} bytes are kept in '{partial}' and the next call resumes from there"
+            : "nothing is kept (the bytes could not be used)";
+        throw new IOException($"Hub: downloading '{what}' failed after {MaxAttempts} attempt(s); {kept}. Last error: {last!.Message}", last);
     }
 
     void Fetch(FileMetadata meta, string partial, string what) =>
@@ -242,7 +250,7 @@ public sealed partial class HubClient
         {
             // Short: the connection ended early; resumable. Long: corrupt; start over.
             if (length > size) File.Delete(partial);
-            throw new IOException($"Hub: '{what}' has {length} bytes after the transfer, expected {size}.");
+            throw new IOException($"Hub: '{what}' has {length} bytes after the transfer, expected {size}{(length > size ? " (the server sent more than it announced; the bytes were discarded)" : "")}.");
         }
         string? actual = null, kind = null;
         if (Sha256Pattern().IsMatch(meta.Etag))

@@ -42,6 +42,15 @@ public sealed class LoopbackHubServer : IDisposable
     /// <summary>When set, file bodies are served with their first byte flipped (the headers still announce the true hash).</summary>
     public bool Corrupt { get; set; }
 
+    /// <summary>When set, sent as <c>X-Repo-Commit</c> instead of the repository's commit.</summary>
+    public string? CommitHeader { get; set; }
+
+    /// <summary>When above 0, LFS files announce (<c>X-Linked-Size</c>) this many bytes fewer than their body has.</summary>
+    public int LinkedSizeShortBy { get; set; }
+
+    /// <summary>When set, every resolve URL answers 302 to this location.</summary>
+    public string? RedirectTo { get; set; }
+
     public void AddRepo(string repo, string commit, IDictionary<string, byte[]> files, params string[] lfsFiles) =>
         repos[repo] = (commit, files.ToDictionary(kv => kv.Key, kv => (kv.Value, lfsFiles.Contains(kv.Key))));
 
@@ -91,12 +100,19 @@ public sealed class LoopbackHubServer : IDisposable
             NotFound(response);
             return;
         }
-        response.Headers["X-Repo-Commit"] = repo.Commit;
+        response.Headers["X-Repo-Commit"] = CommitHeader ?? repo.Commit;
+        if (RedirectTo is { } elsewhere)
+        {
+            response.Redirect(elsewhere);
+            response.StatusCode = 302;
+            response.Close();
+            return;
+        }
         if (entry.Lfs)
         {
             // As the hub: the resolve URL redirects LFS files to a content host, and says what the target holds.
             response.Headers["X-Linked-Etag"] = $"\"{Sha256(entry.Data)}\"";
-            response.Headers["X-Linked-Size"] = entry.Data.Length.ToString();
+            response.Headers["X-Linked-Size"] = (entry.Data.Length - LinkedSizeShortBy).ToString();
             response.Headers["ETag"] = $"\"{GitBlobSha1(Encoding.ASCII.GetBytes("pointer"))}\"";
             response.Redirect($"/cdn/{Sha256(entry.Data)}");
             response.StatusCode = 302;

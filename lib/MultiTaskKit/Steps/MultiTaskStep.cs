@@ -151,9 +151,16 @@ public static class MultiTaskStep
         using var scope = NewDisposeScope();
         var grads = model.ModelParameters().Select(p => p.grad).OfType<Tensor>().ToList();
         if (grads.Count == 0 || stack(grads.Select(g => g.sum().to_type(ScalarType.Float64)).ToArray()).sum().isfinite().item<bool>()) return null;
-        string? task = present.FirstOrDefault(t => model.TaskParameters(t).Any(p => p.grad is { } g && !g.isfinite().all().item<bool>()));
+        string? task = OwnNonFinite(model, present);
         return NonFiniteGradient(task ?? string.Join("', '", present), task is null ? "in the shared parameters" : "in its own parameters",
             present, missing, lossMap, options);
+    }
+
+    /// <summary>The first task whose own parameters hold a non-finite gradient, or null.</summary>
+    static string? OwnNonFinite(MultiTaskNetwork model, string[] present)
+    {
+        using var scope = NewDisposeScope();
+        return present.FirstOrDefault(t => model.TaskParameters(t).Any(p => p.grad is { } g && !g.isfinite().all().item<bool>()));
     }
 
     static StepDiagnostics NonFiniteGradient(string task, string where, string[] present, string[] missing, Dictionary<string, double> lossMap, StepOptions options)
@@ -230,8 +237,13 @@ public static class MultiTaskStep
         using (var finite = matrix.isfinite().all(1))
         {
             var rowsFinite = finite.cpu().data<bool>().ToArray();
-            for (int i = 0; i < t; i++)
-                if (!rowsFinite[i]) return NonFiniteGradient(present[i], "in the shared parameters", present, missing, lossMap, options);
+            if (rowsFinite.Any(f => !f))
+            {
+                // Every row can be hit: autograd sends a zero into the other tasks' branches of the stacked losses, and
+                // 0 · ∞ is NaN there too. The task whose own parameters (its head) got non-finite values is the source.
+                var source = OwnNonFinite(model, present) ?? present[Array.IndexOf(rowsFinite, false)];
+                return NonFiniteGradient(source, "in the shared parameters", present, missing, lossMap, options);
+            }
         }
 
         if (weighting.NeedsTaskGradients)

@@ -32,7 +32,7 @@ public class KitOptionsTests
     public void BadVariablesNameThemselvesAndWhatTheyHold()
     {
         var threads = Assert.Throws<ArgumentException>(() => KitOptions.FromEnvironment(Variables(("MTK_THREADS", "many"))));
-        Assert.Equal("MTK_THREADS: expected a positive integer, found 'many'.", threads.Message);
+        Assert.Equal($"MTK_THREADS: expected an integer from 1 to {KitOptions.MaxThreads}, found 'many'.", threads.Message);
         var flag = Assert.Throws<ArgumentException>(() => KitOptions.FromEnvironment(Variables(("MTK_FUSED_ADAMW", "off"))));
         Assert.Equal("MTK_FUSED_ADAMW: expected 0 or 1, found 'off'.", flag.Message);
         var precision = Assert.Throws<ArgumentException>(() => KitOptions.FromEnvironment(Variables(("MTK_PRECISION", "half"))));

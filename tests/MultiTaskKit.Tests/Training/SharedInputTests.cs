@@ -175,7 +175,7 @@ public class SharedInputTests
             Assert.DoesNotContain("   at ", output2);
 
             // shared input needs the same text column in every task
-            var mismatched = WriteSharedRun(Path.Combine(dir, "mismatch"), """{ "weighting": "equal" }""", textColumnOfTopic: "topic");
+            var mismatched = WriteSharedRun(Path.Combine(dir, "mismatch"), """{ "weighting": "equal" }""", textColumnOfTopic: "score");
             var (code3, output3) = MtkProcess.Run(dir, "train", "--config", mismatched, "--out", Path.Combine(dir, "out3"));
             Assert.NotEqual(0, code3);
             Assert.Contains("task 'topic': text_column must equal task 'sentiment''s", output3);

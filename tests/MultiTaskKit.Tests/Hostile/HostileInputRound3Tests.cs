@@ -13,7 +13,9 @@ using MultiTaskKit.Steps;
 using MultiTaskKit.Tests.Cli;
 using MultiTaskKit.Tests.Data;
 using MultiTaskKit.Tests.Models.Hub;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Training;
+using MultiTaskKit.Aggregation;
 using MultiTaskKit.Weighting;
 using static TorchSharp.torch;
 

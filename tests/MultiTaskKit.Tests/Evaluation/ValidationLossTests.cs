@@ -10,6 +10,7 @@ using static TorchSharp.torch;
 namespace MultiTaskKit.Tests.Evaluation;
 
 /// <summary>The evaluated loss: each task's own training loss on held-out examples, beside its metrics.</summary>
+[Collection(ProcessStateCollection.Name)]
 public class ValidationLossTests
 {
     [Fact]

@@ -26,6 +26,7 @@ namespace MultiTaskKit.Tests.Hostile;
 /// starts with its class, <c>D</c> (a crash or a write outside the run), <c>C</c> (silently wrong) or <c>B</c> (clear
 /// but unhelpful), then its family. Each row asserts the outcome and what the message names.
 /// </summary>
+[Collection(ProcessStateCollection.Name)]
 public class HostileInputRound3Tests : IDisposable
 {
     public HostileInputRound3Tests() => TorchRuntime.EnsureInitialized();

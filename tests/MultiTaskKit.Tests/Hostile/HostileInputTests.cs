@@ -25,6 +25,7 @@ namespace MultiTaskKit.Tests.Hostile;
 /// of outcome: refused with the expected exception type and a message that names the file, line, key or argument; or
 /// handled, with the result checked. Most rows run in-process on tiny inputs; the command-line rows run the real mtk.
 /// </summary>
+[Collection(ProcessStateCollection.Name)]
 public class HostileInputTests : IDisposable
 {
     public HostileInputTests() => TorchRuntime.EnsureInitialized();

@@ -13,6 +13,7 @@ using MultiTaskKit.Steps;
 namespace MultiTaskKit.Tests.Training;
 
 /// <summary>A task's own metric through the trainer: logged beside the built-in ones and used as the selection metric.</summary>
+[Collection(ProcessStateCollection.Name)]
 public class UserMetricTests
 {
     /// <summary>Counts rows whose true label is the second class, predicted with probability above 0.5, as a share of all

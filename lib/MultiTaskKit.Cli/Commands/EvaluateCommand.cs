@@ -18,7 +18,7 @@ static class EvaluateCommand
         var run = new Option<string>("--run") { Description = "A run folder written by mtk train or mtk casestudy.", Required = true };
         var split = new Option<string>("--split") { Description = "Split of the configured data to score: test or val.", DefaultValueFactory = _ => "test" };
         var task = new Option<string?>("--task") { Description = "With --file: the task the file belongs to." };
-        var file = new Option<string?>("--file") { Description = "A CSV/TSV file (header row) to score one task on." };
+        var file = new Option<string?>("--file") { Description = "A file to score one task on, in the task's own format (a CSV/TSV with a header row, or CoNLL columns)." };
         var textColumn = new Option<string?>("--text-column") { Description = "With --file: the text column (default: the task's, else 'text')." };
         var labelColumn = new Option<string?>("--label-column") { Description = "With --file: the label/target column (default: the task's, else 'label'/'target')." };
         var json = new Option<bool>("--json") { Description = "Print the metrics as JSON instead of a table." };
@@ -36,8 +36,8 @@ static class EvaluateCommand
                     : throw new UsageException($"--task: the run has tasks {string.Join(", ", predictor.Tasks)}; name the one --file belongs to."));
                 if (!predictor.Tasks.Contains(name))
                     throw new UsageException($"--task: expected one of the run's tasks ({string.Join(", ", predictor.Tasks)}), found '{name}'.");
-                var data = CsvTaskReader.Read(path, predictor.CsvOptionsFor(name, parse.GetValue(textColumn), parse.GetValue(labelColumn)), "file");
-                report = new MetricsReport([new TaskEvaluation(name, data.Dataset, path, predictor.Evaluate(name, data, normalize: true))]);
+                var data = predictor.ReadFile(name, path, parse.GetValue(textColumn), parse.GetValue(labelColumn));
+                report = new MetricsReport([new TaskEvaluation(name, data.Dataset, path, predictor.Evaluate(name, data, normalize: predictor.InputOf(name) != "words"))]);
             }
             else
             {

@@ -9,17 +9,33 @@ public sealed record CsvTaskOptions
     /// <summary>The column with the input text.</summary>
     public required string TextColumn { get; init; }
 
-    /// <summary>The column with the class label (classification) or the real-valued target (regression).</summary>
+    /// <summary>The column with the second text of a sentence pair (null: one text per row).</summary>
+    public string? PairColumn { get; init; }
+
+    /// <summary>The column with the label as the task's kind reads it: a class, a real-valued target, delimited labels.</summary>
     public required string LabelColumn { get; init; }
 
     public TaskKind Kind { get; init; } = TaskKind.Classification;
+
+    /// <summary>The names of the file's columns when it has no header row (STS-B's CSV); null: the first line is the header.</summary>
+    public IReadOnlyList<string>? Columns { get; init; }
+
+    /// <summary>With <see cref="SplitValue"/>: the column that says which split a row belongs to (SICK's <c>SemEval_set</c>);
+    /// rows with another value are left out.</summary>
+    public string? SplitColumn { get; init; }
+
+    /// <summary>The value of <see cref="SplitColumn"/> whose rows are read (e.g. <c>TRAIN</c>).</summary>
+    public string? SplitValue { get; init; }
+
+    /// <summary>Multi-label: what separates the labels in one cell.</summary>
+    public string LabelDelimiter { get; init; } = ",";
 
     /// <summary>Field separator; null picks tab for <c>.tsv</c>/<c>.tab</c> files and comma otherwise.</summary>
     public char? Separator { get; init; }
 
     /// <summary>
-    /// Class names in label-index order. When null, the labels found are used: integers sorted numerically when every
-    /// label is an integer, else names sorted ordinally. Give them explicitly when a split may miss a class.
+    /// Class names in label-index order. When null, the labels found are used: numbers sorted numerically when every
+    /// label is a number, else names sorted ordinally. Give them explicitly when a split may miss a class.
     /// </summary>
     public IReadOnlyList<string>? LabelNames { get; init; }
 
@@ -58,12 +74,12 @@ public static class CsvTaskReader
     }
 
     /// <summary>Reads the file strictly (see <see cref="DelimitedText"/>); quotes default to on for CSV, off for TSV.</summary>
-    public static DelimitedTable LoadTable(string path, char? separator = null, bool? quotes = null)
+    public static DelimitedTable LoadTable(string path, char? separator = null, bool? quotes = null, IReadOnlyList<string>? columns = null)
     {
-        if (Directory.Exists(path)) throw new InvalidDataException($"CSV task: expected a delimited file with a header at '{path}', found a folder.");
-        if (!File.Exists(path)) throw new FileNotFoundException($"CSV task: expected a delimited file with a header at '{path}', found no such file.", path);
+        if (Directory.Exists(path)) throw new InvalidDataException($"CSV task: expected a delimited file {(columns is null ? "with a header " : "")}at '{path}', found a folder.");
+        if (!File.Exists(path)) throw new FileNotFoundException($"CSV task: expected a delimited file {(columns is null ? "with a header " : "")}at '{path}', found no such file.", path);
         var sep = separator ?? DefaultSeparator(path);
-        return DelimitedText.Read(path, sep, quotes ?? sep != '\t');
+        return DelimitedText.Read(path, sep, quotes ?? sep != '\t', columns);
     }
 
     public static char DefaultSeparator(string path) =>
@@ -72,69 +88,52 @@ public static class CsvTaskReader
     /// <summary>Reads <paramref name="path"/> as one dataset; <paramref name="split"/> names it.</summary>
     public static TextDataset Read(string path, CsvTaskOptions options, string split = "all", string? datasetName = null)
     {
-        var table = LoadTable(path, options.Separator, options.Quotes);
+        var table = LoadTable(path, options.Separator, options.Quotes, options.Columns);
         var names = table.Header;
         int Column(string name, string role) =>
             names.Contains(name)
                 ? names.ToList().IndexOf(name)
                 : throw new InvalidDataException($"{path}: the {role} column '{name}' does not exist; found columns: {string.Join(", ", names.Select(n => $"'{n}'"))}.");
         var text = Column(options.TextColumn, "text");
-        var label = Column(options.LabelColumn, options.Kind == TaskKind.Regression ? "target" : "label");
+        int? pair = options.PairColumn is { } pairName ? Column(pairName, "pair") : null;
+        var label = Column(options.LabelColumn, "label");
         int? id = options.IdColumn is { } idName ? Column(idName, "id") : null;
-        if (table.Rows.Count == 0) throw new InvalidDataException($"{path}: expected at least one data row after the header, found none.");
+        int? splitColumn = options.SplitColumn is { } splitName ? Column(splitName, "split") : null;
+        if (splitColumn is not null && options.SplitValue is null) throw new ArgumentException("SplitValue: expected the split column's value for this split, found none.", nameof(options));
+        var kept = table.Rows.Where(r => splitColumn is not { } sc || r.Fields[sc].Trim() == options.SplitValue).ToList();
+        if (kept.Count == 0)
+            throw new InvalidDataException(table.Rows.Count == 0
+                ? $"{path}: expected at least one data row{(options.Columns is null ? " after the header" : "")}, found none."
+                : $"{path}: no row has '{options.SplitValue}' in column '{options.SplitColumn}'; expected the {split} split's rows.");
 
         string Where(DelimitedRow row) => $"{path}, line {row.Line}";
-        var raw = new List<(string Id, string Text, string Value, DelimitedRow Row)>();
-        for (int r = 0; r < table.Rows.Count; r++)
+        var cells = new List<(TextExample Example, string Cell, string Where)>();
+        for (int r = 0; r < kept.Count; r++)
         {
-            var row = table.Rows[r];
+            var row = kept[r];
             var t = row.Fields[text];
             if (string.IsNullOrWhiteSpace(t)) throw new InvalidDataException($"{Where(row)}: expected text in column '{options.TextColumn}', found an empty field.");
+            string? second = null;
+            if (pair is { } p)
+            {
+                second = row.Fields[p];
+                if (string.IsNullOrWhiteSpace(second)) throw new InvalidDataException($"{Where(row)}: expected text in the pair column '{options.PairColumn}', found an empty field.");
+                second = TextNormalizer.Apply(options.Normalizer, second);
+            }
             var v = row.Fields[label].Trim();
             if (v.Length == 0 && !options.AllowMissing)
                 throw new InvalidDataException($"{Where(row)}: expected a value in column '{options.LabelColumn}', found an empty field (a blank means 'no label' only for tasks that share one input: training.shared_input).");
-            raw.Add((id is { } i ? row.Fields[i] : (r + 1).ToString(CultureInfo.InvariantCulture), TextNormalizer.Apply(options.Normalizer, t), v, row));
+            var rowId = id is { } i ? row.Fields[i] : (splitColumn is null ? r + 1 : row.Line).ToString(CultureInfo.InvariantCulture);
+            cells.Add((new TextExample(rowId, TextNormalizer.Apply(options.Normalizer, t)) { Pair = second }, v, Where(row)));
         }
 
         var dataset = datasetName ?? Path.GetFileNameWithoutExtension(path);
-        if (options.Kind == TaskKind.Regression)
-        {
-            var examples = raw.Select(x =>
-                x.Value.Length == 0 ? new TextExample(x.Id, x.Text) :
-                float.TryParse(x.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var y) && float.IsFinite(y)
-                    ? new TextExample(x.Id, x.Text, Target: y)
-                    : throw new InvalidDataException($"{Where(x.Row)}: expected a finite numeric target in column '{options.LabelColumn}', found '{x.Value}'.")).ToList();
-            return new TextDataset(dataset, split, TaskKind.Regression, [], examples, path);
-        }
-
-        // Numeric labels are compared as numbers when every label is a number: "2" and "2.0" are one class, not two.
-        var labelled = raw.Where(x => x.Value.Length > 0).ToList();
-        if (labelled.Count == 0) throw new InvalidDataException($"{path}: column '{options.LabelColumn}' holds no label at all; expected at least one labelled row.");
-        bool numeric = labelled.All(x => IsNumber(x.Value)) && (options.LabelNames?.All(IsNumber) ?? true);
-        string Canon(string v) => numeric ? CanonicalNumber(v) : v;
-        var labelNames = (options.LabelNames ?? InferLabelNames(labelled.Select(x => Canon(x.Value)))).Select(Canon).ToList();
-        if (options.LabelNames is null && labelNames.Count < 2)
-            throw new InvalidDataException($"{path}: task '{dataset}': column '{options.LabelColumn}' holds a single class ('{labelNames[0]}'); a classification task needs at least two classes (or list them in 'labels').");
-        var index = labelNames.Select((n, i) => (n, i)).ToDictionary(t => t.n, t => t.i, StringComparer.Ordinal);
-        var rows = raw.Select(x =>
-            x.Value.Length == 0 ? new TextExample(x.Id, x.Text) :
-            index.TryGetValue(Canon(x.Value), out var l)
-                ? new TextExample(x.Id, x.Text, l)
-                : throw new InvalidDataException($"{Where(x.Row)}: label '{x.Value}' in column '{options.LabelColumn}' is not one of the configured labels ({string.Join(", ", labelNames)}).")).ToList();
-        return new TextDataset(dataset, split, TaskKind.Classification, labelNames, rows, path);
+        var (labelNames, examples) = options.Kind.Label(cells, new LabelOptions(path, options.LabelColumn, options.LabelNames, options.LabelDelimiter) { Task = dataset });
+        return new TextDataset(dataset, split, options.Kind, labelNames, examples, path);
     }
 
-    static bool IsNumber(string v) =>
+    internal static bool IsNumber(string v) =>
         double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d);
-
-    /// <summary>One spelling per number: integers as integers ("2.0" → "2"), others in their shortest round-trip form.</summary>
-    static string CanonicalNumber(string v)
-    {
-        var d = double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture);
-        return d == Math.Floor(d) && Math.Abs(d) < 1e15
-            ? ((long)d).ToString(CultureInfo.InvariantCulture)
-            : d.ToString("R", CultureInfo.InvariantCulture);
-    }
 
     /// <summary>Numbers sorted numerically when every label is a number, else names sorted ordinally.</summary>
     public static IReadOnlyList<string> InferLabelNames(IEnumerable<string> values)

@@ -24,7 +24,7 @@ public static class DatasetCard
             new StringDataFrameColumn("split", sets.Select(s => s.Split)),
             new Int64DataFrameColumn("count", sets.Select(s => (long)s.Count)),
         };
-        if (splits.Kind == TaskKind.Classification)
+        if (splits.Train.Examples.All(e => e.Label >= 0))
         {
             for (int l = 0; l < splits.LabelNames.Count; l++)
             {
@@ -33,7 +33,7 @@ public static class DatasetCard
                     sets.Select(s => s.Count == 0 ? double.NaN : s.Examples.Count(e => e.Label == label) / (double)s.Count)));
             }
         }
-        else
+        else if (splits.Train.Examples.All(e => !float.IsNaN(e.Target)))
         {
             columns.Add(new DoubleDataFrameColumn("target_mean", sets.Select(s => s.Examples.Select(e => (double)e.Target).DefaultIfEmpty(double.NaN).Average())));
             columns.Add(new DoubleDataFrameColumn("target_std", sets.Select(s => Std(s.Examples.Select(e => (double)e.Target).ToList()))));

@@ -56,18 +56,22 @@ public static class DelimitedText
         return lines;
     }
 
-    /// <summary>Reads a delimited file with a header row.</summary>
+    /// <summary>Reads a delimited file with a header row, or with the given column names and no header.</summary>
     /// <param name="path">The file.</param>
     /// <param name="separator">Field separator.</param>
     /// <param name="quotes">Whether double quotes enclose fields (CSV) or are plain characters.</param>
-    public static DelimitedTable Read(string path, char separator, bool quotes)
+    /// <param name="columns">The columns' names when the file has no header row (every line is data); null: the first
+    /// non-empty line is the header.</param>
+    public static DelimitedTable Read(string path, char separator, bool quotes, IReadOnlyList<string>? columns = null)
     {
         var lines = ReadLines(path);
         string sepName = separator == '\t' ? "tab" : $"'{separator}'";
         int first = 0;
         while (first < lines.Count && lines[first].Length == 0) first++;
-        if (first == lines.Count) throw new InvalidDataException($"{path}: expected a header row, found an empty file.");
-        var header = Split(lines[first], separator, quotes, path, first + 1);
+        if (first == lines.Count) throw new InvalidDataException($"{path}: expected {(columns is null ? "a header row" : "data rows")}, found an empty file.");
+        IReadOnlyList<string> header;
+        if (columns is null) header = Split(lines[first], separator, quotes, path, first + 1);
+        else { header = columns; first--; }
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var h in header)
             if (!seen.Add(h)) throw new InvalidDataException($"{path}, line {first + 1}: the header names column '{h}' twice.");
@@ -77,7 +81,7 @@ public static class DelimitedText
             if (lines[i].Length == 0) continue;
             var fields = Split(lines[i], separator, quotes, path, i + 1);
             if (fields.Count != header.Count)
-                throw new InvalidDataException($"{path}, line {i + 1}: expected {header.Count} {sepName}-separated fields as in the header, found {fields.Count}{(quotes ? "" : " (quotes are not special in this file; set \"quotes\": true if fields are quoted)")}.");
+                throw new InvalidDataException($"{path}, line {i + 1}: expected {header.Count} {sepName}-separated fields as in the {(columns is null ? "header" : "configured columns")}, found {fields.Count}{(quotes ? "" : " (quotes are not special in this file; set \"quotes\": true if fields are quoted)")}.");
             rows.Add(new DelimitedRow(i + 1, fields));
         }
         return new DelimitedTable(path, separator, header, rows);

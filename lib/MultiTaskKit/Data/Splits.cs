@@ -18,7 +18,8 @@ public static class Splits
             throw new InvalidDataException($"{data.Dataset}/{data.Split}: expected at least 2 examples to carve a '{carvedName}' split, found {data.Count}.");
         var rng = new SeededRandom(SeededRandom.Derive(seed, $"carve:{data.Dataset}:{data.Split}:{carvedName}"));
         // Work on indices: the examples are records, and equal records may occur twice.
-        var groups = data.Kind == TaskKind.Classification
+        // Stratified by class when every example has one (classification); otherwise one group.
+        var groups = data.Examples.All(e => e.Label >= 0)
             ? Enumerable.Range(0, data.Count).GroupBy(i => data.Examples[i].Label).OrderBy(g => g.Key).Select(g => g.ToList()).ToList()
             : [Enumerable.Range(0, data.Count).ToList()];
         var carvedIdx = new List<int>();

@@ -6,10 +6,20 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Data;
 
-/// <summary>One example after tokenisation: its token ids (special tokens included, already truncated) and its label or target.</summary>
-public sealed record EncodedExample(int Index, long[] Ids, int Label, float Target)
+/// <summary>One example after tokenisation (<see cref="TaskInputEncoder"/>): its token ids (special tokens included,
+/// already truncated), for pairs its token type ids, for words where each word starts, and its label (null: none).</summary>
+public sealed record EncodedExample(int Index, long[] Ids, TaskLabel? Label)
 {
     public int Length => Ids.Length;
+
+    /// <summary>Segment ids (0 for <c>[CLS] a [SEP]</c>, 1 for <c>b [SEP]</c>) of a pair; null: one text, all 0.</summary>
+    public long[]? TypeIds { get; init; }
+
+    /// <summary>Token tasks: the position of each encoded word's first piece (words past the budget are absent).</summary>
+    public int[]? WordStarts { get; init; }
+
+    /// <summary>Token tasks: every word of the example (for what <c>predict</c> prints).</summary>
+    public IReadOnlyList<string>? Words { get; init; }
 }
 
 /// <summary>
@@ -20,37 +30,40 @@ public sealed class TaskBatch : IDisposable
 {
     public required string Task { get; init; }
     public required TrunkInput Input { get; init; }
-    /// <summary>Class indices (classification) or real targets (regression).</summary>
+    /// <summary>The batch's targets, as the task's kind makes them (<see cref="TaskKind.Targets"/>).</summary>
     public required Tensor Targets { get; init; }
     public required IReadOnlyList<EncodedExample> Examples { get; init; }
     /// <summary>Real (unpadded) tokens in the batch.</summary>
     public long Tokens => Examples.Sum(e => (long)e.Length);
     public int Rows => Examples.Count;
 
-    /// <summary>Pads <paramref name="examples"/> to the longest one and moves the tensors to <paramref name="device"/>.</summary>
-    public static TaskBatch Build(string task, TaskKind kind, IReadOnlyList<EncodedExample> examples, long padId, Device device)
+    /// <summary>Pads <paramref name="examples"/> to the longest one, makes the targets its kind reads, and moves the tensors to <paramref name="device"/>.</summary>
+    public static TaskBatch Build(TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, Device device)
     {
-        if (examples.Count == 0) throw new ArgumentException($"task '{task}': expected at least one example in a batch, found none.", nameof(examples));
+        if (examples.Count == 0) throw new ArgumentException($"task '{task.Name}': expected at least one example in a batch, found none.", nameof(examples));
         var input = Pad(examples, padId, device);
-        var targets = kind == TaskKind.Classification
-            ? tensor(examples.Select(e => (long)e.Label).ToArray(), dtype: int64, device: device)
-            : tensor(examples.Select(e => e.Target).ToArray(), dtype: float32, device: device);
-        return new TaskBatch { Task = task, Input = input, Targets = targets, Examples = examples };
+        var targets = task.Kind.Targets(task, examples, input.InputIds!.shape[1], device);
+        return new TaskBatch { Task = task.Name, Input = input, Targets = targets, Examples = examples };
     }
 
-    /// <summary>The token ids and attention mask of <paramref name="examples"/>, padded to the longest, on <paramref name="device"/>.</summary>
+    /// <summary>The token ids, attention mask and (for pairs) token type ids of <paramref name="examples"/>, padded to
+    /// the longest, on <paramref name="device"/>.</summary>
     public static TrunkInput Pad(IReadOnlyList<EncodedExample> examples, long padId, Device device)
     {
         if (examples.Count == 0) throw new ArgumentException("examples: expected at least one example in a batch, found none.", nameof(examples));
         var padded = TokenBatch.Pad(examples.Select(e => e.Ids).ToList(), null, checked((int)padId));
         long[] shape = [padded.BatchSize, padded.Length];
-        return TrunkInput.FromTokens(tensor(padded.InputIds, shape, dtype: int64, device: device), tensor(padded.AttentionMask, shape, dtype: int64, device: device));
+        Tensor? types = null;
+        if (examples.Any(e => e.TypeIds is not null))
+            types = tensor(TokenBatch.PadRows(examples.Select(e => e.TypeIds ?? new long[e.Length]).ToList(), 0, padded.Length), shape, dtype: int64, device: device);
+        return TrunkInput.FromTokens(tensor(padded.InputIds, shape, dtype: int64, device: device), tensor(padded.AttentionMask, shape, dtype: int64, device: device), types);
     }
 
     public void Dispose()
     {
         Input.InputIds?.Dispose();
         Input.AttentionMask?.Dispose();
+        Input.TokenTypeIds?.Dispose();
         Targets.Dispose();
     }
 }

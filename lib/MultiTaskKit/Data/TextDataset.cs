@@ -1,16 +1,24 @@
 namespace MultiTaskKit.Data;
 
-/// <summary>What a task predicts: a class (cross-entropy) or a real value (mean squared error).</summary>
-public enum TaskKind { Classification, Regression }
-
 /// <summary>
-/// One example of a text task. Classification examples carry <see cref="Label"/> (an index into the dataset's label
-/// names) and leave <see cref="Target"/> as NaN; regression examples carry <see cref="Target"/> and a label of -1.
+/// One example of a text task, as a reader found it: the text (or a pair, or pre-split words) and the label cells its
+/// task's <see cref="TaskKind"/> reads. Classification examples carry <see cref="Label"/> (an index into the dataset's
+/// label names), regression examples <see cref="Target"/>, multi-label and token examples <see cref="Labels"/>; what a
+/// kind does not read stays at its default (-1, NaN, null).
 /// </summary>
 public sealed record TextExample(string Id, string Text, int Label = -1, float Target = float.NaN)
 {
     /// <summary>Side information some datasets carry (IMDB: the 1-10 star rating from the file name).</summary>
     public int? Rating { get; init; }
+
+    /// <summary>The second text of a sentence pair (null: one text).</summary>
+    public string? Pair { get; init; }
+
+    /// <summary>Pre-split words (token tasks; <see cref="Text"/> is them joined by spaces), or null.</summary>
+    public IReadOnlyList<string>? Words { get; init; }
+
+    /// <summary>Label indices: the labels that apply (multi-label) or one tag per word (token classification); null: none.</summary>
+    public IReadOnlyList<int>? Labels { get; init; }
 }
 
 /// <summary>An ordered, read-only set of examples of one task and split, with where it came from.</summary>

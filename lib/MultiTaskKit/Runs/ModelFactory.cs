@@ -89,7 +89,7 @@ public static class ModelFactory
         var trunk = new BertTrunk(bert, pooling);
         foreach (var t in config.Tasks.Where(t => t.MaxTokens > bert.Config.MaxPositionEmbeddings))
             throw new InvalidDataException($"task '{t.Name}': max_tokens must be at most the trunk's position table (max_position_embeddings {bert.Config.MaxPositionEmbeddings}), found {t.MaxTokens}.");
-        var model = ArchitectureCatalog.Build(config.Sharing, trunk, Heads(trunk.OutputSize, tasks, m));
+        var model = ArchitectureCatalog.Build(config.Sharing, trunk, Heads(trunk.OutputSize, tasks, m), Depths(config));
         model.to(TorchRuntime.Device);
         MixedPrecision.Apply(model, PrecisionProbe.Resolve(config.Runtime.Precision));
         return new BuiltModel { Model = model, Tokenizer = tokenizer, VocabText = vocabText, TrunkDescription = description, TrunkConfig = bert.Config };
@@ -103,7 +103,7 @@ public static class ModelFactory
         using (var reader = new StreamReader(EmbeddedMiniLm.OpenVocab())) vocabText = reader.ReadToEnd();
         var tokenizer = BertTokenizer.FromVocab(new StringReader(vocabText), "embedded MiniLM vocab.txt");
         var trunk = new MlpTrunk(MlpTrunkOptions.ForTokens(tokenizer.VocabSize, m.Hidden, m.Layers, m.Dropout ?? 0.0));
-        var model = ArchitectureCatalog.Build(config.Sharing, trunk, Heads(trunk.OutputSize, tasks, m));
+        var model = ArchitectureCatalog.Build(config.Sharing, trunk, Heads(trunk.OutputSize, tasks, m), Depths(config));
         model.to(TorchRuntime.Device);
         MixedPrecision.Apply(model, PrecisionProbe.Resolve(config.Runtime.Precision));
         return new BuiltModel
@@ -114,9 +114,11 @@ public static class ModelFactory
     }
 
     static List<KeyValuePair<string, TaskHead>> Heads(long inputSize, IReadOnlyList<TaskSignature> tasks, ModelConfig m) =>
-        tasks.Select(t => new KeyValuePair<string, TaskHead>(t.Name, t.Kind == TaskKind.Classification
-            ? new ClassificationHead(inputSize, t.LabelNames.Count, new ClassificationHeadOptions(Dropout: m.HeadDropout))
-            : new RegressionHead(inputSize, 1, m.HeadDropout))).ToList();
+        tasks.Select(t => new KeyValuePair<string, TaskHead>(t.Name, t.Kind.CreateHead(inputSize, t, m.HeadDropout))).ToList();
+
+    /// <summary>The tasks that read a layer below the top (<c>depth</c>), checked against the trunk when it is built.</summary>
+    static Dictionary<string, int> Depths(RunConfig config) =>
+        config.Tasks.Where(t => t.Depth is not null).ToDictionary(t => t.Name, t => t.Depth!.Value);
 
     /// <summary>The tokenizer's truncation for a task's configured mode.</summary>
     public static Truncation ToTruncation(TruncationMode mode) => mode switch

@@ -11,7 +11,7 @@ namespace MultiTaskKit.Runs;
 /// <summary>
 /// A whole training run as JSON (<c>mtk train --config run.json</c>; saved as <c>config.json</c> in the run folder).
 /// Keys are snake_case. A new task needs no code: a built-in dataset (<c>imdb</c>, <c>vader</c>,
-/// <c>tweeteval/&lt;task&gt;</c>) or <c>csv</c> with its files and columns.
+/// <c>tweeteval/&lt;task&gt;</c>), or <c>csv</c> / <c>conll</c> with its files, columns and kind.
 /// </summary>
 public sealed record RunConfig
 {
@@ -135,8 +135,8 @@ public sealed record RunConfig
         var first = Tasks[0];
         foreach (var t in Tasks)
         {
-            if (t.Dataset != "csv")
-                throw new InvalidDataException($"{source}: task '{t.Name}': dataset must be csv with training.shared_input (one file, a label column per task), found '{t.Dataset}'.");
+            if (!t.FromFile || t.Dataset != first.Dataset)
+                throw new InvalidDataException($"{source}: task '{t.Name}': dataset must be csv (or conll) for every task with training.shared_input (one file, a label column per task), found '{t.Dataset}' against task '{first.Name}''s '{first.Dataset}'.");
             void Same(string key, object? mine, object? theirs)
             {
                 if (!Equals(mine, theirs))
@@ -146,6 +146,13 @@ public sealed record RunConfig
             Same("val", t.Val, first.Val);
             Same("test", t.Test, first.Test);
             Same("text_column", t.TextColumn, first.TextColumn);
+            Same("text_pair_column", t.TextPairColumn, first.TextPairColumn);
+            Same("separator", t.Separator, first.Separator);
+            Same("header", t.Header, first.Header);
+            Same("columns", t.Columns is null ? null : string.Join(",", t.Columns), first.Columns is null ? null : string.Join(",", first.Columns));
+            Same("split_column", t.SplitColumn, first.SplitColumn);
+            Same("split_values", t.SplitValues is null ? null : string.Join(",", t.SplitValues.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value}")),
+                first.SplitValues is null ? null : string.Join(",", first.SplitValues.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value}")));
             Same("quotes", t.Quotes, first.Quotes);
             Same("normalizer", t.Normalizer, first.Normalizer);
             Same("max_tokens", t.MaxTokens, first.MaxTokens);
@@ -262,19 +269,44 @@ public enum TruncationMode { Head, Tail, HeadTail }
 public sealed record TaskConfig
 {
     public required string Name { get; init; }
-    /// <summary><c>imdb</c>, <c>vader</c>, <c>tweeteval/&lt;task&gt;</c>, or <c>csv</c>.</summary>
+    /// <summary><c>imdb</c>, <c>vader</c>, <c>tweeteval/&lt;task&gt;</c>, or a file task: <c>csv</c> (a delimited file,
+    /// comma- or tab-separated) or <c>conll</c> (a CoNLL column file, one token a line).</summary>
     public required string Dataset { get; init; }
-    /// <summary>For <c>csv</c>: classification or regression. Built-in datasets know their kind.</summary>
+    /// <summary>For file tasks: <c>classification</c>, <c>regression</c>, <c>multi_label</c> or <c>token_classification</c>
+    /// (<see cref="TaskKinds"/>). Built-in datasets know their kind.</summary>
     public TaskKind? Kind { get; init; }
-    /// <summary>For <c>csv</c>: the training file, and optional validation and test files (carved from train when absent).</summary>
+    /// <summary>For file tasks: the training file, and optional validation and test files (carved from train when absent,
+    /// or taken from the train file's <see cref="SplitColumn"/>).</summary>
     public string? Train { get; init; }
     public string? Val { get; init; }
     public string? Test { get; init; }
+    /// <summary>The text column (for <c>conll</c>: the field that holds the word).</summary>
     public string? TextColumn { get; init; }
+    /// <summary>For sentence pairs: the column of the second text (<c>[CLS] a [SEP] b [SEP]</c>, segment ids 0 and 1).</summary>
+    public string? TextPairColumn { get; init; }
+    /// <summary>The label column (for <c>conll</c>: the field that holds the task's tag).</summary>
     public string? LabelColumn { get; init; }
     public IReadOnlyList<string>? Labels { get; init; }
     /// <summary>For <c>csv</c>: whether double quotes enclose fields (null: yes for comma-separated files, no for tab-separated ones).</summary>
     public bool? Quotes { get; init; }
+    /// <summary>For <c>csv</c>: the field separator, one character (null: tab for <c>.tsv</c> and <c>.tab</c> files, else comma).</summary>
+    public string? Separator { get; init; }
+    /// <summary>For <c>csv</c>: whether the first line names the columns (default true); without a header,
+    /// <see cref="Columns"/> names them. For <c>conll</c>, <see cref="Columns"/> names the fields of a line.</summary>
+    public bool Header { get; init; } = true;
+    public IReadOnlyList<string>? Columns { get; init; }
+    /// <summary>For <c>csv</c>: a column saying which split each row belongs to (SICK's <c>SemEval_set</c>), with
+    /// <see cref="SplitValues"/> mapping <c>train</c>, <c>val</c> and <c>test</c> to its values; a split without a value
+    /// (and without its own file) is carved from train.</summary>
+    public string? SplitColumn { get; init; }
+    public IReadOnlyDictionary<string, string>? SplitValues { get; init; }
+    /// <summary>For <c>multi_label</c>: what separates the labels in one cell (default <c>,</c>).</summary>
+    public string? LabelDelimiter { get; init; }
+    /// <summary>For <c>multi_label</c>: the probability at which a label is predicted (default 0.5).</summary>
+    public double? Threshold { get; init; }
+    /// <summary>The trunk layer (1..L) whose output the task reads (null: the top). <c>hard</c>, <c>split</c> and
+    /// <c>isolated</c> only: POS can read layer 2 while NER reads layer 6 (Søgaard &amp; Goldberg 2016).</summary>
+    public int? Depth { get; init; }
     /// <summary>Text normaliser (<c>none</c>, <c>tweet</c>, <c>imdb</c>); CSV tasks default to none, built-ins apply their own when read.</summary>
     public string? Normalizer { get; init; }
     public int MaxTokens { get; init; } = 128;
@@ -293,10 +325,44 @@ public sealed record TaskConfig
     public int? TestSubset { get; init; }
     public double ValidationFraction { get; init; } = 0.1;
 
+    /// <summary>File task formats: a delimited file (<c>csv</c>) or CoNLL columns (<c>conll</c>).</summary>
+    public const string Csv = "csv", Conll = "conll";
+
+    /// <summary>Whether the task reads its own files (<see cref="Csv"/> or <see cref="Conll"/>) rather than a built-in dataset.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool FromFile => Dataset is Csv or Conll;
+
+    /// <summary>The file (and, with a split column, its value) that holds <paramref name="split"/> (<c>train</c>,
+    /// <c>val</c>, <c>test</c>); null when the split is to be carved from train.</summary>
+    public (string Path, string? SplitValue)? FileOf(string split)
+    {
+        var own = split switch { "train" => Train, "val" => Val, "test" => Test, _ => throw new ArgumentException($"split: expected train, val or test, found '{split}'.", nameof(split)) };
+        if (SplitColumn is null) return own is null ? null : (own, null);
+        if (SplitValues?.GetValueOrDefault(split) is not { } value) return own is null ? null : (own, null);
+        return (own ?? Train!, value);
+    }
+
+    /// <summary>The prefix of a file path inside the data folder (<c>"train": "data:sick/SICK.txt"</c>): <c>--data-dir</c>,
+    /// <c>MTK_DATA_DIR</c>, or a <c>shared/data</c> folder beside the working folder or one of its ancestors.</summary>
+    public const string DataPrefix = "data:";
+
     internal TaskConfig ResolvePaths(string baseDir)
     {
-        string? R(string? p) => p is null || Path.IsPathRooted(p) ? p : Path.GetFullPath(Path.Combine(baseDir, p));
+        string? R(string? p) => p is null || p.StartsWith(DataPrefix, StringComparison.Ordinal) || Path.IsPathRooted(p) ? p : Path.GetFullPath(Path.Combine(baseDir, p));
         return this with { Train = R(Train), Val = R(Val), Test = R(Test) };
+    }
+
+    /// <summary>The task with its <c>data:</c> paths made paths inside <paramref name="dataDir"/> (the data folder).</summary>
+    public TaskConfig ResolveData(string? dataDir)
+    {
+        string? R(string? p, string key)
+        {
+            if (p is null || !p.StartsWith(DataPrefix, StringComparison.Ordinal)) return p;
+            if (dataDir is null)
+                throw new DirectoryNotFoundException($"task '{Name}': {key} '{p}' is in the data folder, and there is none: pass --data-dir, set MTK_DATA_DIR, or run beside a shared/data folder.");
+            return Path.GetFullPath(Path.Combine(dataDir, p[DataPrefix.Length..]));
+        }
+        return this with { Train = R(Train, "train"), Val = R(Val, "val"), Test = R(Test, "test") };
     }
 
     internal void Validate(string source)
@@ -308,15 +374,29 @@ public sealed record TaskConfig
         foreach (var (key, value) in new[] { ("train_subset", TrainSubset), ("val_subset", ValSubset), ("test_subset", TestSubset) })
             if (value is < 1) throw new InvalidDataException($"{source}: task '{Name}': {key} must be at least 1 (or absent: all), found {value}.");
         if (ValidationFraction is not (> 0 and < 1)) throw new InvalidDataException($"{source}: task '{Name}': validation_fraction must be in (0, 1), found {ValidationFraction}.");
-        if (Dataset == "csv")
+        if (Depth is < 1) throw new InvalidDataException($"{source}: task '{Name}': depth must be at least 1 (a trunk layer, 1 = the lowest), found {Depth}.");
+        if (Threshold is { } th && !(th > 0 && th < 1)) throw new InvalidDataException($"{source}: task '{Name}': threshold must be in (0, 1), found {th}.");
+        if (Separator is { Length: not 1 }) throw new InvalidDataException($"{source}: task '{Name}': separator must be one character (\"\\t\" for tab), found '{Separator}'.");
+        if (FromFile)
         {
-            if (Train is null) throw new InvalidDataException($"{source}: task '{Name}': a csv task needs 'train' (a CSV/TSV file).");
-            if (TextColumn is null || LabelColumn is null) throw new InvalidDataException($"{source}: task '{Name}': a csv task needs 'text_column' and 'label_column'.");
-            if (Kind is null) throw new InvalidDataException($"{source}: task '{Name}': a csv task needs 'kind' (classification or regression).");
-            if (TextColumn == LabelColumn)
-                throw new InvalidDataException($"{source}: task '{Name}': label_column must differ from text_column, found '{LabelColumn}' for both (the task would learn to predict its own input).");
+            if (Train is null) throw new InvalidDataException($"{source}: task '{Name}': a {Dataset} task needs 'train' (its file).");
+            if (TextColumn is null || LabelColumn is null) throw new InvalidDataException($"{source}: task '{Name}': a {Dataset} task needs 'text_column' and 'label_column'.");
+            if (Kind is null) throw new InvalidDataException($"{source}: task '{Name}': a {Dataset} task needs 'kind' ({string.Join(", ", TaskKinds.Names)}).");
+            if (TextColumn == LabelColumn || (TextPairColumn is not null && TextPairColumn == LabelColumn))
+                throw new InvalidDataException($"{source}: task '{Name}': label_column must differ from {(TextColumn == LabelColumn ? "text_column" : "text_pair_column")}, found '{LabelColumn}' for both (the task would learn to predict its own input).");
+            if ((Dataset == Conll) != Kind.ReadsTokens)
+                throw new InvalidDataException($"{source}: task '{Name}': kind {Kind.Name} reads {(Kind.ReadsTokens ? "words, from a conll file" : "rows of a csv file")}, found dataset '{Dataset}'.");
+            if (Dataset == Conll && Columns is not { Count: > 0 })
+                throw new InvalidDataException($"{source}: task '{Name}': a conll task needs 'columns', the names of a line's fields (CoNLL-2003: [\"token\", \"pos\", \"chunk\", \"ner\"]).");
+            if (!Header && Columns is not { Count: > 0 })
+                throw new InvalidDataException($"{source}: task '{Name}': a file without a header (\"header\": false) needs 'columns', the names of its fields.");
+            if ((SplitColumn is null) != (SplitValues is null))
+                throw new InvalidDataException($"{source}: task '{Name}': split_column and split_values go together (e.g. \"split_column\": \"SemEval_set\", \"split_values\": {{\"train\": \"TRAIN\", \"val\": \"TRIAL\", \"test\": \"TEST\"}}).");
+            foreach (var key in SplitValues?.Keys ?? [])
+                if (key is not ("train" or "val" or "test")) throw new InvalidDataException($"{source}: task '{Name}': split_values keys must be train, val or test, found '{key}'.");
+            if (SplitValues is not null && !SplitValues.ContainsKey("train")) throw new InvalidDataException($"{source}: task '{Name}': split_values needs 'train'.");
         }
         else if (!BuiltInTasks.IsBuiltIn(Dataset))
-            throw new InvalidDataException($"{source}: task '{Name}': dataset must be {string.Join(", ", BuiltInTasks.Names)} or csv, found '{Dataset}'.");
+            throw new InvalidDataException($"{source}: task '{Name}': dataset must be {string.Join(", ", BuiltInTasks.Names)}, csv or conll, found '{Dataset}'.");
     }
 }

@@ -246,9 +246,10 @@ public sealed class RunFolder : IDisposable
     {
         foreach (var t in config.Tasks)
         {
-            if (t.Dataset == "csv")
+            if (t.FromFile)
             {
-                foreach (var f in new[] { t.Train, t.Val, t.Test }) if (f != null) yield return f;
+                var r = t.ResolveData(sources.DataDir);
+                foreach (var f in new[] { r.Train, r.Val, r.Test }) if (f != null) yield return f;
                 continue;
             }
             foreach (var f in Data.BuiltInTasks.DataFilesOf(t.Dataset, sources)) yield return f;

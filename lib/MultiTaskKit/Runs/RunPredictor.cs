@@ -9,14 +9,6 @@ using MultiTaskKit.Aggregation;
 
 namespace MultiTaskKit.Runs;
 
-/// <summary>One task's prediction for one text: the label and class probabilities, or the regression value.</summary>
-public sealed record TaskPrediction(string Task, TaskKind Kind, string? Label, IReadOnlyDictionary<string, double>? Probabilities, double? Value)
-{
-    public override string ToString() => Kind == TaskKind.Classification
-        ? $"{Task}: {Label} ({string.Join(", ", Probabilities!.Select(p => $"{p.Key} {p.Value:F3}"))})"
-        : $"{Task}: {Value:F4}";
-}
-
 /// <summary>
 /// A trained run loaded for prediction and scoring: the model rebuilt from <c>config.json</c> with the best (else the
 /// latest) weights, the run's own <c>vocab.txt</c>, and each task's normaliser, token budget and truncation from
@@ -27,7 +19,7 @@ public sealed class RunPredictor : IDisposable
 {
     readonly BuiltModel built;
     readonly BertTokenizer tokenizer;
-    readonly Dictionary<string, (TaskSignature Signature, string Normalizer, int MaxTokens, Truncation Truncation)> tasks = new();
+    readonly Dictionary<string, (TaskSignature Signature, string Normalizer, TaskInputEncoder Encoder, string Input)> tasks = new();
 
     public RunConfig Config { get; }
     public string RunDir { get; }
@@ -55,19 +47,24 @@ public sealed class RunPredictor : IDisposable
         JsonObject described;
         try { described = JsonNode.Parse(File.ReadAllText(tasksPath)) as JsonObject ?? throw new InvalidDataException($"{tasksPath}: expected a JSON object of task descriptions."); }
         catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{tasksPath}: expected the run's task descriptions (JSON), found unreadable content ({e.Message}).", e); }
+        var tokenizer0 = BertTokenizer.FromVocabFile(Path.Combine(RunDir, RunFolderWriter.VocabFile));
         foreach (var t in Config.Tasks)
         {
             var d = described[t.Name] ?? throw new InvalidDataException($"{tasksPath}: task '{t.Name}' of config.json is missing.");
-            var kind = d["kind"]!.GetValue<string>() == "classification" ? TaskKind.Classification : TaskKind.Regression;
+            TaskKind kind;
+            try { kind = TaskKinds.Get(d["kind"]!.GetValue<string>()); }
+            catch (ArgumentException e) { throw new InvalidDataException($"{tasksPath}: task '{t.Name}': {e.Message}", e); }
             var labels = d["labels"]!.AsArray().Select(x => x!.GetValue<string>()).ToList();
-            tasks[t.Name] = (new TaskSignature(t.Name, kind, labels), d["normalizer"]!.GetValue<string>(), t.MaxTokens, ModelFactory.ToTruncation(t.Truncation));
+            var signature = new TaskSignature(t.Name, kind, labels) { Threshold = d["threshold"]?.GetValue<double>() ?? 0.5 };
+            var input = d["input"]?.GetValue<string>() ?? "text";
+            tasks[t.Name] = (signature, d["normalizer"]!.GetValue<string>(), new TaskInputEncoder(tokenizer0, t.MaxTokens, ModelFactory.ToTruncation(t.Truncation)), input);
         }
         built = ModelFactory.Build(Config, Config.Tasks.Select(t => tasks[t.Name].Signature).ToList());
         var names = Tasks;
         var method = MethodFactory.Create(Config.Method, names);
         built.Model.AttachStrategy(method.Weighting, "weighting");
         if (method.Aggregator is { } agg) built.Model.AttachStrategy(agg, "aggregator");
-        tokenizer = BertTokenizer.FromVocabFile(Path.Combine(RunDir, RunFolderWriter.VocabFile));
+        tokenizer = tokenizer0;
         WeightsPath = new[] { Checkpoint.BestFolder, Checkpoint.LatestFolder }
             .Select(f => Path.Combine(RunDir, f, Checkpoint.WeightsFile)).FirstOrDefault(File.Exists)
             ?? throw new FileNotFoundException($"--run: '{RunDir}' has no trained weights (best/ or checkpoint/{Checkpoint.WeightsFile}); did the run finish its first evaluation?");
@@ -83,37 +80,53 @@ public sealed class RunPredictor : IDisposable
         ? t.Signature
         : throw new ArgumentException($"task: expected one of {string.Join(", ", Tasks)}, found '{task}'.", nameof(task));
 
-    /// <summary>Every task's prediction for each text.</summary>
-    public IReadOnlyList<IReadOnlyList<TaskPrediction>> Predict(IReadOnlyList<string> texts)
+    /// <summary>What task <paramref name="task"/> reads: <c>text</c>, <c>pair</c> (two texts) or <c>words</c>.</summary>
+    public string InputOf(string task) => tasks[Signature(task).Name].Input;
+
+    /// <summary>Every task's prediction for each text (with <paramref name="pairs"/>, each text's second text, which pair
+    /// tasks need; word tasks split the text at white space).</summary>
+    public IReadOnlyList<IReadOnlyList<TaskPrediction>> Predict(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null)
     {
         if (texts.Count == 0) return [];
         for (int i = 0; i < texts.Count; i++)
             if (string.IsNullOrWhiteSpace(texts[i])) throw new ArgumentException($"text {i + 1}: expected non-empty text, found an empty one.", nameof(texts));
+        if (pairs is not null && pairs.Count != texts.Count)
+            throw new ArgumentException($"pairs: expected one second text per text ({texts.Count}), found {pairs.Count}.", nameof(pairs));
         var perText = texts.Select(_ => new List<TaskPrediction>()).ToList();
         foreach (var name in Tasks)
         {
-            var (sig, normalizer, maxTokens, truncation) = tasks[name];
-            var encoded = texts.Select((t, i) => new EncodedExample(i, tokenizer.Encode(TextNormalizer.Apply(normalizer, t), maxTokens, truncation), -1, float.NaN)).ToList();
-            foreach (var (ex, output) in TaskEvaluator.Predict(built.Model, sig, encoded, tokenizer.PadId))
+            var (sig, normalizer, encoder, input) = tasks[name];
+            if (input == "pair" && pairs is null)
+                throw new ArgumentException($"task '{name}' reads sentence pairs; give the second text of each (mtk predict --pair).", nameof(pairs));
+            var examples = texts.Select((t, i) =>
             {
-                perText[ex.Index].Add(sig.Kind == TaskKind.Classification
-                    ? new TaskPrediction(name, sig.Kind, sig.LabelNames[ClassificationAccumulator.ArgMax(output)],
-                        sig.LabelNames.Select((l, j) => (l, (double)output[j])).ToDictionary(x => x.l, x => x.Item2), null)
-                    : new TaskPrediction(name, sig.Kind, null, null, output[0]));
-            }
+                var text = TextNormalizer.Apply(normalizer, t);
+                return input switch
+                {
+                    "words" => new TextExample(i.ToString(), text) { Words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) },
+                    "pair" => new TextExample(i.ToString(), text) { Pair = TextNormalizer.Apply(normalizer, pairs![i]) },
+                    _ => new TextExample(i.ToString(), text),
+                };
+            }).ToList();
+            var encoded = examples.Select((e, i) => encoder.Encode(e, i, null)).ToList();
+            foreach (var (ex, output) in TaskEvaluator.Predict(built.Model, sig, encoded, tokenizer.PadId))
+                perText[ex.Index].Add(sig.Kind.Predict(sig, output, ex));
         }
         return perText;
     }
 
-    public IReadOnlyList<TaskPrediction> Predict(string text) => Predict([text])[0];
+    public IReadOnlyList<TaskPrediction> Predict(string text, string? pair = null) => Predict([text], pair is null ? null : [pair])[0];
 
     /// <summary>Scores <paramref name="task"/> on a dataset already read (texts as read; the task's normaliser is applied here only for CSV files read raw).</summary>
     public IMetricResult Evaluate(string task, TextDataset data, bool normalize = false)
     {
-        var (sig, normalizer, maxTokens, truncation) = tasks[Signature(task).Name];
+        var (sig, normalizer, encoder, _) = tasks[Signature(task).Name];
         if (data.Kind != sig.Kind) throw new InvalidDataException($"{data.Source}: task '{task}' is {sig.Kind}, the data is {data.Kind}.");
-        var encoded = data.Examples.Select((e, i) => new EncodedExample(i,
-            tokenizer.Encode(normalize ? TextNormalizer.Apply(normalizer, e.Text) : e.Text, maxTokens, truncation), e.Label, e.Target)).ToList();
+        var encoded = data.Examples.Select((e, i) => encoder.Encode(normalize ? e with
+        {
+            Text = TextNormalizer.Apply(normalizer, e.Text),
+            Pair = e.Pair is null ? null : TextNormalizer.Apply(normalizer, e.Pair),
+        } : e, i, sig.Kind.LabelOf(e))).ToList();
         return TaskEvaluator.Evaluate(built.Model, sig, encoded, tokenizer.PadId, Config.Training.EvalBatchSize);
     }
 
@@ -124,11 +137,25 @@ public sealed class RunPredictor : IDisposable
         RunFolder.CheckFingerprints(RunDir, RunFolder.Fingerprints(RunFolder.DataFilesOf(Config, sources)), "evaluate");
         var evaluations = Config.Tasks.Select(t =>
         {
-            var splits = TaskData.Load(t, sources, Config.Seed);
+            var splits = TaskData.Load(t.ResolveData(sources.DataDir), sources, Config.Seed);
             var data = splits[split];
             return new TaskEvaluation(t.Name, splits.Dataset, data.Split, Evaluate(t.Name, data), splits.Note);
         }).ToList();
         return new MetricsReport(evaluations);
+    }
+
+    /// <summary>Reads a new file of <paramref name="task"/>'s data in the task's own format (its columns, separator, tag
+    /// column), with the label order the model learnt; the column names can be overridden.</summary>
+    public TextDataset ReadFile(string task, string path, string? textColumn = null, string? labelColumn = null)
+    {
+        var cfg = Config.Tasks.First(t => t.Name == Signature(task).Name);
+        var sig = tasks[cfg.Name].Signature;
+        if (cfg.Dataset == TaskConfig.Conll)
+            return ConllReader.Read(path, new ConllTaskOptions
+            {
+                Columns = cfg.Columns!, TextColumn = textColumn ?? cfg.TextColumn!, LabelColumn = labelColumn ?? cfg.LabelColumn!, LabelNames = sig.LabelNames,
+            }, "file");
+        return CsvTaskReader.Read(path, CsvOptionsFor(task, textColumn, labelColumn), "file");
     }
 
     /// <summary>Label names in the order the model learnt them, for CSV files with label names.</summary>
@@ -139,10 +166,13 @@ public sealed class RunPredictor : IDisposable
         return new CsvTaskOptions
         {
             TextColumn = textColumn ?? cfg.TextColumn ?? "text",
-            LabelColumn = labelColumn ?? cfg.LabelColumn ?? (sig.Kind == TaskKind.Classification ? "label" : "target"),
+            PairColumn = cfg.TextPairColumn,
+            LabelColumn = labelColumn ?? cfg.LabelColumn ?? (sig.Kind.HasLabelNames ? "label" : "target"),
             Kind = sig.Kind,
-            LabelNames = sig.Kind == TaskKind.Classification ? sig.LabelNames : null,
+            LabelNames = sig.Kind.HasLabelNames ? sig.LabelNames : null,
             Quotes = cfg.Quotes,
+            Separator = cfg.Separator?[0],
+            LabelDelimiter = cfg.LabelDelimiter ?? ",",
         };
     }
 

@@ -11,23 +11,13 @@ public static class TaskData
     public static TaskSplits Load(TaskConfig task, DatasetSources sources, ulong seed)
     {
         TaskSplits splits;
-        if (task.Dataset == "csv")
+        if (task.FromFile)
         {
-            var options = new CsvTaskOptions
-            {
-                TextColumn = task.TextColumn!, LabelColumn = task.LabelColumn!, Kind = task.Kind!.Value,
-                LabelNames = task.Labels, Normalizer = task.Normalizer, Quotes = task.Quotes,
-            };
-            var train = CsvTaskReader.Read(task.Train!, options, "train", task.Name);
-            if (options.Kind == TaskKind.Classification && options.LabelNames is null && !task.ManyClasses
-                && train.LabelNames.Count > 2 && train.LabelNames.Count > train.Count / 2)
-                throw new InvalidDataException($"{task.Train}: task '{task.Name}': column '{task.LabelColumn}' holds {train.LabelNames.Count} classes in {train.Count} rows, more than half as many classes as rows (is it an id or text column?); set \"many_classes\": true on the task if that is meant.");
-            if (options.Kind == TaskKind.Classification && options.LabelNames is null)
-                options = options with { LabelNames = train.LabelNames }; // other splits use train's label order
             var notes = new List<string>();
-            TextDataset? val = task.Val is { } v ? CsvTaskReader.Read(v, options, "val", task.Name) : null;
-            TextDataset? test = task.Test is { } t ? CsvTaskReader.Read(t, options, "test", task.Name) : null;
+            var (train, val, test) = ReadSplits(task, allowMissing: false);
+            if (task.Labels is null) task.Kind!.CheckInferredLabels(train, task.Name, task.LabelColumn!, task.ManyClasses);
             var (rest, carvedVal, carvedTest) = CarveAbsent(train, val is null, test is null, task.ValidationFraction, seed, notes, "the train file");
+            if (task.SplitColumn is not null) notes.Insert(0, $"splits by column {task.SplitColumn} ({string.Join(", ", task.SplitValues!.Select(kv => $"{kv.Key} = {kv.Value}"))})");
             splits = new TaskSplits(rest, val ?? carvedVal!, test ?? carvedTest!, notes.Count == 0 ? null : $"{task.Name}: {string.Join("; ", notes)} (seed {seed})");
         }
         else
@@ -50,6 +40,54 @@ public static class TaskData
         foreach (var d in new[] { splits.Train, splits.Validation, splits.Test })
             if (d.Count == 0) throw new InvalidDataException($"task '{task.Name}': the {d.Split} split is empty; expected at least one example.");
         return splits;
+    }
+
+    /// <summary>
+    /// Reads the splits a file task's configuration names (val and test are null when they are to be carved), every split
+    /// with train's label order; for kinds whose label names come from every split
+    /// (<see cref="TaskKind.LabelsFromAllSplits"/>), with the names found in any of them.
+    /// </summary>
+    public static (TextDataset Train, TextDataset? Val, TextDataset? Test) ReadSplits(TaskConfig task, bool allowMissing)
+    {
+        var train = ReadSplit(task, "train", null, allowMissing)!;
+        bool fromAll = task.Kind!.LabelsFromAllSplits && task.Labels is null;
+        // Each split first finds its own names when every split's count; otherwise the others take train's order.
+        IReadOnlyList<string>? names = fromAll || !task.Kind.HasLabelNames ? null : train.LabelNames;
+        var val = ReadSplit(task, "val", names, allowMissing);
+        var test = ReadSplit(task, "test", names, allowMissing);
+        if (fromAll)
+        {
+            // Tags (or labels) that only val or test use still need an output: name every one found, in one order.
+            var all = new[] { train, val, test }.Where(d => d is not null).SelectMany(d => d!.LabelNames).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            if (!all.SequenceEqual(train.LabelNames))
+            {
+                train = ReadSplit(task, "train", all, allowMissing)!;
+                val = ReadSplit(task, "val", all, allowMissing);
+                test = ReadSplit(task, "test", all, allowMissing);
+            }
+        }
+        return (train, val, test);
+    }
+
+    /// <summary>
+    /// Reads split <paramref name="split"/> (<c>train</c>, <c>val</c>, <c>test</c>) of a file task: its own file, or the
+    /// train file's rows with the split column's value; null when the configuration gives neither (carve it).
+    /// <paramref name="labelNames"/>: the label order to use (the configured one when null); <paramref name="allowMissing"/>:
+    /// a blank label cell means "no label for this task" (shared input).
+    /// </summary>
+    public static TextDataset? ReadSplit(TaskConfig task, string split, IReadOnlyList<string>? labelNames, bool allowMissing)
+    {
+        if (task.FileOf(split) is not { } file) return null;
+        var names = labelNames ?? task.Labels;
+        if (task.Dataset == TaskConfig.Conll)
+            return ConllReader.Read(file.Path, new ConllTaskOptions { Columns = task.Columns!, TextColumn = task.TextColumn!, LabelColumn = task.LabelColumn!, LabelNames = names }, split, task.Name);
+        return CsvTaskReader.Read(file.Path, new CsvTaskOptions
+        {
+            TextColumn = task.TextColumn!, PairColumn = task.TextPairColumn, LabelColumn = task.LabelColumn!, Kind = task.Kind!,
+            LabelNames = names, Normalizer = task.Normalizer, Quotes = task.Quotes, Separator = task.Separator?[0],
+            Columns = task.Header ? null : task.Columns, SplitColumn = file.SplitValue is null ? null : task.SplitColumn, SplitValue = file.SplitValue,
+            LabelDelimiter = task.LabelDelimiter ?? ",", AllowMissing = allowMissing,
+        }, split, task.Name);
     }
 
     /// <summary>

@@ -34,17 +34,29 @@ public sealed class TokenBatch
     public static TokenBatch Pad(IReadOnlyList<long[]> rows, bool[]? truncated, int padId)
     {
         int length = rows.Max(r => r.Length);
-        var ids = new long[rows.Count * length];
+        var ids = PadRows(rows, padId, length);
         var mask = new long[rows.Count * length];
-        if (padId != 0) Array.Fill(ids, padId);
         var lengths = new int[rows.Count];
         for (int i = 0; i < rows.Count; i++)
         {
-            rows[i].CopyTo(ids, i * length);
             mask.AsSpan(i * length, rows[i].Length).Fill(1);
             lengths[i] = rows[i].Length;
         }
         return new TokenBatch(ids, mask, lengths, truncated ?? new bool[rows.Count], length);
+    }
+
+    /// <summary>The kit's one padding helper: <paramref name="rows"/> row-major in a [rows, <paramref name="width"/>]
+    /// array, each row followed by <paramref name="pad"/> (token ids, token type ids, per-token targets alike).</summary>
+    public static long[] PadRows(IReadOnlyList<long[]> rows, long pad, int width)
+    {
+        var result = new long[rows.Count * width];
+        if (pad != 0) Array.Fill(result, pad);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            if (rows[i].Length > width) throw new ArgumentException($"rows: row {i} has {rows[i].Length} values, more than the width {width}.", nameof(rows));
+            rows[i].CopyTo(result, i * width);
+        }
+        return result;
     }
 
     /// <summary>(input_ids, attention_mask) as int64 [batch, length] tensors on <paramref name="device"/> (default: the kit's device).</summary>

@@ -26,14 +26,13 @@ public sealed class PreparedTask
 
     public static PreparedTask Prepare(TaskConfig task, TaskSplits splits, BertTokenizer tokenizer)
     {
-        var truncation = ModelFactory.ToTruncation(task.Truncation);
-        IReadOnlyList<EncodedExample> Encode(TextDataset d) =>
-            d.Examples.Select((e, i) => new EncodedExample(i, tokenizer.Encode(e.Text, task.MaxTokens, truncation), e.Label, e.Target)).ToList();
+        var encoder = new TaskInputEncoder(tokenizer, task.MaxTokens, ModelFactory.ToTruncation(task.Truncation));
+        IReadOnlyList<EncodedExample> Encode(TextDataset d) => d.Examples.Select((e, i) => encoder.Encode(e, i, splits.Kind.LabelOf(e))).ToList();
         return new PreparedTask
         {
             Config = task,
             Splits = splits,
-            Signature = new TaskSignature(task.Name, splits.Kind, splits.LabelNames),
+            Signature = new TaskSignature(task.Name, splits.Kind, splits.LabelNames) { Threshold = task.Threshold ?? 0.5 },
             Train = Encode(splits.Train),
             Validation = Encode(splits.Validation),
             Test = Encode(splits.Test),

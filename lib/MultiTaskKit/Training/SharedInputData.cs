@@ -24,28 +24,22 @@ public sealed class SharedInputData
     /// <summary>The name of the one batch stream (in checkpoints, where each task otherwise has its own).</summary>
     public const string StreamName = "shared_input";
 
-    readonly IReadOnlyList<string> tasks;
-    readonly Dictionary<string, TaskKind> kinds;
-    // Per task, per training row: the class index (-1: none) and the target (NaN: none).
-    readonly Dictionary<string, int[]> labels;
-    readonly Dictionary<string, float[]> targets;
+    readonly IReadOnlyList<TaskSignature> tasks;
+    // Per task, per training row: its label (null: the row does not label the task).
+    readonly Dictionary<string, TaskLabel?[]> labels;
 
-    SharedInputData(IReadOnlyList<string> tasks, Dictionary<string, TaskKind> kinds, IReadOnlyList<EncodedExample> train,
-        Dictionary<string, int[]> labels, Dictionary<string, float[]> targets)
+    SharedInputData(IReadOnlyList<TaskSignature> tasks, IReadOnlyList<EncodedExample> train, Dictionary<string, TaskLabel?[]> labels)
     {
         this.tasks = tasks;
-        this.kinds = kinds;
         Train = train;
         this.labels = labels;
-        this.targets = targets;
     }
 
     /// <summary>The training rows (those with at least one label), encoded once; <see cref="EncodedExample.Index"/> is the row.</summary>
     public IReadOnlyList<EncodedExample> Train { get; }
 
     /// <summary>Whether training row <paramref name="row"/> carries a label for <paramref name="task"/>.</summary>
-    public bool IsLabelled(string task, int row) =>
-        kinds[task] == TaskKind.Classification ? labels[task][row] >= 0 : !float.IsNaN(targets[task][row]);
+    public bool IsLabelled(string task, int row) => labels[task][row] is not null;
 
     /// <summary>
     /// Reads the file(s) once per task column and splits the rows: the configured val/test files, else seeded fractions
@@ -56,28 +50,21 @@ public sealed class SharedInputData
     {
         if (configs.Count == 0) throw new ArgumentException("configs: expected at least one task, found none.", nameof(configs));
         var first = configs[0];
-        CsvTaskOptions Options(TaskConfig t, IReadOnlyList<string>? names) => new()
-        {
-            TextColumn = t.TextColumn!, LabelColumn = t.LabelColumn!, Kind = t.Kind!.Value, LabelNames = names ?? t.Labels,
-            Normalizer = t.Normalizer, Quotes = t.Quotes, AllowMissing = true,
-        };
-        var trainFile = configs.Select(t => CsvTaskReader.Read(first.Train!, Options(t, null), "train", t.Name)).ToList();
-        // Other files use the label order found in train.
-        List<TextDataset>? ReadOther(string? path, string split) => path is null
-            ? null
-            : configs.Select((t, i) => CsvTaskReader.Read(path, Options(t, trainFile[i].Kind == TaskKind.Classification ? trainFile[i].LabelNames : null), split, t.Name)).ToList();
-        var valFile = ReadOther(first.Val, "val");
-        var testFile = ReadOther(first.Test, "test");
+        // Each task column's splits, with one label order per task (train's, or every split's: TaskData.ReadSplits).
+        var read = configs.Select(t => TaskData.ReadSplits(t, allowMissing: true)).ToList();
+        var trainFile = read.Select(r => r.Train).ToList();
+        var valFile = first.FileOf("val") is null ? null : read.Select(r => r.Val!).ToList();
+        var testFile = first.FileOf("test") is null ? null : read.Select(r => r.Test!).ToList();
 
         // Rows as one unstratified dataset (the tasks' labels would stratify differently), identified by position.
-        TextDataset Rows(TextDataset column) => new(Path.GetFileNameWithoutExtension(column.Source), column.Split, TaskKind.Regression, [],
+        TextDataset Rows(TextDataset column) => new(Path.GetFileNameWithoutExtension(column.Source), column.Split, column.Kind, [],
             column.Examples.Select((e, i) => new TextExample(i.ToString(CultureInfo.InvariantCulture), e.Text)).ToList(), column.Source);
         static int[] Positions(TextDataset rows) => rows.Examples.Select(e => int.Parse(e.Id, CultureInfo.InvariantCulture)).ToArray();
         var notes = new List<string>();
         var (trainRows, valRows, testRows) = TaskData.CarveAbsent(Rows(trainFile[0]), valFile is null, testFile is null,
             first.ValidationFraction, seed, notes, "the train file's rows");
         // A row that labels no task teaches nothing; drop it before the subset so that the subset counts useful rows.
-        bool AnyLabel(int row) => trainFile.Any(c => Labelled(c.Examples[row]));
+        bool AnyLabel(int row) => trainFile.Any(c => c.Kind.LabelOf(c.Examples[row]) is not null);
         var useful = trainRows.With("train", trainRows.Examples.Where(e => AnyLabel(int.Parse(e.Id, CultureInfo.InvariantCulture))).ToList());
         if (useful.Count == 0) throw new InvalidDataException($"{first.Train}: no training row carries a label for any task.");
         var kept = Splits.Subset(useful, first.TrainSubset, SeededRandom.Derive(seed, $"subset:{StreamName}:train"));
@@ -89,7 +76,7 @@ public sealed class SharedInputData
         {
             var t = configs[i];
             TextDataset LabelledOf(TextDataset column, IEnumerable<int>? positions, string split) =>
-                column.With(split, (positions ?? Enumerable.Range(0, column.Count)).Select(p => column.Examples[p]).Where(Labelled).ToList());
+                column.With(split, (positions ?? Enumerable.Range(0, column.Count)).Select(p => column.Examples[p]).Where(e => column.Kind.LabelOf(e) is not null).ToList());
             var train = LabelledOf(trainFile[i], trainPositions, "train");
             var val = valFile is not null ? LabelledOf(valFile[i], null, "val") : LabelledOf(trainFile[i], Positions(valRows!), "val");
             var test = testFile is not null ? LabelledOf(testFile[i], null, "test") : LabelledOf(trainFile[i], Positions(testRows!), "test");
@@ -113,43 +100,36 @@ public sealed class SharedInputData
     }
 
     /// <summary>Encodes the training rows once (the text is the same in every column) and keeps each task's labels.</summary>
-    public static SharedInputData Prepare(IReadOnlyList<TaskConfig> configs, IReadOnlyList<TextDataset> trainColumns, BertTokenizer tokenizer)
+    public static SharedInputData Prepare(IReadOnlyList<TaskSignature> signatures, IReadOnlyList<TaskConfig> configs, IReadOnlyList<TextDataset> trainColumns, BertTokenizer tokenizer)
     {
         var first = configs[0];
-        var truncation = ModelFactory.ToTruncation(first.Truncation);
-        var rows = trainColumns[0].Examples;
-        var encoded = rows.Select((e, i) => new EncodedExample(i, tokenizer.Encode(e.Text, first.MaxTokens, truncation), -1, float.NaN)).ToList();
-        var names = configs.Select(c => c.Name).ToList();
-        return new SharedInputData(names,
-            configs.Select((c, i) => (c.Name, trainColumns[i].Kind)).ToDictionary(x => x.Name, x => x.Kind),
-            encoded,
-            configs.Select((c, i) => (c.Name, trainColumns[i].Examples.Select(e => e.Label).ToArray())).ToDictionary(x => x.Name, x => x.Item2),
-            configs.Select((c, i) => (c.Name, trainColumns[i].Examples.Select(e => e.Target).ToArray())).ToDictionary(x => x.Name, x => x.Item2));
+        var encoder = new TaskInputEncoder(tokenizer, first.MaxTokens, ModelFactory.ToTruncation(first.Truncation));
+        var encoded = trainColumns[0].Examples.Select((e, i) => encoder.Encode(e, i, null)).ToList();
+        return new SharedInputData(signatures, encoded,
+            signatures.Select((sig, i) => (sig.Name, trainColumns[i].Examples.Select(e => sig.Kind.LabelOf(e)).ToArray())).ToDictionary(x => x.Name, x => x.Item2));
     }
 
     /// <summary>
     /// One batch of rows: the padded input every task reads, and per task the rows it labels (int64 positions in the
-    /// batch) with their targets. A task that labels no row of the batch is left out (no loss this step).
+    /// batch) with their targets (made by its kind). A task that labels no row of the batch is left out (no loss this step).
     /// </summary>
     public StepBatch Batch(IReadOnlyList<EncodedExample> rows, long padId, Device device)
     {
         var input = TaskBatch.Pad(rows, padId, device);
+        long width = input.InputIds!.shape[1];
         var targetsOut = new Dictionary<string, Tensor>();
         var rowsOut = new Dictionary<string, Tensor>();
         foreach (var t in tasks)
         {
-            var mine = Enumerable.Range(0, rows.Count).Where(i => IsLabelled(t, rows[i].Index)).ToArray();
+            var mine = Enumerable.Range(0, rows.Count).Where(i => IsLabelled(t.Name, rows[i].Index)).ToArray();
             if (mine.Length == 0) continue;
-            rowsOut[t] = tensor(mine.Select(i => (long)i).ToArray(), dtype: int64, device: device);
-            targetsOut[t] = kinds[t] == TaskKind.Classification
-                ? tensor(mine.Select(i => (long)labels[t][rows[i].Index]).ToArray(), dtype: int64, device: device)
-                : tensor(mine.Select(i => targets[t][rows[i].Index]).ToArray(), dtype: float32, device: device);
+            rowsOut[t.Name] = tensor(mine.Select(i => (long)i).ToArray(), dtype: int64, device: device);
+            targetsOut[t.Name] = t.Kind.Targets(t, mine.Select(i => rows[i] with { Label = labels[t.Name][rows[i].Index] }).ToList(), width, device);
         }
         var owned = new List<IDisposable> { input.InputIds!, input.AttentionMask! };
+        if (input.TokenTypeIds is { } types) owned.Add(types);
         owned.AddRange(targetsOut.Values);
         owned.AddRange(rowsOut.Values);
         return StepBatch.Shared(input, targetsOut, rows.Sum(r => (long)r.Length), new DisposeAll(owned)) with { LabelledRows = rowsOut };
     }
-
-    static bool Labelled(TextExample e) => e.Label >= 0 || !float.IsNaN(e.Target);
 }

@@ -250,7 +250,7 @@ public sealed class Trainer : IDisposable
             if (sharedInput is not null)
                 return sharedInput.Batch(s.Streams[SharedInputData.StreamName].Next(), s.Built.Tokenizer.PadId, TorchRuntime.Device);
             var chosen = s.Sampler.TasksAt(draw);
-            var batches = chosen.ToDictionary(t => t, t => TaskBatch.Build(t, Tasks.First(p => p.Name == t).Signature.Kind, s.Streams[t].Next(), s.Built.Tokenizer.PadId, TorchRuntime.Device));
+            var batches = chosen.ToDictionary(t => t, t => TaskBatch.Build(Tasks.First(p => p.Name == t).Signature, s.Streams[t].Next(), s.Built.Tokenizer.PadId, TorchRuntime.Device));
             return StepBatch.PerTask(batches.ToDictionary(kv => kv.Key, kv => kv.Value.Input), batches.ToDictionary(kv => kv.Key, kv => kv.Value.Targets),
                 batches.Values.Sum(b => b.Tokens), new DisposeAll(batches.Values));
         });
@@ -339,8 +339,9 @@ public sealed class Trainer : IDisposable
     {
         IReadOnlyList<TextDataset>? sharedColumns = null;
         IReadOnlyList<TaskSplits> loaded;
-        if (config.Training.SharedInput) (loaded, sharedColumns) = SharedInputData.Load(config.Tasks, config.Seed);
-        else loaded = config.Tasks.Select(t => TaskData.Load(t, sources, config.Seed)).ToList();
+        var dataTasks = config.Tasks.Select(t => t.ResolveData(sources.DataDir)).ToList();
+        if (config.Training.SharedInput) (loaded, sharedColumns) = SharedInputData.Load(dataTasks, config.Seed);
+        else loaded = dataTasks.Select(t => TaskData.Load(t, sources, config.Seed)).ToList();
         var splits = config.Tasks.Zip(loaded, (t, s) =>
         {
             Log?.Invoke($"{t.Name}: {s.Train.Count} train, {s.Validation.Count} val, {s.Test.Count} test ({s.Dataset}){(s.Note is null ? "" : "; " + s.Note)}");
@@ -349,7 +350,7 @@ public sealed class Trainer : IDisposable
         var built = ModelFactory.Build(config, splits.Select(x => new TaskSignature(x.t.Name, x.s.Kind, x.s.LabelNames)).ToList());
         Built = built;
         Tasks = splits.Select(x => PreparedTask.Prepare(x.t, x.s, built.Tokenizer)).ToList();
-        sharedInput = sharedColumns is null ? null : SharedInputData.Prepare(config.Tasks, sharedColumns, built.Tokenizer);
+        sharedInput = sharedColumns is null ? null : SharedInputData.Prepare(Tasks.Select(t => t.Signature).ToList(), config.Tasks, sharedColumns, built.Tokenizer);
         folder.WriteModelInputs(built.VocabText, DescribeTasks(Tasks));
     }
 
@@ -361,11 +362,13 @@ public sealed class Trainer : IDisposable
             o[t.Name] = new JsonObject
             {
                 ["dataset"] = t.Splits.Dataset,
-                ["kind"] = t.Signature.Kind == TaskKind.Classification ? "classification" : "regression",
+                ["kind"] = t.Signature.Kind.Name,
                 ["labels"] = new JsonArray(t.Signature.LabelNames.Select(l => (JsonNode)JsonValue.Create(l)!).ToArray()),
                 ["normalizer"] = t.Normalizer,
                 ["max_tokens"] = t.Config.MaxTokens,
                 ["truncation"] = t.Config.Truncation.ToString(),
+                ["threshold"] = t.Signature.Threshold,
+                ["input"] = t.Config.Dataset == TaskConfig.Conll ? "words" : t.Config.TextPairColumn is null ? "text" : "pair",
                 ["train_count"] = t.Splits.Train.Count,
                 ["val_count"] = t.Splits.Validation.Count,
                 ["test_count"] = t.Splits.Test.Count,
@@ -402,12 +405,7 @@ public sealed class Trainer : IDisposable
     {
         var sel = config.Training.SelectionMetric;
         if (sel == "mean")
-            return report.Tasks.Average(t => t.Metrics.BuiltIn() switch
-            {
-                ClassificationMetrics c => c.Accuracy,
-                RegressionMetrics r => double.IsFinite(r.Pearson) ? r.Pearson : -r.Mse,
-                _ => 0,
-            });
+            return report.Tasks.Average(t => Tasks.First(p => p.Name == t.Task).Signature.Kind.MainScore(t.Metrics.BuiltIn()));
         var parts = sel.Split('/');
         if (parts.Length != 2) throw new InvalidDataException($"training.selection_metric: expected 'mean' or '<task>/<metric>', found '{sel}'.");
         var task = report[parts[0]];

@@ -5,9 +5,9 @@ namespace MultiTaskKit.Tests.Data;
 
 public class SplitsTests
 {
-    static TextDataset Make(int n, TaskKind kind = TaskKind.Classification) =>
-        new("toy", "train", kind, kind == TaskKind.Classification ? ["a", "b"] : [],
-            Enumerable.Range(0, n).Select(i => kind == TaskKind.Classification ? new TextExample($"{i}", $"t{i}", i % 4 == 0 ? 1 : 0) : new TextExample($"{i}", $"t{i}", Target: i)).ToList(), "mem");
+    static TextDataset Make(int n, bool classification = true) =>
+        new("toy", "train", classification ? TaskKind.Classification : TaskKind.Regression, classification ? ["a", "b"] : [],
+            Enumerable.Range(0, n).Select(i => classification ? new TextExample($"{i}", $"t{i}", i % 4 == 0 ? 1 : 0) : new TextExample($"{i}", $"t{i}", Target: i)).ToList(), "mem");
 
     [Fact]
     public void CarveIsSeededStableDisjointAndStratified()
@@ -29,7 +29,7 @@ public class SplitsTests
     [Fact]
     public void SubsetKeepsOrderAndSize()
     {
-        var data = Make(500, TaskKind.Regression);
+        var data = Make(500, classification: false);
         var sub = Splits.Subset(data, 50, 1);
         Assert.Equal(50, sub.Count);
         Assert.True(sub.Examples.Select(e => e.Target).SequenceEqual(sub.Examples.Select(e => e.Target).Order()));
@@ -55,7 +55,7 @@ public class SplitsTests
         Assert.Equal(80L, card["count"][0]);
         Assert.Equal(0.25, (double)card["share_b"][0]!, 6);
         Assert.Equal(1.0, (double)card["words_p50"][1]!);
-        var reg = DatasetCard.Build("r", new TaskSplits(Make(10, TaskKind.Regression), Make(4, TaskKind.Regression), Make(4, TaskKind.Regression)), t => t.Length);
+        var reg = DatasetCard.Build("r", new TaskSplits(Make(10, classification: false), Make(4, classification: false), Make(4, classification: false)), t => t.Length);
         Assert.Equal(4.5, (double)reg["target_mean"][0]!, 6);
         Assert.Contains("tokens_p90", reg.Columns.Select(c => c.Name));
     }

@@ -22,17 +22,18 @@ public class ValidationLossTests
             new Dictionary<string, TaskHead> { ["cls"] = new ClassificationHead(8, 3), ["reg"] = new RegressionHead(8) }, SharingPlan.Hard);
         var rng = new Random(2);
         // 7 examples of different lengths, so that batches of 3 are uneven and padded differently
-        var examples = Enumerable.Range(0, 7).Select(i => new EncodedExample(i, Enumerable.Range(0, 2 + i % 4).Select(_ => (long)rng.Next(1, 30)).ToArray(), i % 3, (float)rng.NextDouble())).ToList();
+        var inputs = Enumerable.Range(0, 7).Select(i => (Ids: Enumerable.Range(0, 2 + i % 4).Select(_ => (long)rng.Next(1, 30)).ToArray(), Class: i % 3, Value: (float)rng.NextDouble())).ToList();
         foreach (var (task, kind, labels) in new[] { ("cls", TaskKind.Classification, new[] { "a", "b", "c" }), ("reg", TaskKind.Regression, Array.Empty<string>()) })
         {
             var signature = new TaskSignature(task, kind, labels);
+            var examples = inputs.Select((x, i) => new EncodedExample(i, x.Ids, task == "cls" ? new TaskLabel(Class: x.Class) : new TaskLabel(Value: x.Value))).ToList();
             var evaluated = TaskEvaluator.Evaluate(model, signature, examples, padId: 0, batchSize: 3).Values[TaskEvaluator.LossMetric];
             double expected;
             using (var scope = NewDisposeScope())
             using (no_grad())
             {
                 model.eval();
-                using var all = TaskBatch.Build(task, kind, examples, 0, TorchRuntime.Device);
+                using var all = TaskBatch.Build(signature, examples, 0, TorchRuntime.Device);
                 var output = model.Forward(new Dictionary<string, TrunkInput> { [task] = all.Input })[task];
                 expected = model.Head(task).Loss(output, all.Targets).item<float>();
                 model.train();
@@ -40,8 +41,8 @@ public class ValidationLossTests
             Assert.True(double.IsFinite(evaluated) && evaluated > 0, $"{task}: expected a positive loss, found {evaluated}");
             Assert.True(Math.Abs(evaluated - expected) < 1e-5 * Math.Max(1, expected), $"{task}: evaluated loss {evaluated}, the head's loss over all examples {expected}");
         }
-        // predictions need no labels: unlabelled examples (label −1, as `mtk predict` reads them) get outputs, no loss
-        var unlabelled = examples.Select(e => e with { Label = -1 }).ToList();
+        // predictions need no labels: unlabelled examples (no label, as `mtk predict` reads them) get outputs, no loss
+        var unlabelled = inputs.Select((x, i) => new EncodedExample(i, x.Ids, null)).ToList();
         Assert.Equal(7, TaskEvaluator.Predict(model, new TaskSignature("cls", TaskKind.Classification, ["a", "b", "c"]), unlabelled, 0, 3).Count());
         Assert.False(MetricDirections.HigherIsBetter(TaskEvaluator.LossMetric));
         Assert.False(DeltaM.HigherIsBetter(TaskEvaluator.LossMetric));

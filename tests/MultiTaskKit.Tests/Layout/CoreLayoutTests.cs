@@ -182,7 +182,7 @@ public class CoreLayoutTests
 
     /// <summary>The core's top-level folders, in the order data flows through them; each names one concern.</summary>
     static readonly string[] CoreFolders =
-        ["IO", "Runtime", "Text", "Models", "Data", "Weighting", "Aggregation", "Optim", "Steps", "Evaluation", "Runs", "Training"];
+        ["IO", "Runtime", "Text", "Models", "Evaluation", "Data", "Weighting", "Aggregation", "Optim", "Steps", "Runs", "Training"];
 
     [Fact]
     public void TheCoreHasOneFolderPerConcern()
@@ -201,6 +201,7 @@ public class CoreLayoutTests
     [InlineData("Data/BuiltInTasks.cs", "Data/ImdbReader.cs")]                             // the datasets' one table
     [InlineData("IO/AtomicFolder.cs", "IO/AtomicFile.cs")]
     [InlineData("Steps/TrainingStep.cs", "Steps/MultiTaskStep.cs")]                        // the step, in one folder
+    [InlineData("Data/Tasks/TaskKind.cs", "Data/Tasks/TokenClassificationKind.cs")]        // the kinds' registry, beside them
     public void RegistriesAndSharedPartsLiveBesideWhatTheyServe(string file, string neighbour)
     {
         Assert.True(File.Exists(Path.Combine(CoreDir, file)), $"expected lib/MultiTaskKit/{file}");
@@ -226,6 +227,11 @@ public class CoreLayoutTests
         var switches = lines.Where(l => Regex.IsMatch(l.Code, @"(==|\bis|\bor|case)\s*""(imdb|vader|vader-tweets)""|StartsWith\(""tweeteval/"""))
             .Select(l => l.File).Distinct().ToList();
         Assert.True(switches.All(f => f == "MultiTaskKit/Data/BuiltInTasks.cs"), "files that switch on a dataset's name: " + string.Join(", ", switches));
+        // Task kinds: nothing outside Data/Tasks/ compares kinds or names a kind's class.
+        var kindBranches = lines.Where(l => !l.File.StartsWith("MultiTaskKit/Data/Tasks/", StringComparison.Ordinal)
+                && Regex.IsMatch(l.Code, @"[!=]=\s*TaskKind\.|TaskKind\.\w+\s*[!=]=|\b(Classification|Regression|MultiLabel|TokenClassification)Kind\b"))
+            .Select(l => $"{l.File}: {l.Code}").ToList();
+        Assert.True(kindBranches.Count == 0, "code that branches on a task kind outside Data/Tasks/:\n" + string.Join("\n", kindBranches));
         // The atomic-folder writer lives in IO/, not in a model's checkpoint code.
         Assert.DoesNotContain(lines, l => l.File != "MultiTaskKit/IO/AtomicFolder.cs" && l.Code.Contains("Directory.Move(tmp", StringComparison.Ordinal));
     }

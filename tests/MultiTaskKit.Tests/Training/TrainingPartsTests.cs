@@ -12,7 +12,7 @@ namespace MultiTaskKit.Tests.Training;
 public class TrainingPartsTests
 {
     static List<EncodedExample> Examples(int n) =>
-        Enumerable.Range(0, n).Select(i => new EncodedExample(i, Enumerable.Repeat(1L, 2 + i % 7).ToArray(), i % 2, float.NaN)).ToList();
+        Enumerable.Range(0, n).Select(i => new EncodedExample(i, Enumerable.Repeat(1L, 2 + i % 7).ToArray(), new TaskLabel(Class: i % 2))).ToList();
 
     [Fact]
     public void StreamCoversEveryExampleOncePerEpochAndResumesExactly()
@@ -89,8 +89,8 @@ public class TrainingPartsTests
     [Fact]
     public void BatchesAreDynamicallyPadded()
     {
-        var rows = new List<EncodedExample> { new(0, [101, 5, 102], 1, float.NaN), new(1, [101, 102], 0, float.NaN) };
-        using var batch = TaskBatch.Build("t", TaskKind.Classification, rows, 0, TorchRuntime.Device);
+        var rows = new List<EncodedExample> { new(0, [101, 5, 102], new TaskLabel(Class: 1)), new(1, [101, 102], new TaskLabel(Class: 0)) };
+        using var batch = TaskBatch.Build(new TaskSignature("t", TaskKind.Classification, ["a", "b"]), rows, 0, TorchRuntime.Device);
         Assert.Equal([2L, 3], batch.Input.InputIds!.shape);
         Assert.Equal([1L, 1, 1, 1, 1, 0], batch.Input.AttentionMask!.data<long>().ToArray());
         Assert.Equal([101L, 5, 102, 101, 102, 0], batch.Input.InputIds!.data<long>().ToArray());

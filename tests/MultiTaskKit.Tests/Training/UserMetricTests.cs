@@ -24,7 +24,7 @@ public class UserMetricTests
         public string Name => "confident_positives";
         public bool HigherIsBetter => false;                      // lower is better, to check the direction is honoured
         public void Reset() { rows = 0; hits = 0; }
-        public void Update(ReadOnlySpan<float> output, EncodedExample example) { rows++; if (example.Label == 1 && output[1] > 0.5f) hits++; }
+        public void Update(ReadOnlySpan<float> output, EncodedExample example) { rows++; if (example.Label?.Class == 1 && output[1] > 0.5f) hits++; }
         public double Compute() => rows == 0 ? double.NaN : (double)hits / rows;
     }
 

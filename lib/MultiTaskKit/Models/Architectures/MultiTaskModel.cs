@@ -22,19 +22,38 @@ public sealed class MultiTaskModel : MultiTaskNetwork
     readonly ModuleContainer sharedFolder = new("shared");
     readonly ModuleContainer taskFolder = new("tasks");
 
+    readonly Dictionary<string, int> depths = new();
+    readonly int layerCount, firstTaskLayer;
+
     public SharingPlan Plan { get; }
     public ISplittableTrunk Trunk { get; }
+
+    /// <summary>The layer each task reads the trunk after (1..L; L, the top, unless configured): "each task at its own
+    /// depth" (Søgaard &amp; Goldberg 2016; Hashimoto et al. 2017). A task whose depth is at or below the shared layers
+    /// reads the shared state after that layer; a deeper one continues through its own copies up to its depth.</summary>
+    public IReadOnlyDictionary<string, int> Depths => depths;
 
     /// <param name="trunk">Any splittable trunk (MLP, BERT).</param>
     /// <param name="heads">Task name to head, in task order. Names: non-empty, no '.', unique.</param>
     /// <param name="plan">What is shared.</param>
-    public MultiTaskModel(ISplittableTrunk trunk, IEnumerable<KeyValuePair<string, TaskHead>> heads, SharingPlan plan) : base("multitask_model", heads)
+    /// <param name="taskDepths">Per task, the layer (1..L) whose output it reads; absent tasks read the top layer.</param>
+    public MultiTaskModel(ISplittableTrunk trunk, IEnumerable<KeyValuePair<string, TaskHead>> heads, SharingPlan plan,
+        IReadOnlyDictionary<string, int>? taskDepths = null) : base("multitask_model", heads)
     {
         Trunk = trunk ?? throw new ArgumentNullException(nameof(trunk));
         Plan = plan ?? throw new ArgumentNullException(nameof(plan));
 
-        int layerCount = trunk.Layers.Count;
-        int firstTaskLayer = plan.Kind switch
+        layerCount = trunk.Layers.Count;
+        foreach (var t in Tasks)
+        {
+            int d = taskDepths?.GetValueOrDefault(t) is { } given and not 0 ? given : layerCount;
+            if (d < 1 || d > layerCount)
+                throw new ArgumentException($"task '{t}': depth must be in [1, {layerCount}] (the trunk's layers), found {d}", nameof(taskDepths));
+            depths[t] = d;
+        }
+        foreach (var t in taskDepths?.Keys ?? [])
+            if (!depths.ContainsKey(t)) throw new ArgumentException($"taskDepths: unknown task '{t}'; the model's tasks are {string.Join(", ", Tasks)}", nameof(taskDepths));
+        firstTaskLayer = plan.Kind switch
         {
             SharingKind.Hard => layerCount,
             SharingKind.Isolated => 0,
@@ -57,7 +76,7 @@ public sealed class MultiTaskModel : MultiTaskNetwork
             bool original = t == 0;
             var branch = new TaskBranch(Tasks[t], Head(Tasks[t]));
             if (plan.Kind == SharingKind.Isolated) branch.SetStem(original ? trunk.Stem : trunk.CloneStem());
-            for (int i = firstTaskLayer; i < layerCount; i++) branch.AddLayer(i, original ? trunk.Layers[i] : trunk.CloneLayer(i));
+            for (int i = firstTaskLayer; i < depths[Tasks[t]]; i++) branch.AddLayer(i, original ? trunk.Layers[i] : trunk.CloneLayer(i));
             if (plan.Kind != SharingKind.Hard) branch.SetPool(original ? trunk.Pool : trunk.ClonePool());
             branch.Seal();
             branches[Tasks[t]] = taskFolder.Add(Tasks[t], branch);
@@ -78,7 +97,7 @@ public sealed class MultiTaskModel : MultiTaskNetwork
         var predictions = new Dictionary<string, Tensor>();
         if (Plan.Kind == SharingKind.Isolated)
         {
-            foreach (var t in present) predictions[t] = branches[t].Run(branches[t].RunStem(inputs[t]));
+            foreach (var t in present) predictions[t] = branches[t].Run(branches[t].RunStem(inputs[t]), null);
             return new MultiTaskOutput(predictions, null);
         }
 
@@ -87,27 +106,50 @@ public sealed class MultiTaskModel : MultiTaskNetwork
             throw new InvalidOperationException(
                 $"rep-grad: needs every task to read the same batch, but tasks got {groups.Count} different batches " +
                 $"({string.Join("; ", groups.Select(g => string.Join(", ", g)))}); use parameter gradients for per-task batches");
+        if (representationGradients && present.FirstOrDefault(t => depths[t] < firstTaskLayer) is { } low)
+            throw new InvalidOperationException(
+                $"rep-grad: task '{low}' reads layer {depths[low]}, below the shared representation after layer {firstTaskLayer}; use parameter gradients");
+        // Every task reading the top, pooled: the shared part (pool included under hard sharing) runs once as it always has.
+        bool plain = present.All(t => depths[t] == layerCount && !Head(t).ReadsTokens);
 
         SharedRepresentation? representation = null;
         foreach (var group in groups)
         {
-            var shared = RunShared((TrunkInput)group.Key!);
+            var input = (TrunkInput)group.Key!;
+            var states = plain ? null : RunSharedStates(input, group.Select(t => Math.Min(depths[t], firstTaskLayer)).ToHashSet());
+            var shared = plain ? RunShared(input) : states!.GetValueOrDefault(firstTaskLayer);
             Dictionary<string, Tensor>? leaves = representationGradients ? new() : null;
             foreach (var t in group)
             {
-                var start = shared;
-                if (TasksStoppedAtTrunk.Contains(t)) start = Detach(shared);
+                var start = plain || depths[t] >= firstTaskLayer ? shared! : states![depths[t]];
+                if (TasksStoppedAtTrunk.Contains(t)) start = Detach(start);
                 else if (leaves is not null)
                 {
-                    var leaf = shared.Hidden.detach().requires_grad_(true);
+                    var leaf = start.Hidden.detach().requires_grad_(true);
                     leaves[t] = leaf;
-                    start = shared with { Hidden = leaf };
+                    start = start with { Hidden = leaf };
                 }
-                predictions[t] = branches[t].Run(start);
+                predictions[t] = branches[t].Run(start, plain ? null : sharedPool);
             }
-            if (leaves is not null) representation = new SharedRepresentation(shared.Hidden, leaves);
+            if (leaves is not null) representation = new SharedRepresentation(shared!.Hidden, leaves);
         }
         return new MultiTaskOutput(predictions, representation);
+    }
+
+    /// <summary>The stem and shared layers, keeping the state after each layer count in <paramref name="levels"/>
+    /// (0: the stem's output), unpooled.</summary>
+    Dictionary<int, HiddenState> RunSharedStates(TrunkInput input, IReadOnlySet<int> levels)
+    {
+        var result = new Dictionary<int, HiddenState>();
+        var state = stem!.call(input);
+        if (levels.Contains(0)) result[0] = state;
+        int top = levels.Max();
+        for (int i = 0; i < top; i++)
+        {
+            state = sharedLayers[i].call(state);
+            if (levels.Contains(i + 1)) result[i + 1] = state;
+        }
+        return result;
     }
 
     static HiddenState Detach(HiddenState s) => s with { Hidden = s.Hidden.detach() };
@@ -158,10 +200,14 @@ public sealed class MultiTaskModel : MultiTaskNetwork
 
         public HiddenState RunStem(TrunkInput input) => stem!.call(input);
 
-        public Tensor Run(HiddenState state)
+        /// <param name="state">Where the branch starts.</param>
+        /// <param name="sharedPool">The shared pool (hard sharing) when the shared part left the state unpooled.</param>
+        public Tensor Run(HiddenState state, nn.Module<HiddenState, Tensor>? sharedPool)
         {
             foreach (var layer in layers) state = layer.call(state);
-            return Head.call(pool is null ? state.Hidden : pool.call(state));
+            if (Head.ReadsTokens) return Head.call(state.Hidden);
+            var p = pool ?? sharedPool;
+            return Head.call(p is null ? state.Hidden : p.call(state));
         }
     }
 }

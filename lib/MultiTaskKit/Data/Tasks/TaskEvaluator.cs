@@ -1,10 +1,10 @@
-using MultiTaskKit.Data;
+using MultiTaskKit.Evaluation;
 using MultiTaskKit.Models;
 using MultiTaskKit.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MultiTaskKit.Evaluation;
+namespace MultiTaskKit.Data;
 
 /// <summary>
 /// Scores one task of a <see cref="MultiTaskNetwork"/> on encoded examples: evaluation mode, no gradients, one dispose
@@ -30,13 +30,10 @@ public static class TaskEvaluator
         IReadOnlyList<IUserMetric>? userMetrics = null)
     {
         if (examples.Count == 0) throw new ArgumentException($"task '{task.Name}': expected examples to evaluate, found none.", nameof(examples));
-        var classification = task.Kind == TaskKind.Classification ? new ClassificationAccumulator(task.LabelNames) : null;
-        var regression = task.Kind == TaskKind.Regression ? new RegressionAccumulator() : null;
+        var metrics = task.Kind.NewMetrics(task);
         foreach (var m in userMetrics ?? []) m.Reset();
-        // the loss needs every example's label or target; examples without one (label −1, a NaN target) leave it out
-        bool labelled = task.Kind == TaskKind.Classification
-            ? examples.All(e => e.Label >= 0 && e.Label < task.LabelNames.Count)
-            : examples.All(e => float.IsFinite(e.Target));
+        // the loss needs every example's label; examples without one (a blank cell of a shared input) leave it out
+        bool labelled = examples.All(e => e.Label is not null);
         double lossSum = 0;
         foreach (var (chunk, values, width, loss) in Batches(model, task, examples, padId, batchSize, withLoss: labelled))
         {
@@ -45,11 +42,10 @@ public static class TaskEvaluator
             {
                 var (ex, output) = (chunk[i], values[(i * width)..((i + 1) * width)]);
                 foreach (var m in userMetrics ?? []) m.Update(output, ex);
-                if (classification != null) classification.Update(ClassificationAccumulator.ArgMax(output), ex.Label);
-                else regression!.Update(output[0], ex.Target);
+                metrics.Update(output, ex);
             }
         }
-        IMetricResult builtIn = classification != null ? classification.Compute() : regression!.Compute();
+        IMetricResult builtIn = metrics.Compute();
         var extra = new Dictionary<string, double>();
         if (labelled) extra[LossMetric] = lossSum / examples.Count;
         foreach (var m in userMetrics ?? [])
@@ -62,8 +58,9 @@ public static class TaskEvaluator
     }
 
     /// <summary>
-    /// Raw outputs per example: class probabilities (softmax of the logits) for classification, the predicted value for
-    /// regression. Examples come back in batches sorted by length, each paired with its output.
+    /// Outputs per example as the task's kind scores them (<see cref="TaskKind.Scores"/>: class probabilities for
+    /// classification, the predicted value for regression, per-token tag probabilities for token tasks, [tokens × tags]
+    /// padded to the batch). Examples come back in batches sorted by length, each paired with its output.
     /// </summary>
     public static IEnumerable<(EncodedExample Example, float[] Output)> Predict(MultiTaskNetwork model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize = 64)
     {
@@ -89,10 +86,17 @@ public static class TaskEvaluator
                 using (var scope = NewDisposeScope())
                 using (no_grad())
                 {
-                    using var batch = TaskBatch.Build(task.Name, task.Kind, chunk, padId, TorchRuntime.Device);
-                    var output = model.Forward(new Dictionary<string, TrunkInput> { [task.Name] = batch.Input })[task.Name];
-                    if (withLoss) loss = model.Head(task.Name).Loss(output.to_type(ScalarType.Float32), batch.Targets).to_type(ScalarType.Float64).cpu().item<double>();
-                    if (task.Kind == TaskKind.Classification) output = nn.functional.softmax(output, -1);
+                    TrunkInput input;
+                    Tensor? targets = null;
+                    if (withLoss)
+                    {
+                        var batch = TaskBatch.Build(task, chunk, padId, TorchRuntime.Device);
+                        (input, targets) = (batch.Input, batch.Targets);
+                    }
+                    else input = TaskBatch.Pad(chunk, padId, TorchRuntime.Device);
+                    var output = model.Forward(new Dictionary<string, TrunkInput> { [task.Name] = input })[task.Name];
+                    if (targets is not null) loss = model.Head(task.Name).Loss(output.to_type(ScalarType.Float32), targets).to_type(ScalarType.Float64).cpu().item<double>();
+                    output = task.Kind.Scores(output);
                     values = output.to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
                 }
                 yield return (chunk, values, values.Length / chunk.Count, loss);

@@ -1,6 +1,6 @@
-using MultiTaskKit.Data;
+using MultiTaskKit.Evaluation;
 
-namespace MultiTaskKit.Evaluation;
+namespace MultiTaskKit.Data;
 
 /// <summary>
 /// A task's own metric, beside the built-in ones: a streaming accumulator that the evaluator resets, feeds with every
@@ -20,9 +20,9 @@ public interface IUserMetric
     /// <summary>Forgets every row (called before each evaluation).</summary>
     void Reset();
 
-    /// <summary>One row: <paramref name="output"/> is the class probabilities (classification) or the predicted value
-    /// (regression, one number); <paramref name="example"/> holds the true <see cref="EncodedExample.Label"/> or
-    /// <see cref="EncodedExample.Target"/>.</summary>
+    /// <summary>One row: <paramref name="output"/> is what the task's kind scores (<see cref="TaskKind.Scores"/>: class
+    /// probabilities for classification, the predicted value for regression); <paramref name="example"/> holds the true
+    /// <see cref="EncodedExample.Label"/>.</summary>
     void Update(ReadOnlySpan<float> output, EncodedExample example);
 
     /// <summary>The value over the rows since the last <see cref="Reset"/>.</summary>
@@ -50,22 +50,4 @@ public sealed class DelegateMetric(string name, Func<IReadOnlyList<float[]>, IRe
     public void Update(ReadOnlySpan<float> output, EncodedExample example) { outputs.Add(output.ToArray()); examples.Add(example); }
 
     public double Compute() => compute(outputs, examples);
-}
-
-/// <summary>Built-in metrics plus the evaluated loss (<see cref="TaskEvaluator.LossMetric"/>) and a task's own metrics
-/// (<see cref="IUserMetric"/>). The built-in result stays reachable as <see cref="BuiltIn"/>, for what only it has
-/// (per-class figures, the confusion matrix).</summary>
-public sealed record MetricsWithUserMetrics(IMetricResult BuiltIn, IReadOnlyDictionary<string, double> UserValues) : IMetricResult
-{
-    public long Count => BuiltIn.Count;
-
-    /// <summary>The built-in metrics, then the loss and the user metrics.</summary>
-    public IReadOnlyDictionary<string, double> Values => BuiltIn.Values.Concat(UserValues).ToDictionary(kv => kv.Key, kv => kv.Value);
-}
-
-/// <summary>Reading results that may carry user metrics.</summary>
-public static class MetricResults
-{
-    /// <summary>The built-in result (<see cref="ClassificationMetrics"/>, <see cref="RegressionMetrics"/>) under any user metrics.</summary>
-    public static IMetricResult BuiltIn(this IMetricResult result) => result is MetricsWithUserMetrics w ? w.BuiltIn : result;
 }

@@ -1,0 +1,167 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace MultiTaskKit.Tests.Cli;
+
+/// <summary><c>mtk train</c>, <c>evaluate</c> and <c>predict</c> for each task kind beyond single sentences, on tiny files
+/// and a tiny random BERT: sentence pairs split by a column, multi-label, and CoNLL tags at their own depths.</summary>
+public class TaskKindTrainTests
+{
+    const string Model = """{ "trunk": "random", "hidden": 16, "layers": 2, "heads": 2, "intermediate": 32 }""";
+
+    static string Config(string name, string sharing, string training, string tasks) => $$"""
+        {
+          "name": "{{name}}", "seed": 5,
+          "model": {{Model}},
+          "sharing": {{sharing}},
+          "optimizer": { "name": "adamw", "lr": 0.003 },
+          "training": { "steps": 8, "eval_every_steps": 4, "checkpoint_every_steps": 4, "gradient_diagnostics_every": 2{{training}} },
+          "tasks": [ {{tasks}} ]
+        }
+        """;
+
+    static (string Dir, string Run, JsonNode Metrics) Train(string prefix, string config, Action<string> writeData)
+    {
+        var dir = Directory.CreateTempSubdirectory(prefix).FullName;
+        writeData(dir);
+        File.WriteAllText(Path.Combine(dir, "run.json"), config);
+        var run = Path.Combine(dir, "out");
+        var (code, output) = MtkProcess.Run(dir, "train", "--config", Path.Combine(dir, "run.json"), "--out", run);
+        Assert.True(code == 0, output);
+        return (dir, run, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")))!);
+    }
+
+    [Fact]
+    public void SentencePairsSplitByAColumnTrainEvaluateAndPredict()
+    {
+        var (dir, run, metrics) = Train("mtk-pairs", Config("pairs", """{ "plan": "split", "shared_layers": 1 }""", """, "shared_input": true""", """
+            { "name": "entail", "dataset": "csv", "kind": "classification", "train": "pairs.txt", "separator": "\t", "quotes": false,
+              "split_column": "set", "split_values": { "train": "TRAIN", "val": "TRIAL", "test": "TEST" },
+              "text_column": "a", "text_pair_column": "b", "label_column": "label", "batch_size": 8, "max_tokens": 16 },
+            { "name": "related", "dataset": "csv", "kind": "regression", "train": "pairs.txt", "separator": "\t", "quotes": false,
+              "split_column": "set", "split_values": { "train": "TRAIN", "val": "TRIAL", "test": "TEST" },
+              "text_column": "a", "text_pair_column": "b", "label_column": "score", "batch_size": 8, "max_tokens": 16 }
+            """), dir =>
+        {
+            var rng = new Random(2);
+            var sb = new StringBuilder("id\ta\tb\tlabel\tscore\tset\r\n");
+            string[] things = ["dog", "cat", "man", "child", "bird"], acts = ["runs", "sleeps", "sings", "eats"];
+            for (int i = 0; i < 90; i++)
+            {
+                string t = things[rng.Next(5)], act = acts[rng.Next(4)], other = acts[rng.Next(4)];
+                bool same = rng.Next(2) == 0;
+                sb.Append($"{i}\ta {t} {act}\ta {t} {(same ? act : other)}\t{(same ? "ENTAILMENT" : "NEUTRAL")}\t{(same ? 4.5 : 2.0)}\t{(i < 60 ? "TRAIN" : i < 75 ? "TRIAL" : "TEST")}\r\n");
+            }
+            File.WriteAllText(Path.Combine(dir, "pairs.txt"), sb.ToString().TrimEnd('\r', '\n'));
+        });
+        Assert.Equal(15, metrics["tasks"]!["entail"]!["count"]!.GetValue<long>());
+        Assert.NotNull(metrics["tasks"]!["related"]!["metrics"]!["spearman"]);
+        var tasks = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "tasks.json")))!;
+        Assert.Equal("pair", tasks["entail"]!["input"]!.GetValue<string>());
+
+        var (ecode, eout) = MtkProcess.Run(dir, "evaluate", "--run", run, "--json");
+        Assert.True(ecode == 0, eout);
+        Assert.Equal(metrics["tasks"]!["entail"]!["metrics"]!["accuracy"]!.GetValue<double>(),
+            JsonNode.Parse(eout[eout.IndexOf('{')..])!["tasks"]!["entail"]!["metrics"]!["accuracy"]!.GetValue<double>(), 6);
+        var (pcode, pout) = MtkProcess.Run(dir, "predict", "--run", run, "--text", "a dog runs", "--pair", "a dog sleeps", "--json");
+        Assert.True(pcode == 0, pout);
+        var line = JsonNode.Parse(pout.Split('\n').First(l => l.StartsWith('{')))!;
+        Assert.Contains(line["predictions"]!["entail"]!["label"]!.GetValue<string>(), new[] { "ENTAILMENT", "NEUTRAL" });
+        Assert.NotNull(line["predictions"]!["related"]!["value"]);
+        var (mcode, mout) = MtkProcess.Run(dir, "predict", "--run", run, "--text", "a dog runs");
+        Assert.Equal(1, mcode);
+        Assert.Contains("--pair", mout);
+    }
+
+    [Fact]
+    public void MultiLabelTrainsEvaluatesAndPredictsTheLabelsThatApply()
+    {
+        var (dir, run, metrics) = Train("mtk-multilabel", Config("emotions", """{ "plan": "hard" }""", "", """
+            { "name": "emotions", "dataset": "csv", "kind": "multi_label", "train": "emotions.tsv", "text_column": "text", "label_column": "labels",
+              "label_delimiter": "|", "threshold": 0.4, "batch_size": 8, "max_tokens": 12 }
+            """), dir =>
+        {
+            var rng = new Random(4);
+            var sb = new StringBuilder("text\tlabels\n");
+            for (int i = 0; i < 80; i++)
+            {
+                bool joy = rng.Next(2) == 0, anger = rng.Next(2) == 0;
+                var words = new List<string> { "today" };
+                if (joy) words.Add("happy");
+                if (anger) words.Add("furious");
+                var labels = new List<string>();
+                if (joy) labels.Add("joy");
+                if (anger) labels.Add("anger");
+                sb.Append($"{string.Join(' ', words)}\t{(labels.Count == 0 ? "-" : string.Join('|', labels))}\n");
+            }
+            File.WriteAllText(Path.Combine(dir, "emotions.tsv"), sb.ToString());
+        });
+        var m = metrics["tasks"]!["emotions"]!["metrics"]!;
+        foreach (var k in new[] { "micro_f1", "macro_f1", "subset_accuracy", "hamming_loss", "f1/joy", "f1/anger" }) Assert.NotNull(m[k]);
+        var (ecode, eout) = MtkProcess.Run(dir, "evaluate", "--run", run, "--json");
+        Assert.True(ecode == 0, eout);
+        Assert.Equal(m["micro_f1"]!.GetValue<double>(), JsonNode.Parse(eout[eout.IndexOf('{')..])!["tasks"]!["emotions"]!["metrics"]!["micro_f1"]!.GetValue<double>(), 6);
+        var (pcode, pout) = MtkProcess.Run(dir, "predict", "--run", run, "--text", "today happy", "--json");
+        Assert.True(pcode == 0, pout);
+        var probabilities = JsonNode.Parse(pout.Split('\n').First(l => l.StartsWith('{')))!["predictions"]!["emotions"]!["probabilities"]!.AsObject();
+        Assert.Equal(["anger", "joy"], probabilities.Select(p => p.Key).Order());
+    }
+
+    const string ConllTrain = "-DOCSTART- -X- -X- O\n\n";
+
+    static string Sentence(Random rng)
+    {
+        string[] people = ["Peter", "Anna", "John"], places = ["Paris", "Berlin", "London"];
+        var p = people[rng.Next(3)];
+        var l = places[rng.Next(3)];
+        return rng.Next(2) == 0
+            ? $"{p} NNP B-NP B-PER\nvisited VBD B-VP O\n{l} NNP B-NP B-LOC\n. . O O\n\n"
+            : $"The DT B-NP O\nman NN I-NP O\nin IN B-PP O\n{l} NNP B-NP B-LOC\nsaw VBD B-VP O\n{p} NNP B-NP B-PER\nSmith NNP I-NP I-PER\n\n";
+    }
+
+    [Fact]
+    public void ConllTagsTrainAtTheirOwnDepthsAndPredictTaggedWords()
+    {
+        string Task(string name, string column, int depth) => $$"""
+            { "name": "{{name}}", "dataset": "conll", "kind": "token_classification", "depth": {{depth}}, "train": "train.conll", "val": "dev.conll", "test": "test.conll",
+              "columns": ["token", "pos", "chunk", "ner"], "text_column": "token", "label_column": "{{column}}", "batch_size": 8, "max_tokens": 24 }
+            """;
+        var (dir, run, metrics) = Train("mtk-conll", Config("tags", """{ "plan": "hard" }""", """, "shared_input": true, "selection_metric": "ner/entity_f1" """,
+            string.Join(",", Task("pos", "pos", 1), Task("chunk", "chunk", 1), Task("ner", "ner", 2))), dir =>
+        {
+            var rng = new Random(6);
+            foreach (var (file, n) in new[] { ("train.conll", 60), ("dev.conll", 12), ("test.conll", 12) })
+                File.WriteAllText(Path.Combine(dir, file), ConllTrain + string.Concat(Enumerable.Range(0, n).Select(_ => Sentence(rng))));
+        });
+        Assert.NotNull(metrics["tasks"]!["pos"]!["metrics"]!["token_accuracy"]);
+        Assert.Null(metrics["tasks"]!["pos"]!["metrics"]!["entity_f1"]);
+        foreach (var k in new[] { "entity_precision", "entity_recall", "entity_f1", "token_accuracy" }) Assert.NotNull(metrics["tasks"]!["ner"]!["metrics"]![k]);
+        Assert.NotNull(metrics["tasks"]!["chunk"]!["metrics"]!["entity_f1"]);
+
+        var (ecode, eout) = MtkProcess.Run(dir, "evaluate", "--run", run, "--json");
+        Assert.True(ecode == 0, eout);
+        Assert.Equal(metrics["tasks"]!["ner"]!["metrics"]!["entity_f1"]!.GetValue<double>(),
+            JsonNode.Parse(eout[eout.IndexOf('{')..])!["tasks"]!["ner"]!["metrics"]!["entity_f1"]!.GetValue<double>(), 6);
+        var (fcode, fout) = MtkProcess.Run(dir, "evaluate", "--run", run, "--task", "ner", "--file", Path.Combine(dir, "test.conll"), "--json");
+        Assert.True(fcode == 0, fout);
+        var (pcode, pout) = MtkProcess.Run(dir, "predict", "--run", run, "--text", "Anna visited Paris .", "--json");
+        Assert.True(pcode == 0, pout);
+        var tags = JsonNode.Parse(pout.Split('\n').First(l => l.StartsWith('{')))!["predictions"]!["ner"]!["tags"]!.AsArray();
+        Assert.Equal(["Anna", "visited", "Paris", "."], tags.Select(t => t![0]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public void SoftSharingRefusesTokenTasksAndDepthInOneLine()
+    {
+        var dir = Directory.CreateTempSubdirectory("mtk-soft").FullName;
+        File.WriteAllText(Path.Combine(dir, "train.conll"), ConllTrain + string.Concat(Enumerable.Range(0, 20).Select(_ => Sentence(new Random(1)))));
+        File.WriteAllText(Path.Combine(dir, "run.json"), Config("soft", """{ "plan": "mmoe", "shared_layers": 1 }""", """, "shared_input": true""", """
+            { "name": "ner", "dataset": "conll", "kind": "token_classification", "train": "train.conll", "columns": ["token", "pos", "chunk", "ner"],
+              "text_column": "token", "label_column": "ner", "batch_size": 8, "max_tokens": 24 }
+            """));
+        var (code, output) = MtkProcess.Run(dir, "train", "--config", Path.Combine(dir, "run.json"), "--out", Path.Combine(dir, "out"));
+        Assert.Equal(1, code);
+        Assert.Contains("sharing.plan 'mmoe' does not support token tasks (task 'ner')", output);
+        Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains("does not support")));
+    }
+}

@@ -52,6 +52,7 @@ public static class RunExporter
         foreach (var t in selected)
             if (!predictor.Tasks.Contains(t))
                 throw new ExportRefusedException($"--tasks: unknown task '{t}'; the run's tasks are {string.Join(", ", predictor.Tasks)}.");
+        foreach (var t in selected) CheckGraphFeeds(predictor, t, pairs: false);
         var trainedPrecision = ReadTrainedPrecision(predictor.RunDir);
         var export = OnnxExporter.Export(model, new OnnxExportOptions(selected),
             $"MultiTask Kit export of {predictor.RunDir} ({model.Architecture}); outputs: {string.Join(", ", selected)}",
@@ -82,6 +83,19 @@ public static class RunExporter
         var manifestPath = OnnxManifest.PathFor(onnxPath);
         AtomicFile.WriteAllText(manifestPath, JsonSerializer.Serialize(manifest, OnnxManifest.Json));
         return new RunOnnxExport(onnxPath, manifestPath, vocabPath, manifest, export.Nodes, export.Parameters, bytes.LongLength);
+    }
+
+    /// <summary>Both exports read the trunk's top layer, and the ONNX graph one text per example (ids and mask; <c>mtk
+    /// predict --onnx</c> feeds no segment ids): a task that reads an earlier layer (<c>depth</c>), or for ONNX a pair or
+    /// words, is refused rather than exported wrong. Transformers' BERT takes a pair's segment ids itself
+    /// (<paramref name="pairs"/>).</summary>
+    static void CheckGraphFeeds(RunPredictor predictor, string task, bool pairs)
+    {
+        var input = predictor.InputOf(task);
+        if (input != "text" && !(pairs && input == "pair"))
+            throw new ExportRefusedException($"--tasks: task '{task}' reads {input} input; the export reads one text per example (ids and attention mask): leave the task out (--tasks) or predict with mtk predict --run.");
+        if (predictor.Config.Tasks.First(c => c.Name == task).Depth is { } depth)
+            throw new ExportRefusedException($"--tasks: task '{task}' reads trunk layer {depth} (depth); the export reads the top layer: leave the task out (--tasks) or predict with mtk predict --run.");
     }
 
     public static string KindName(HeadKind kind) => kind switch
@@ -122,6 +136,7 @@ public static class RunExporter
                 throw new ExportRefusedException($"--tasks: unknown task '{t}'; the run's tasks are {string.Join(", ", predictor.Tasks)}.");
         var vocab = Path.Combine(predictor.RunDir, Trainer.VocabFile);
         // refuse before writing anything: either every task exports or none does
+        foreach (var t in selected) CheckGraphFeeds(predictor, t, pairs: true);
         foreach (var t in selected) HuggingFaceExporter.CheckExportable(predictor.Model, t);
         return selected.Select(t =>
         {

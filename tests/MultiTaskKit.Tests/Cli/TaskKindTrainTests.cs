@@ -71,6 +71,14 @@ public class TaskKindTrainTests
         var (mcode, mout) = MtkProcess.Run(dir, "predict", "--run", run, "--text", "a dog runs");
         Assert.Equal(1, mcode);
         Assert.Contains("--pair", mout);
+        // the ONNX graph and mtk predict --onnx read one text: a pair task is refused, naming it, and nothing is written
+        var (xcode, xout) = MtkProcess.Run(dir, "export", "--run", run, "--format", "onnx");
+        Assert.True(xcode == 1, xout);
+        Assert.Contains("task 'entail' reads pair input", xout);
+        Assert.False(File.Exists(Path.Combine(run, "export", "model.onnx")), xout);
+        var (ocode, oout) = MtkProcess.Run(dir, "predict", "--onnx", Path.Combine(run, "export", "model.onnx"), "--text", "a dog runs", "--pair", "a dog sleeps");
+        Assert.True(ocode == 2, oout);
+        Assert.Contains("--pair", oout);
     }
 
     [Fact]
@@ -148,6 +156,13 @@ public class TaskKindTrainTests
         Assert.True(pcode == 0, pout);
         var tags = JsonNode.Parse(pout.Split('\n').First(l => l.StartsWith('{')))!["predictions"]!["ner"]!["tags"]!.AsArray();
         Assert.Equal(["Anna", "visited", "Paris", "."], tags.Select(t => t![0]!.GetValue<string>()));
+        // the exports read one text or pair per example: a tagging task (words) is refused for both formats, naming it
+        foreach (var format in new[] { "onnx", "hf" })
+        {
+            var (xcode, xout) = MtkProcess.Run(dir, "export", "--run", run, "--format", format, "--tasks", "ner");
+            Assert.True(xcode == 1, xout);
+            Assert.Contains("task 'ner' reads words input", xout);
+        }
     }
 
     [Fact]

@@ -25,7 +25,8 @@ public static class PlotlyEntry
             "bars" => Bars(spec),
             "heatmap" => Heatmap(spec),
             "surface" => Surface(spec),
-            _ => throw new ArgumentException($"chart spec: unknown kind '{spec.Kind}' (expected lines, grid-lines, bars, heatmap or surface)"),
+            "intervals" => Intervals(spec),
+            _ => throw new ArgumentException($"chart spec: unknown kind '{spec.Kind}' (expected lines, grid-lines, bars, heatmap, surface or intervals)"),
         };
         chart = Chart.withTitle(spec.Title, null).Invoke(chart);
         chart = chart.WithSize(spec.Width, spec.Height);
@@ -103,6 +104,26 @@ public static class PlotlyEntry
         return Axes(CS.Chart.Combine(new[] { contour }.Concat(paths)), spec.XTitle, spec.YTitle);
     }
 
+    public const string SeedTrace = "each seed", MeanTrace = "mean and interval";
+
+    /// <summary>Per panel: every seed's value as a faint point over its category, and the mean as a marker whose error bars
+    /// (set in <see cref="Patch"/>) span the interval.</summary>
+    static GenericChart Intervals(ChartSpec spec)
+    {
+        var panels = Need(spec.Intervals, "Intervals");
+        GenericChart Panel(IntervalPanel p)
+        {
+            var xs = p.Categories.SelectMany((c, i) => p.Points[i].Select(_ => c)).ToArray();
+            var ys = p.Points.SelectMany(v => v).ToArray();
+            var seeds = CS.Chart.Point<string, double, string>(xs, ys, Name: SeedTrace);
+            var means = CS.Chart.Point<string, double, string>(p.Categories, p.Mean, Name: MeanTrace);
+            return Axes(CS.Chart.Combine(new[] { seeds, means }), spec.XTitle, spec.YTitle);
+        }
+        if (panels.Length == 1) return Panel(panels[0]);
+        int cols = Math.Min(panels.Length, 2), rows = (panels.Length + cols - 1) / cols;
+        return CS.Chart.Grid(panels.Select(Panel), rows, cols, SubPlotTitles: panels.Select(p => p.Title).ToArray(), XGap: 0.12, YGap: 0.25);
+    }
+
     // Settings that the C# façade does not expose; set on the figure Plotly.NET produced.
     /// <summary>NaN and ±∞ as JSON null (a gap in plotly.js): Newtonsoft may write them as bare tokens, which are not JSON.</summary>
     static string NonFiniteAsNull(string json) =>
@@ -140,6 +161,31 @@ public static class PlotlyEntry
             foreach (var trace in figure["data"]!.AsArray().Where(t => t!["type"]?.GetValue<string>() is "heatmap" or "contour"))
                 trace!["colorbar"] = new JsonObject { ["title"] = new JsonObject { ["text"] = spec.ZTitle ?? "value" } };
         if (spec.Kind == "bars") figure["layout"]!["barmode"] = "group";
+        if (spec.Kind == "intervals")
+        {
+            var panels = spec.Intervals!;
+            int k = 0;
+            foreach (var trace in figure["data"]!.AsArray())
+            {
+                var name = trace!["name"]?.GetValue<string>();
+                trace["mode"] = "markers";
+                trace["legendgroup"] = name;
+                trace["showlegend"] = k == 0 || (name == MeanTrace && k == 1);
+                if (name == SeedTrace) trace["marker"] = new JsonObject { ["color"] = Palette[0], ["opacity"] = 0.45, ["size"] = 8 };
+                if (name == MeanTrace && k / 2 < panels.Length)
+                {
+                    var p = panels[k / 2];
+                    trace["marker"] = new JsonObject { ["color"] = Palette[3], ["size"] = 11, ["symbol"] = "diamond" };
+                    trace["error_y"] = new JsonObject
+                    {
+                        ["type"] = "data", ["symmetric"] = false, ["color"] = Palette[3], ["thickness"] = 2, ["width"] = 8,
+                        ["array"] = new JsonArray(p.High.Select((h, i) => (JsonNode)JsonValue.Create(double.IsFinite(h) ? h - p.Mean[i] : 0)).ToArray()),
+                        ["arrayminus"] = new JsonArray(p.Low.Select((l, i) => (JsonNode)JsonValue.Create(double.IsFinite(l) ? p.Mean[i] - l : 0)).ToArray()),
+                    };
+                }
+                k++;
+            }
+        }
         if (spec.Kind is "lines" or "grid-lines" or "bars")
         {
             // One colour per series name across panels, and one legend entry per name, so "train" means one thing.

@@ -27,10 +27,14 @@ public sealed record BarGroup(string Name, double[] Values);
 /// <summary>A grid of z values over x (columns) and y (rows) with an optional path drawn on top.</summary>
 public sealed record SurfaceSpec(double[] X, double[] Y, double[][] Z, Series[] Paths);
 
+/// <summary>One panel of an <c>intervals</c> chart: per category (a model or method) every seed's value as a point, and
+/// the mean with its interval.</summary>
+public sealed record IntervalPanel(string Title, string[] Categories, double[][] Points, double[] Mean, double[] Low, double[] High);
+
 /// <summary>What the Plotly builder is asked to draw. Exactly one of the payloads is set, as <see cref="Kind"/> says.</summary>
 public sealed record ChartSpec
 {
-    /// <summary><c>lines</c>, <c>grid-lines</c>, <c>bars</c>, <c>heatmap</c>, <c>surface</c>.</summary>
+    /// <summary><c>lines</c>, <c>grid-lines</c>, <c>bars</c>, <c>heatmap</c>, <c>surface</c>, <c>intervals</c>.</summary>
     public required string Kind { get; init; }
     public required string Title { get; init; }
     public required string XTitle { get; init; }
@@ -64,6 +68,9 @@ public sealed record ChartSpec
 
     /// <summary>For <c>surface</c>.</summary>
     public SurfaceSpec? Surface { get; init; }
+
+    /// <summary>For <c>intervals</c>: one panel each, laid out in a grid of two columns.</summary>
+    public IntervalPanel[]? Intervals { get; init; }
 
     /// <summary>
     /// The spec with the points of lines whose x or y is NaN or ±∞ left out (a constant target's Pearson, a diverged
@@ -103,6 +110,7 @@ public sealed record ChartSpec
             RowLabels = A(RowLabels), ColumnLabels = A(ColumnLabels),
             CellText = CellText?.Select(A).ToArray()!,
             Surface = Surface is null ? null : Surface with { Paths = Surface.Paths.Select(S).ToArray() },
+            Intervals = Intervals?.Select(p => p with { Title = E(p.Title), Categories = p.Categories.Select(E).ToArray() }).ToArray(),
         };
     }
 }

@@ -7,6 +7,8 @@ CommonOptions.AddTo(root);
 root.Subcommands.Add(DoctorCommand.Create());
 root.Subcommands.Add(CaseStudyCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(CompareCommand.Create());
+root.Subcommands.Add(SweepCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());

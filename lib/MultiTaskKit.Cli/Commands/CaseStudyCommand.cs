@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using MultiTaskKit.Charts;
+using MultiTaskKit.Comparison;
+using MultiTaskKit.Sweeps;
 using MultiTaskKit.Data;
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.IO;
@@ -23,7 +25,8 @@ static class CaseStudyCommand
         var model = new Option<string>("--model") { Description = "Trunk: minilm (embedded all-MiniLM-L6-v2), a Hugging Face model folder, or a hub id.", DefaultValueFactory = _ => "minilm" };
         var output = new Option<string?>("--out") { Description = "Run folder (default: runs/casestudy-<preset>)." }.NonEmptyPath();
         var seed = new Option<ulong>("--seed") { Description = "Seed of splits, subsets, initialisation, batches and dropout.", DefaultValueFactory = _ => 42UL };
-        var compare = new Option<bool>("--compare") { Description = "Also train the single-task baselines and hard sharing (same budget) and print Δm." };
+        var compare = new Option<bool>("--compare") { Description = "Instead: mtk compare of the preset: the plan(s) and hard sharing against the single-task baselines at the same budget over --seeds seeds (Δm, paired tests, a verdict per task, charts)." };
+        var seeds = new Option<int>("--seeds") { Description = "With --compare: seeds per configuration.", DefaultValueFactory = _ => 1 };
         var resume = new Option<bool>("--resume") { Description = "Continue a killed run in --out from its last checkpoint (runs without one start, and say so)." };
         var imdbTrain = new Option<int?>("--imdb-train") { Description = "Override the preset's IMDB training subset size." };
         var imdbTest = new Option<int?>("--imdb-test") { Description = "Override the preset's IMDB test subset size (0: the full test set)." };
@@ -31,7 +34,7 @@ static class CaseStudyCommand
         var steps = new Option<long?>("--steps") { Description = "Override the number of optimizer steps (default: one pass over the IMDB training subset)." };
         var precision = PrecisionOption.Create("auto (MTK_PRECISION when set)");
         var command = new Command("casestudy", "The article's case study: BERT shared by IMDB (cross-entropy) and VADER tweets (MSE), lower 2 layers shared.");
-        foreach (var o in new Option[] { preset, model, output, seed, compare, resume, imdbTrain, imdbTest, steps, precision, plan }) command.Options.Add(o);
+        foreach (var o in new Option[] { preset, model, output, seed, compare, seeds, resume, imdbTrain, imdbTest, steps, precision, plan }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var runtime = CommonOptions.Apply(parse);
@@ -55,13 +58,26 @@ static class CaseStudyCommand
                 if (!ArchitectureCatalog.Contains(name))
                     throw new ArgumentException($"--plan: expected one or more (comma-separated) of {string.Join(", ", ArchitectureCatalog.Names)}, found '{name}'.");
             if (parse.GetValue(steps) is { } st) config = config with { Training = config.Training with { Steps = st } };
+            var output0 = parse.GetValue(output);
+            var sources = DatasetSources.Default(parse.GetValue(CommonOptions.DataDir));
+            if (parse.GetValue(compare))
+            {
+                // A thin use of mtk compare: the plans (default split@2) and hard sharing against the single-task
+                // baselines at the same budget, over --seeds seeds, in one comparison folder that resumes.
+                var variantPlans = (plans.Count == 0 ? [SharingPlanKind.Split] : plans).Select(x => x == SharingPlanKind.Split ? $"split@{config.Sharing.SharedLayers}" : x).ToList();
+                if (!variantPlans.Contains(SharingPlanKind.Hard)) variantPlans.Add(SharingPlanKind.Hard);
+                var variants = CompareVariant.Cross(variantPlans, [], config.Sharing.Plan, config.Sharing.SharedLayers, config.Method.Weighting, config.Method.Aggregation);
+                var folder = output0 ?? Path.Combine("runs", $"{config.Name}-compare");
+                AnsiConsole.MarkupLine(Markup.Escape($"case study, preset {parse.GetValue(preset)}, compared: {string.Join(", ", variants.Select(v => v.Name))} against single-task, {parse.GetValue(seeds)} seed(s), {TorchRuntime.Threads} threads, data from {sources.DataDir ?? sources.CacheDir}"));
+                int code = CompareCommand.Run(config, new CompareRequest(parse.GetValue(seeds), variants), folder, sources, planOnly: false, parallel: 1,
+                    parse.GetValue(CommonOptions.Threads), parse.GetValue(CommonOptions.DataDir), runtime, new ComparisonOptions(), new SchedulerOptions());
+                PrintComparison(folder, SweepPlan.Load(folder));
+                return code;
+            }
             var runs = plans.Count == 0
                 ? [config]
                 : plans.Select(name => CaseStudy.WithPlan(config, name, name)).ToList();
-            var output0 = parse.GetValue(output);
             string DirOf(RunConfig c) => output0 is null ? Path.Combine("runs", c.Name) : runs.Count == 1 ? output0 : $"{output0}-{c.Sharing.Plan}";
-            var sources = DatasetSources.Default(parse.GetValue(CommonOptions.DataDir));
-            var trained = new List<(string Label, string Dir, TrainingResult Result)>();
             foreach (var run in runs)
             {
                 string label = Label(run);
@@ -69,39 +85,7 @@ static class CaseStudyCommand
                 var result = Train(run, DirOf(run), sources, parse.GetValue(resume));
                 TrainingConsole.PrintReport(result.Test, $"multi-task ({label}): test metrics");
                 TrainingConsole.PrintRun(result);
-                trained.Add((label, DirOf(run), result));
             }
-            if (!parse.GetValue(compare)) return 0;
-
-            var first = trained[0];
-            var baseDir = output0 ?? Path.Combine("runs", config.Name);
-            var hard = Train(CaseStudy.WithPlan(config, SharingPlanKind.Hard, "hard"), baseDir + "-hard", sources, parse.GetValue(resume));
-            var singles = config.Tasks.Select(t => Train(CaseStudy.SingleTask(config, t.Name, first.Result.Steps), $"{baseDir}-single-{t.Name}", sources, parse.GetValue(resume))).ToList();
-            var baseline = new MetricsReport(singles.SelectMany(s => s.Test.Tasks).ToList());
-            var hardDm = DeltaMPercent(hard.Test, baseline);
-            TrainingConsole.PrintReport(hard.Test with { DeltaM = hardDm }, "hard sharing: test metrics");
-            TrainingConsole.PrintReport(baseline, "single-task baselines (isolated plan, same steps): test metrics");
-            var rows = new List<(string Label, string Dir, TrainingResult Result, double DeltaM)>();
-            foreach (var (label, dir, result) in trained)
-            {
-                double dm = DeltaMPercent(result.Test, baseline);
-                rows.Add((label, dir, result, dm));
-                TrainingConsole.PrintReport(result.Test with { DeltaM = dm }, $"multi-task ({label}) against the baselines");
-                // metrics.json of each multi-task run gains delta_m and the comparison.
-                var metricsPath = Path.Combine(dir, Trainer.MetricsFile);
-                var json = JsonNode.Parse(File.ReadAllText(metricsPath))!.AsObject();
-                json["delta_m"] = dm;
-                json["comparison"] = new JsonObject
-                {
-                    ["hard_sharing_delta_m"] = hardDm,
-                    ["hard_sharing"] = hard.Test.ToJson()["tasks"]!.DeepClone(),
-                    ["single_task"] = baseline.ToJson()["tasks"]!.DeepClone(),
-                    ["delta_m_definition"] = "mean over tasks and metrics (accuracy, macro_f1; pearson, spearman, mse) of ±(multi-task − single-task)/single-task × 100, sign + for higher-is-better (Maninis et al. 2019; LibMTL)",
-                };
-                AtomicFile.WriteAllText(metricsPath, json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-            }
-            rows.Add(("hard", hard.RunDir, hard, hardDm));
-            PrintComparison(rows);
             return 0;
         });
         return command;
@@ -109,27 +93,29 @@ static class CaseStudyCommand
 
     static string Label(RunConfig c) => c.Sharing.Plan == SharingPlanKind.Split ? $"split@{c.Sharing.SharedLayers}" : c.Sharing.Plan;
 
-    /// <summary>One row per architecture: the headline metrics, Δm against the single-task baselines, parameters (from
-    /// each run's metrics.json) and training seconds per optimizer step.</summary>
-    static void PrintComparison(IReadOnlyList<(string Label, string Dir, TrainingResult Result, double DeltaM)> rows)
+    /// <summary>One row per configuration of the comparison's first seed: the headline metrics, parameters (from each
+    /// run's metrics.json) and training seconds per optimizer step.</summary>
+    static void PrintComparison(string folder, SweepPlan plan)
     {
-        var table = new Table().Title("architectures at the same step budget (test)").AddColumn("architecture");
-        var tasks = rows[0].Result.Test.Tasks.Select(t => t.Task).ToList();
+        var statuses = SweepStatus.Read(folder, plan).Where(s => s.State == CellState.Finished).ToList();
+        if (statuses.Count == 0) return;
+        var seed = statuses.Min(s => s.Cell.Config.Seed);
+        var rows = statuses.Where(s => s.Cell.Config.Seed == seed && s.Cell.Config.Optimizer.Lr == statuses[0].Cell.Config.Optimizer.Lr).ToList();
+        var tasks = rows.SelectMany(r => r.Cell.Config.Tasks.Select(t => t.Name)).Distinct().ToList();
+        var table = new Table().Title(Markup.Escape($"configurations at the same step budget (test, seed {seed})")).AddColumn("configuration");
         foreach (var t in tasks) table.AddColumn(new TableColumn(Markup.Escape(t)).RightAligned());
-        foreach (var c in new[] { "Δm %", "parameters", "shared", "s/step" }) table.AddColumn(new TableColumn(Markup.Escape(c)).RightAligned());
-        foreach (var (label, dir, result, dm) in rows)
+        foreach (var c in new[] { "parameters", "shared", "s/step" }) table.AddColumn(new TableColumn(Markup.Escape(c)).RightAligned());
+        foreach (var r in rows)
         {
+            var label = r.Cell.Label(ComparePlan.VariantLabel) ?? $"single-task {r.Cell.Label(ComparePlan.TaskLabel)}";
             var cells = new List<string> { label };
-            foreach (var t in tasks)
-            {
-                var m = result.Test[t].Metrics.Values;
-                cells.Add(m.TryGetValue("accuracy", out var a) ? $"acc {a:F4}" : m.TryGetValue("pearson", out var r) ? $"r {r:F4}" : "");
-            }
-            var parameters = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, Trainer.MetricsFile)))?["run"]?["parameters"];
-            cells.Add($"{dm:+0.00;-0.00}");
-            cells.Add(parameters?["total"]?.GetValue<long>().ToString("N0", System.Globalization.CultureInfo.InvariantCulture) ?? "");
-            cells.Add(parameters?["shared"]?.GetValue<long>().ToString("N0", System.Globalization.CultureInfo.InvariantCulture) ?? "");
-            cells.Add(result.Steps > 0 ? (result.TrainTime.TotalSeconds / result.Steps).ToString("F3", System.Globalization.CultureInfo.InvariantCulture) : "");
+            foreach (var t in tasks) cells.Add(SweepReport.Headline(r, t) is { } h ? $"{(h.Metric == "accuracy" ? "acc" : h.Metric == "pearson" ? "r" : h.Metric)} {h.Value.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)}" : "");
+            var run = r.Metrics?["run"];
+            cells.Add(run?["parameters"]?["total"]?.GetValue<long>().ToString("N0", System.Globalization.CultureInfo.InvariantCulture) ?? "");
+            cells.Add(run?["parameters"]?["shared"]?.GetValue<long>().ToString("N0", System.Globalization.CultureInfo.InvariantCulture) ?? "");
+            double seconds = run?["train_seconds"]?.GetValue<double>() ?? 0;
+            long steps = run?["steps"]?.GetValue<long>() ?? 0;
+            cells.Add(steps > 0 ? (seconds / steps).ToString("F3", System.Globalization.CultureInfo.InvariantCulture) : "");
             table.AddRow(cells.Select(Markup.Escape).ToArray());
         }
         AnsiConsole.Write(table);
@@ -146,15 +132,5 @@ static class CaseStudyCommand
             };
             return trainer.Run(TrainCommand.ResumeChoice(false, resume, dir));
         });
-    }
-
-    static readonly string[] DeltaMMetrics = ["accuracy", "macro_f1", "pearson", "spearman", "mse"];
-
-    /// <summary>Δm in percent (Evaluation/DeltaM, LibMTL's definition) over the headline metrics both reports have.</summary>
-    static double DeltaMPercent(MetricsReport multi, MetricsReport single)
-    {
-        IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Pick(MetricsReport r) =>
-            r.Tasks.ToDictionary(t => t.Task, t => (IReadOnlyDictionary<string, double>)t.Metrics.Values.Where(kv => DeltaMMetrics.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value));
-        return DeltaM.Compute(Pick(multi), Pick(single));
     }
 }

@@ -11,8 +11,8 @@ namespace MultiTaskKit.Runs;
 
 /// <summary>
 /// Writes what a run folder holds besides its checkpoints: <c>config.json</c> (the run's whole configuration, runtime
-/// options included), <c>vocab.txt</c> and <c>tasks.json</c> (what prediction needs), <c>history.csv</c> and
-/// <c>metrics.json</c>. Every file is written atomically. New files a run should leave go here.
+/// options included), <c>vocab.txt</c> and <c>tasks.json</c> (what prediction needs), <c>history.csv</c>,
+/// <c>metrics.json</c> and <c>test_predictions.csv</c>. Every file is written atomically. New files a run should leave go here.
 /// </summary>
 public sealed class RunFolderWriter(string runDir)
 {
@@ -55,6 +55,9 @@ public sealed class RunFolderWriter(string runDir)
         AtomicFile.WriteAllText(Path.Combine(RunDir, VocabFile), vocabText);
         AtomicFile.WriteAllText(Path.Combine(RunDir, TasksFile), tasks.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
+
+    /// <summary><c>test_predictions.csv</c>: every test example's gold value and prediction, per task (<see cref="TestPredictions"/>).</summary>
+    public void WriteTestPredictions(IEnumerable<TestPredictions.TaskPredictions> tasks) => TestPredictions.Write(RunDir, tasks);
 
     public void WriteHistory(RunHistory history) => history.Save(Path.Combine(RunDir, HistoryFile));
 

@@ -327,8 +327,11 @@ public sealed class Trainer : IDisposable
         var bestWeights = Path.Combine(runDir, Checkpoint.BestFolder, Checkpoint.WeightsFile);
         if (File.Exists(bestWeights)) Checkpoint.LoadWeights(s.Model, bestWeights);
         var clock = Stopwatch.StartNew();
-        var test = EvaluateAll(s.Model, s.Built, "test");
+        var predictions = new Dictionary<string, List<ExamplePrediction>>();
+        var test = EvaluateAll(s.Model, s.Built, "test", predictions);
         s.EvalTime += clock.Elapsed;
+        folder.WriteTestPredictions(Tasks.Select(t => new TestPredictions.TaskPredictions(t.Name,
+            t.Signature.Kind == TaskKind.Classification ? "classification" : "regression", predictions[t.Name])));
         long step = s.StepsDone;
         foreach (var t in test.Tasks)
             foreach (var (metric, value) in t.Metrics.Values) s.History.Add(step, (int)(Math.Max(0, step - 1) / s.StepsPerEpoch), "test", t.Task, metric, value);
@@ -389,12 +392,19 @@ public sealed class Trainer : IDisposable
         if (d.GradientNorm is { } gn) history.Add(step, epoch, "train", "all", "grad_norm", gn);
     }
 
-    MetricsReport EvaluateAll(MultiTaskNetwork model, BuiltModel built, string split)
+    /// <param name="predictions">When given, receives each task's predictions (the gold value and the argmax label or
+    /// predicted value of every example).</param>
+    MetricsReport EvaluateAll(MultiTaskNetwork model, BuiltModel built, string split, Dictionary<string, List<ExamplePrediction>>? predictions = null)
     {
         var evaluations = Tasks.Select(t =>
         {
             var (examples, data) = split == "test" ? (t.Test, t.Splits.Test) : (t.Validation, t.Splits.Validation);
-            var metrics = TaskEvaluator.Evaluate(model, t.Signature, examples, built.Tokenizer.PadId, config.Training.EvalBatchSize, Metrics?.GetValueOrDefault(t.Name));
+            List<ExamplePrediction>? rows = predictions is null ? null : predictions[t.Name] = new List<ExamplePrediction>(examples.Count);
+            bool classification = t.Signature.Kind == TaskKind.Classification;
+            Action<EncodedExample, float[]>? observe = rows is null ? null : (ex, output) => rows.Add(classification
+                ? new ExamplePrediction(ex.Index, ex.Label, ClassificationAccumulator.ArgMax(output))
+                : new ExamplePrediction(ex.Index, ex.Target, output[0]));
+            var metrics = TaskEvaluator.Evaluate(model, t.Signature, examples, built.Tokenizer.PadId, config.Training.EvalBatchSize, Metrics?.GetValueOrDefault(t.Name), observe);
             return new TaskEvaluation(t.Name, t.Splits.Dataset, data.Split, metrics, t.Splits.Note);
         }).ToList();
         return new MetricsReport(evaluations);

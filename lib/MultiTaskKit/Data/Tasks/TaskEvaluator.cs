@@ -26,8 +26,10 @@ public static class TaskEvaluator
     /// <param name="batchSize">Examples per forward pass.</param>
     /// <param name="userMetrics">The task's own metrics (reset, fed every row, computed): their values join the result
     /// (<see cref="MetricsWithUserMetrics"/>). A name equal to a built-in metric's, or to <see cref="LossMetric"/>, is refused.</param>
+    /// <param name="observe">Receives every example with its raw output (see <see cref="Predict"/>), e.g. to keep the
+    /// predictions for <see cref="TestPredictions"/>.</param>
     public static IMetricResult Evaluate(MultiTaskNetwork model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize = 64,
-        IReadOnlyList<IUserMetric>? userMetrics = null)
+        IReadOnlyList<IUserMetric>? userMetrics = null, Action<EncodedExample, float[]>? observe = null)
     {
         if (examples.Count == 0) throw new ArgumentException($"task '{task.Name}': expected examples to evaluate, found none.", nameof(examples));
         var metrics = task.Kind.NewMetrics(task);
@@ -41,6 +43,7 @@ public static class TaskEvaluator
             for (int i = 0; i < chunk.Count; i++)
             {
                 var (ex, output) = (chunk[i], values[(i * width)..((i + 1) * width)]);
+                observe?.Invoke(ex, output);
                 foreach (var m in userMetrics ?? []) m.Update(output, ex);
                 metrics.Update(output, ex);
             }

@@ -7,7 +7,6 @@
 #:property PublishAot=false
 using System.Text;
 using System.IO;
-using MathNet.Numerics.Distributions;
 using MultiTaskKit.Charts;
 using MultiTaskKit.Comparison;
 using MultiTaskKit.Data;
@@ -43,7 +42,7 @@ MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
 //
 var small = Environment.GetEnvironmentVariable("MTK_NOTEBOOK_SIZE") == "small";
 var relation = KeywordTasks.Relation.Shared;
-int seeds = small ? 3 : 5, steps = small ? 90 : 150, resamples = small ? 300 : 2000;
+int seeds = small ? 4 : 5, steps = small ? 120 : 150, resamples = small ? 500 : 2000;
 var work = Directory.CreateTempSubdirectory("mtk-09-").FullName;
 var config = RunConfig.Load(KeywordTasks.Write(Path.Combine(work, "data"), relation, seed: 7, steps: steps));
 $"{relation}: {seeds} seeds × (each task alone + hard sharing), {steps} steps each; files in {work}".Display();
@@ -102,11 +101,11 @@ $"Δm per seed (%): {string.Join(", ", dms.Select(d => d.ToString("F2")))}".Disp
 // ## The spread over seeds
 //
 // The mean, the sample standard deviation (n − 1) and the 95 % interval of the mean from Student's t with n − 1 degrees
-// of freedom: mean ± t₀.₉₇₅,ₙ₋₁ · sd/√n. With 3 seeds t₀.₉₇₅,₂ ≈ 4.30, so the interval is wide.
+// of freedom: mean ± t₀.₉₇₅,ₙ₋₁ · sd/√n. With 4 seeds t₀.₉₇₅,₃ ≈ 3.18, so the interval is wide.
 //
 double mean = dms.Average();
 double sd = Math.Sqrt(dms.Sum(d => (d - mean) * (d - mean)) / (dms.Count - 1));
-double half = StudentT.InvCDF(0, 1, dms.Count - 1, 0.975) * sd / Math.Sqrt(dms.Count);
+double half = SeedSummary.StudentQuantile(0.975, dms.Count - 1) * sd / Math.Sqrt(dms.Count);   // Student's t quantile
 $"Δm = {mean:F2} ± {sd:F2} % (sd), 95 % interval [{mean - half:F2}, {mean + half:F2}]".Display();
 
 // ## A paired bootstrap by hand

@@ -30,6 +30,9 @@ public sealed record SeedSummary(int Count, double Mean, double StandardDeviatio
         return new SeedSummary(values.Count, mean, sd, mean - half, mean + half, confidence);
     }
 
+    /// <summary>The <paramref name="p"/>-quantile of Student's t with <paramref name="degreesOfFreedom"/> degrees of freedom (MathNet.Numerics).</summary>
+    public static double StudentQuantile(double p, int degreesOfFreedom) => StudentT.InvCDF(0, 1, degreesOfFreedom, p);
+
     /// <summary>"0.8635 ± 0.0040 [0.8585, 0.8685]" (the ± is one standard deviation).</summary>
     public string Format(string number = "F4") =>
         Count == 1 ? Mean.ToString(number, System.Globalization.CultureInfo.InvariantCulture)

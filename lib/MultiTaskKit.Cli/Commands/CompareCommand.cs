@@ -3,8 +3,10 @@ using System.Diagnostics;
 using System.Globalization;
 using MultiTaskKit.Charts;
 using MultiTaskKit.Comparison;
+using MultiTaskKit.Models;
 using MultiTaskKit.Data;
 using MultiTaskKit.Sweeps;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Cli.Commands;

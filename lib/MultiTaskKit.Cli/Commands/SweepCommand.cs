@@ -8,6 +8,7 @@ using MultiTaskKit.Comparison;
 using MultiTaskKit.Data;
 using MultiTaskKit.IO;
 using MultiTaskKit.Sweeps;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Training;
 using Spectre.Console;
 
@@ -215,7 +216,7 @@ static class SelfProcess
         var entry = System.Reflection.Assembly.GetEntryAssembly()!.Location;
         var host = Environment.ProcessPath ?? "dotnet";
         bool viaDotnet = Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
-        var psi = new ProcessStartInfo(viaDotnet ? host : host) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(host) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         if (viaDotnet) psi.ArgumentList.Add(entry);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["NO_COLOR"] = "1";

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using MultiTaskKit.Data;
+using MultiTaskKit.Models;
 using MultiTaskKit.Sweeps;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Comparison;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Sweeps;

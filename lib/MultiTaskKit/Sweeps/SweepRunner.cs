@@ -1,5 +1,6 @@
 using MultiTaskKit.Data;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Sweeps;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using MultiTaskKit.Evaluation;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Sweeps;

@@ -2,6 +2,7 @@ using MultiTaskKit.Comparison;
 using MultiTaskKit.Data;
 using MultiTaskKit.Data.Synthetic;
 using MultiTaskKit.Sweeps;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Tests.Comparison;

@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using MultiTaskKit.Comparison;
+using MultiTaskKit.Data;
 using MultiTaskKit.Sweeps;
 using MultiTaskKit.Tests.Cli;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Training;
 
 namespace MultiTaskKit.Tests.Sweeps;

@@ -167,4 +167,32 @@ public class SweepProcessTests
         Assert.Equal(3, json["unfinished"]!.AsArray().Count);
         Assert.True(new FileInfo(Path.Combine(folder, "charts", "comparison.html")).Length > 10_000);
     }
+
+    [Fact]
+    public void CompareTunesTheLearningRateOnValidationAndRunsCellsInParallel()
+    {
+        var (dir, config) = Tiny("mtk-compare-tune");
+        var folder = Path.Combine(dir, "cmp");
+        var (code, output) = MtkProcess.Run(dir, "compare", "--config", config, "--seeds", "1", "--plans", "hard", "--tune-lr", "0.001,0.004",
+            "--parallel", "2", "--threads", "2", "--resamples", "100", "--out", folder);
+        Assert.True(code == 0, output);
+        Assert.Contains("6 to run, 2 at a time", output);
+        Assert.Contains("1 threads", output); // two cells at once share the two threads
+        // Every cell ran in its own process, with its own log.
+        Assert.Equal(6, Directory.GetFiles(Path.Combine(folder, "logs"), "cell-*.log").Length);
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "comparison.json")))!;
+        Assert.Empty(json["unfinished"]!.AsArray());
+        // One rate per configuration, chosen on validation: the one with the better validation score of that configuration.
+        var rates = json["learning_rates"]!.AsObject();
+        Assert.Equal(["hard", "single-task score", "single-task sentiment"], rates.Select(kv => kv.Key).Order(StringComparer.Ordinal));
+        var plan = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "sweep.json")))!["cells"]!.AsArray();
+        double Validation(int cell, string task, string metric) =>
+            JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "cells", cell.ToString("D4"), "metrics.json")))!["validation"]![task]!["metrics"]![metric]!.GetValue<double>();
+        int CellOf(string role, string name, double lr) => plan.Select((c, i) => (c, i)).Single(x => x.c!["labels"]!["role"]!.GetValue<string>() == role
+            && x.c["labels"]![role == "single" ? "task" : "variant"]!.GetValue<string>() == name && x.c["config"]!["optimizer"]!["lr"]!.GetValue<double>() == lr).i;
+        double best = Validation(CellOf("single", "sentiment", 0.001), "sentiment", "accuracy") >= Validation(CellOf("single", "sentiment", 0.004), "sentiment", "accuracy") ? 0.001 : 0.004;
+        if (Validation(CellOf("single", "sentiment", 0.001), "sentiment", "accuracy") != Validation(CellOf("single", "sentiment", 0.004), "sentiment", "accuracy"))
+            Assert.Equal(best, rates["single-task sentiment"]!.GetValue<double>());
+        Assert.Contains(rates["hard"]!.GetValue<double>(), new[] { 0.001, 0.004 });
+    }
 }

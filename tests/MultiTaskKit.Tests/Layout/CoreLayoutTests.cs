@@ -182,7 +182,7 @@ public class CoreLayoutTests
 
     /// <summary>The core's top-level folders, in the order data flows through them; each names one concern.</summary>
     static readonly string[] CoreFolders =
-        ["IO", "Runtime", "Text", "Models", "Evaluation", "Data", "Weighting", "Aggregation", "Optim", "Steps", "Runs", "Training"];
+        ["IO", "Runtime", "Text", "Models", "Evaluation", "Data", "Weighting", "Aggregation", "Optim", "Steps", "Runs", "Training", "Sweeps", "Comparison"];
 
     [Fact]
     public void TheCoreHasOneFolderPerConcern()

@@ -169,3 +169,26 @@ string.Join("\n", report.VerdictLines()).Display();
 //
 ComparisonCharts.TaskMetrics(report).Display();
 ComparisonCharts.DeltaM(report).Display();
+
+// ## Reading the results
+//
+// - With `Shared`, task2 alone only knows its four training words; hard sharing reads the others from what task1
+//   taught the shared embeddings, so task2's accuracy rises on every seed and Δm is positive. Whether the verdict says
+//   *helps* depends on the seeds as much as on the effect: with few seeds the t-test across seeds is weak (t₀.₉₇₅,₂ ≈ 4.30),
+//   and then the line says how many seeds a difference of this size would need.
+// - task1 has plenty of data of its own: whatever the verdict on it says, its effect is small.
+// - The bootstrap sees only the test-set sampling; the t-test across seeds sees the training randomness. A run on one
+//   seed can look significant by the bootstrap and still not survive a second seed.
+//
+// ## Exercises
+//
+// 1. Set `relation = KeywordTasks.Relation.Unrelated`. *You should see* "no detectable difference" on task2 and Δm near
+//    zero. <details><summary>Why</summary>The tasks use disjoint words and task2 sees all of its own: the helper task
+//    teaches it nothing, and what remains is chance, which the two tests attribute to chance.</details>
+// 2. With `Shared`, set `seeds = 2`. *You should see* the interval of Δm widen a lot and the seed test's p-value rise.
+//    <details><summary>Why</summary>t₀.₉₇₅,₁ = 12.7: with two seeds the t interval is about four times as wide as with
+//    four (t₀.₉₇₅,₃ = 3.18) for the same spread.</details>
+// 3. Take the "seeds needed" of a *no detectable difference* line and reason about the cost. <details><summary>What to
+//    expect</summary>Small effects with a large spread need tens of seeds: the seeds needed grow with 1/d_z², so halving
+//    the effect quadruples the runs.</details>
+//

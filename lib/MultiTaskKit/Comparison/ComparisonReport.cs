@@ -143,7 +143,8 @@ public sealed record ComparisonReport(
                     {
                         var a = Predictions(variants[v][s])?.GetValueOrDefault(t);
                         var b = Predictions(baseCells[s])?.GetValueOrDefault(t);
-                        if (a is null || b is null) { pairs.Clear(); break; }
+                        // list kinds (multi-label, token tags) record index lists, which no per-example metric reads
+                        if (a is null || b is null || !a.IsScalar || !b.IsScalar) { pairs.Clear(); break; }
                         pairs.Add(Pair(a, b, variants[v][s].Cell.RunDirIn(sweepDir), baseCells[s].Cell.RunDirIn(sweepDir)));
                     }
                     if (pairs.Count > 0) boot = PairedBootstrap.Run(pairs, metric, options.Resamples, options.BootstrapSeed, options.Confidence);

@@ -330,8 +330,7 @@ public sealed class Trainer : IDisposable
         var predictions = new Dictionary<string, List<ExamplePrediction>>();
         var test = EvaluateAll(s.Model, s.Built, "test", predictions);
         s.EvalTime += clock.Elapsed;
-        folder.WriteTestPredictions(Tasks.Select(t => new TestPredictions.TaskPredictions(t.Name,
-            t.Signature.Kind == TaskKind.Classification ? "classification" : "regression", predictions[t.Name])));
+        folder.WriteTestPredictions(Tasks.Select(t => new TestPredictions.TaskPredictions(t.Name, t.Signature.Kind.Name, predictions[t.Name])));
         long step = s.StepsDone;
         foreach (var t in test.Tasks)
             foreach (var (metric, value) in t.Metrics.Values) s.History.Add(step, (int)(Math.Max(0, step - 1) / s.StepsPerEpoch), "test", t.Task, metric, value);
@@ -392,18 +391,15 @@ public sealed class Trainer : IDisposable
         if (d.GradientNorm is { } gn) history.Add(step, epoch, "train", "all", "grad_norm", gn);
     }
 
-    /// <param name="predictions">When given, receives each task's predictions (the gold value and the argmax label or
-    /// predicted value of every example).</param>
+    /// <param name="predictions">When given, receives each task's predictions (every example's gold label and prediction,
+    /// as its kind records them: <see cref="TaskKind.Record"/>).</param>
     MetricsReport EvaluateAll(MultiTaskNetwork model, BuiltModel built, string split, Dictionary<string, List<ExamplePrediction>>? predictions = null)
     {
         var evaluations = Tasks.Select(t =>
         {
             var (examples, data) = split == "test" ? (t.Test, t.Splits.Test) : (t.Validation, t.Splits.Validation);
             List<ExamplePrediction>? rows = predictions is null ? null : predictions[t.Name] = new List<ExamplePrediction>(examples.Count);
-            bool classification = t.Signature.Kind == TaskKind.Classification;
-            Action<EncodedExample, float[]>? observe = rows is null ? null : (ex, output) => rows.Add(classification
-                ? new ExamplePrediction(ex.Index, ex.Label, ClassificationAccumulator.ArgMax(output))
-                : new ExamplePrediction(ex.Index, ex.Target, output[0]));
+            Action<EncodedExample, float[]>? observe = rows is null ? null : (ex, output) => rows.Add(t.Signature.Kind.Record(t.Signature, output, ex));
             var metrics = TaskEvaluator.Evaluate(model, t.Signature, examples, built.Tokenizer.PadId, config.Training.EvalBatchSize, Metrics?.GetValueOrDefault(t.Name), observe);
             return new TaskEvaluation(t.Name, t.Splits.Dataset, data.Split, metrics, t.Splits.Note);
         }).ToList();

@@ -72,6 +72,9 @@ public sealed class ClassificationKind : TaskKind
         };
     }
 
+    public override ExamplePrediction Record(TaskSignature task, ReadOnlySpan<float> scores, EncodedExample example) =>
+        new(example.Index, example.Label is { Class: >= 0 } l ? l.Class : double.NaN, ClassificationAccumulator.ArgMax(scores));
+
     /// <summary>One spelling per number: integers as integers ("2.0" → "2"), others in their shortest round-trip form.</summary>
     static string CanonicalNumber(string v)
     {

@@ -69,6 +69,13 @@ public sealed class MultiLabelKind : TaskKind
 
     public override double MainScore(IMetricResult result) => ((MultiLabelMetrics)result).MicroF1;
 
+    public override ExamplePrediction Record(TaskSignature task, ReadOnlySpan<float> scores, EncodedExample example)
+    {
+        var chosen = new List<int>();
+        for (int j = 0; j < task.LabelNames.Count; j++) if (scores[j] >= task.Threshold) chosen.Add(j);
+        return ExamplePrediction.Lists(example.Index, example.Label?.Indices?.Order().ToList(), chosen);
+    }
+
     public override TaskPrediction Predict(TaskSignature task, ReadOnlySpan<float> scores, EncodedExample example)
     {
         var probabilities = new Dictionary<string, double>();

@@ -51,4 +51,7 @@ public sealed class RegressionKind : TaskKind
 
     public override TaskPrediction Predict(TaskSignature task, ReadOnlySpan<float> scores, EncodedExample example) =>
         new(task.Name, this, null, null, scores[0]) { Text = $"{scores[0]:F4}" };
+
+    public override ExamplePrediction Record(TaskSignature task, ReadOnlySpan<float> scores, EncodedExample example) =>
+        new(example.Index, example.Label?.Value ?? double.NaN, scores[0]);
 }

@@ -78,6 +78,10 @@ public abstract class TaskKind
     /// <summary>What <c>predict</c> says for one row: <paramref name="scores"/> is the row's slice of <see cref="Scores"/>.</summary>
     public abstract TaskPrediction Predict(TaskSignature task, ReadOnlySpan<float> scores, EncodedExample example);
 
+    /// <summary>What <c>test_predictions.csv</c> records for one row (<see cref="TestPredictions"/>): the gold label and
+    /// the prediction, as numbers (one label or value) or as index lists; <paramref name="scores"/> as for <see cref="Predict"/>.</summary>
+    public abstract ExamplePrediction Record(TaskSignature task, ReadOnlySpan<float> scores, EncodedExample example);
+
     /// <summary>Targets that a token kind's loss and metrics skip (PyTorch's <c>ignore_index</c>).</summary>
     public const long IgnoreIndex = TokenClassificationHead.IgnoreIndex;
 

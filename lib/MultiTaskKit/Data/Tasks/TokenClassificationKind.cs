@@ -89,6 +89,9 @@ public sealed class TokenClassificationKind : TaskKind
         return predicted;
     }
 
+    public override ExamplePrediction Record(TaskSignature task, ReadOnlySpan<float> scores, EncodedExample example) =>
+        ExamplePrediction.Lists(example.Index, example.Label?.Indices, PredictWords(scores, example, task.LabelNames.Count, Math.Max(0, task.LabelNames.ToList().IndexOf("O"))));
+
     public override double MainScore(IMetricResult result)
     {
         var m = (EntityMetrics)result;

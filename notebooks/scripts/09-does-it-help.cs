@@ -14,6 +14,7 @@ using MultiTaskKit.Data.Synthetic;
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.Charts.Scripts;
 using MultiTaskKit.Runtime;
+using MultiTaskKit.Runs;
 using MultiTaskKit.Sweeps;
 using MultiTaskKit.Training;
 

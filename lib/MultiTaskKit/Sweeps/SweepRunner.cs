@@ -30,7 +30,9 @@ public static class SweepRunner
         throw new ArgumentException($"sweep run: expected --cell i, --local, or a scheduler's index in {string.Join(" or ", IndexVariables)}; found none.");
     }
 
-    /// <param name="runtime">This process's runtime options (threads, device); the cell keeps its precision.</param>
+    /// <summary>Runs one cell of the sweep in <paramref name="sweepDir"/> (skips a finished one, resumes an interrupted one).
+    /// <c>runtime</c>: this process's runtime options (threads, device; the cell keeps its precision); <c>log</c>,
+    /// <c>progress</c>: where lines and training progress go; <c>writeCharts</c>: writes the run's charts after it finishes.</summary>
     public static (CellOutcome Outcome, TrainingResult? Result) Run(string sweepDir, SweepCell cell, DatasetSources sources, KitOptions? runtime = null,
         Action<string>? log = null, IProgress<TrainingProgress>? progress = null, Action<string, RunHistory, Evaluation.MetricsReport>? writeCharts = null)
     {

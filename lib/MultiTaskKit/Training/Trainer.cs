@@ -391,8 +391,8 @@ public sealed class Trainer : IDisposable
         if (d.GradientNorm is { } gn) history.Add(step, epoch, "train", "all", "grad_norm", gn);
     }
 
-    /// <param name="predictions">When given, receives each task's predictions (every example's gold label and prediction,
-    /// as its kind records them: <see cref="TaskKind.Record"/>).</param>
+    /// <summary>Scores every task on <c>split</c> ("test" or validation). <c>predictions</c>, when given, receives each
+    /// task's predictions (every example's gold label and prediction, as its kind records them: <see cref="TaskKind.Record"/>).</summary>
     MetricsReport EvaluateAll(MultiTaskNetwork model, BuiltModel built, string split, Dictionary<string, List<ExamplePrediction>>? predictions = null)
     {
         var evaluations = Tasks.Select(t =>

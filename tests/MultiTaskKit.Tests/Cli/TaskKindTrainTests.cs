@@ -113,6 +113,11 @@ public class TaskKindTrainTests
         Assert.True(pcode == 0, pout);
         var probabilities = JsonNode.Parse(pout.Split('\n').First(l => l.StartsWith('{')))!["predictions"]!["emotions"]!["probabilities"]!.AsObject();
         Assert.Equal(["anger", "joy"], probabilities.Select(p => p.Key).Order());
+        // test_predictions.csv: the labels that apply, gold and predicted, as label-index lists
+        var recorded = MultiTaskKit.Evaluation.TestPredictions.Read(run)["emotions"];
+        Assert.Equal("multi_label", recorded.Kind);
+        Assert.Equal(metrics["tasks"]!["emotions"]!["count"]!.GetValue<int>(), recorded.Rows.Count);
+        Assert.All(recorded.Rows, r => Assert.True(r.IsList && r.GoldIndices!.All(i => i is 0 or 1) && r.PredictedIndices!.All(i => i is 0 or 1)));
     }
 
     const string ConllTrain = "-DOCSTART- -X- -X- O\n\n";
@@ -156,6 +161,11 @@ public class TaskKindTrainTests
         Assert.True(pcode == 0, pout);
         var tags = JsonNode.Parse(pout.Split('\n').First(l => l.StartsWith('{')))!["predictions"]!["ner"]!["tags"]!.AsArray();
         Assert.Equal(["Anna", "visited", "Paris", "."], tags.Select(t => t![0]!.GetValue<string>()));
+        // test_predictions.csv: one gold and one predicted tag per word of each of the 12 test sentences (4 or 7 words)
+        var recorded = MultiTaskKit.Evaluation.TestPredictions.Read(run)["ner"];
+        Assert.Equal("token_classification", recorded.Kind);
+        Assert.Equal(12, recorded.Rows.Count);
+        Assert.All(recorded.Rows, r => Assert.True(r.GoldIndices!.Count is 4 or 7 && r.PredictedIndices!.Count == r.GoldIndices.Count, $"row {r.Index}"));
         // the exports read one text or pair per example: a tagging task (words) is refused for both formats, naming it
         foreach (var format in new[] { "onnx", "hf" })
         {

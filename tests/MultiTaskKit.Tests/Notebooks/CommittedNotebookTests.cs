@@ -22,7 +22,7 @@ public class CommittedNotebookTests
     const string RenderedNotebook = "01-why-multitask.ipynb";
 
     static readonly string[] Expected =
-        ["01-why-multitask", "02-case-study", "03-loss-weighting", "04-task-conflict", "05-mtl-vs-transfer", "06-when-sharing-helps", "07-cost-of-mtl", "09-does-it-help"];
+        ["01-why-multitask", "02-case-study", "03-loss-weighting", "04-task-conflict", "05-mtl-vs-transfer", "06-when-sharing-helps", "07-cost-of-mtl", "08-pairs-and-tags", "09-does-it-help"];
 
     internal static string NotebookDir()
     {

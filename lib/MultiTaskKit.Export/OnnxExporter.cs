@@ -19,6 +19,8 @@ public enum OnnxOutputKind
     Value,
     /// <summary>Independent label probabilities (sigmoid of the logits), [batch, labels].</summary>
     LabelProbabilities,
+    /// <summary>Per-token tag probabilities (softmax over the tags of each token's logits), [batch, sequence, tags].</summary>
+    TokenProbabilities,
 }
 
 /// <summary>One task's output of an exported graph.</summary>
@@ -41,8 +43,10 @@ public sealed record OnnxExport(ModelProto Model, IReadOnlyList<OnnxTaskOutput> 
 /// lists), reading the weights from <c>state_dict()</c> as float32, so a bf16-trained model exports in fp32:
 /// <c>hard</c>, <c>split@k</c>, <c>isolated</c> (<see cref="MultiTaskModel"/>), <see cref="MMoENetwork"/>,
 /// <see cref="PLENetwork"/> (CGC and PLE), <see cref="CrossStitchNetwork"/> and <see cref="TaskAttentionNetwork"/>, on
-/// the BERT trunk or the token MLP. Refused, in one line naming what: a network of another type, a custom head, the
-/// feature-vector MLP (it reads no token ids).
+/// the BERT trunk or the token MLP. Under hard, split@k and isolated a task's <c>depth</c> (the layer it reads) and token
+/// classification heads (per-token tag probabilities, [batch, sequence, tags]) are written as the model runs them.
+/// Refused, in one line naming what: a network of another type, a custom head, the feature-vector MLP (it reads no token
+/// ids), a token task on the token MLP (it keeps no tokens).
 /// </summary>
 public static class OnnxExporter
 {
@@ -63,8 +67,11 @@ public static class OnnxExporter
         {
             if (t is InputIds or AttentionMask or TokenTypeIds)
                 throw new ExportRefusedException($"ONNX export: task '{t}' has the name of a graph input; rename the task.");
-            if (model.Head(t) is not (ClassificationHead or RegressionHead or MultiLabelHead))
-                throw new ExportRefusedException($"ONNX export: task '{t}' has a {model.Head(t).GetType().Name}, whose module the exporter cannot translate; exportable heads are classification, regression and multi-label.");
+            if (model.Head(t) is not (ClassificationHead or RegressionHead or MultiLabelHead or TokenClassificationHead))
+                throw new ExportRefusedException($"ONNX export: task '{t}' has a {model.Head(t).GetType().Name}, whose module the exporter cannot translate; exportable heads are classification, regression, multi-label and token classification.");
+            // the kit builds token heads only on hard/split/isolated over a trunk that keeps tokens; say so rather than guess
+            if (model.Head(t).ReadsTokens && model is not MultiTaskModel)
+                throw new ExportRefusedException($"ONNX export: task '{t}' reads every token, which the {model.Architecture} writer does not route; token tasks export under hard, split@k and isolated.");
         }
 
         var graph = new OnnxGraphBuilder();
@@ -78,9 +85,11 @@ public static class OnnxExporter
         TrunkGraphWriter writer = trunk switch
         {
             BertTrunk b => new BertGraphWriter(graph, weights, b.Config, b.Pooling, ids, mask, types),
-            MlpTrunk m when m.Options.VocabSize > 0 => types is null
-                ? new MlpGraphWriter(graph, weights, ids, mask)
-                : throw new ExportRefusedException("ONNX export: the mlp trunk reads no token types; token_type_ids applies to a BERT trunk."),
+            MlpTrunk m when m.Options.VocabSize > 0 => types is not null
+                ? throw new ExportRefusedException("ONNX export: the mlp trunk reads no token types; token_type_ids applies to a BERT trunk.")
+                : tasks.FirstOrDefault(t => model.Head(t).ReadsTokens) is { } tokenTask
+                    ? throw new ExportRefusedException($"ONNX export: task '{tokenTask}' reads every token, and the mlp trunk keeps none (its stem averages them); token tasks export on BERT.")
+                    : new MlpGraphWriter(graph, weights, ids, mask),
             MlpTrunk => throw new ExportRefusedException("ONNX export: the mlp trunk over feature vectors reads no token ids; only text trunks (BERT, the token mlp) export."),
             _ => throw new ExportRefusedException($"ONNX export: the trunk {trunk.GetType().Name} has no ONNX writer; exportable trunks are BERT and the token mlp."),
         };
@@ -116,6 +125,11 @@ public static class OnnxExporter
                     graph.Output(graph.Node("Sigmoid", t + "_probabilities", [writer.Linear(pooled[t], prefix + "classifier.")]), t, DataType.Float, "batch", l.Labels);
                     outputs.Add(new OnnxTaskOutput(t, t, OnnxOutputKind.LabelProbabilities, l.Labels));
                     break;
+                case TokenClassificationHead k:
+                    // pooled[t] is the unpooled state [batch, sequence, hidden]: every token's tag probabilities
+                    graph.Output(graph.Node("Softmax", t + "_probabilities", [writer.Linear(pooled[t], prefix + "classifier.")], B.Int("axis", -1)), t, DataType.Float, "batch", "sequence", k.Tags);
+                    outputs.Add(new OnnxTaskOutput(t, t, OnnxOutputKind.TokenProbabilities, k.Tags));
+                    break;
             }
         }
 
@@ -135,38 +149,52 @@ public static class OnnxExporter
         _ => throw new ExportRefusedException($"ONNX export: architecture '{model.Architecture}' ({model.GetType().Name}) has no ONNX writer; exportable: hard, split@k, isolated, mmoe, cgc, ple, cross_stitch, task_attention."),
     };
 
-    /// <summary>Hard, split@k and isolated: the stem and the shared layers once (none when isolated), then per task its own
-    /// layers and pool (hard: one shared pool).</summary>
+    /// <summary>Hard, split@k and isolated, as <see cref="MultiTaskModel"/> runs them: the stem and the shared layers once
+    /// (none when isolated), then per task its own layers and pool (hard: the shared pool). A task with a depth d reads the
+    /// state after layer d: under hard sharing (and split@k with d ≤ k) it branches from the shared state after layer d,
+    /// through the shared pool (hard) or its own (split); a deeper one continues through its own copies up to layer d.
+    /// A token task (its head reads every token) gets the unpooled state [batch, sequence, hidden].</summary>
     static Dictionary<string, string> SharingPlanBranches(MultiTaskModel model, TrunkGraphWriter w, IReadOnlyList<string> tasks)
     {
-        int layers = model.Trunk.Layers.Count;
-        var pooled = new Dictionary<string, string>();
+        var result = new Dictionary<string, string>();
+        string Finish(string t, GraphState s, string poolPrefix) => model.Head(t).ReadsTokens ? s.Value : w.Pool(poolPrefix, s);
         if (model.Plan.Kind == SharingKind.Isolated)
         {
             foreach (var t in tasks)
             {
                 var s = w.Stem($"tasks.{t}.stem.");
-                for (int i = 0; i < layers; i++) s = w.Layer($"tasks.{t}.layers.{i}.", s);
-                pooled[t] = w.Pool($"tasks.{t}.pool.", s);
+                for (int i = 0; i < model.Depths[t]; i++) s = w.Layer($"tasks.{t}.layers.{i}.", s);
+                result[t] = Finish(t, s, $"tasks.{t}.pool.");
             }
-            return pooled;
+            return result;
         }
+        int layers = model.Trunk.Layers.Count;
         int shared = model.Plan.Kind == SharingKind.Hard ? layers : model.Plan.SharedLayers;
-        var state = w.Stem("shared.stem.");
-        for (int i = 0; i < shared; i++) state = w.Layer($"shared.layers.{i}.", state);
+        // the shared states each selected task branches from (after layer min(depth, shared)), computed once up to the deepest
+        int top = tasks.Max(t => Math.Min(model.Depths[t], shared));
+        var states = new List<GraphState> { w.Stem("shared.stem.") };
+        for (int i = 0; i < top; i++) states.Add(w.Layer($"shared.layers.{i}.", states[^1]));
         if (model.Plan.Kind == SharingKind.Hard)
         {
-            var p = w.Pool("shared.pool.", state);
-            foreach (var t in tasks) pooled[t] = p;
-            return pooled;
+            // one shared pool per depth read, so that tasks at one depth share its pooled vector as the kit's plain path does
+            var pooledAt = new Dictionary<int, string>();
+            foreach (var t in tasks)
+            {
+                int d = model.Depths[t];
+                result[t] = model.Head(t).ReadsTokens
+                    ? states[d].Value
+                    : pooledAt.TryGetValue(d, out var p) ? p : pooledAt[d] = w.Pool("shared.pool.", states[d]);
+            }
+            return result;
         }
         foreach (var t in tasks)
         {
-            var s = state;
-            for (int i = shared; i < layers; i++) s = w.Layer($"tasks.{t}.layers.{i}.", s);
-            pooled[t] = w.Pool($"tasks.{t}.pool.", s);
+            int d = model.Depths[t];
+            var s = states[Math.Min(d, shared)];
+            for (int i = shared; i < d; i++) s = w.Layer($"tasks.{t}.layers.{i}.", s);
+            result[t] = Finish(t, s, $"tasks.{t}.pool.");
         }
-        return pooled;
+        return result;
     }
 
     /// <summary>[E, batch, ...] from E states of one shape.</summary>

@@ -10,18 +10,26 @@ public sealed record OnnxTokenizerInfo(string Vocab, bool Lowercase, int ClsId, 
 
 /// <summary>One task of an exported graph.</summary>
 /// <param name="Name">The task's name.</param>
-/// <param name="Kind"><c>classification</c>, <c>regression</c> or <c>multi_label</c>.</param>
+/// <param name="Kind"><c>classification</c>, <c>regression</c>, <c>multi_label</c> or <c>token_classification</c>.</param>
 /// <param name="Output">The graph output holding its prediction.</param>
 /// <param name="OutputKind"><c>probabilities</c> ([batch, classes], softmax), <c>value</c> ([batch]) or
-/// <c>label_probabilities</c> ([batch, labels], sigmoid).</param>
-/// <param name="Labels">Class or label names in the order of the output's columns (empty for regression).</param>
+/// <c>label_probabilities</c> ([batch, labels], sigmoid) or <c>token_probabilities</c> ([batch, sequence, tags], softmax
+/// over the tags).</param>
+/// <param name="Labels">Class, label or tag names in the order of the output's last axis (empty for regression).</param>
 /// <param name="MaxTokens">The token budget the task was trained with, [CLS] and [SEP] included.</param>
 /// <param name="Truncation"><c>head</c>, <c>tail</c> or <c>head_tail</c> (a quarter of the budget, rounded, from the
 /// start: round((max_tokens − 2)·128/510); the rest from the end).</param>
 /// <param name="Normalizer"><c>none</c>, <c>imdb</c> (<c>&lt;br /&gt;</c> to spaces, whitespace collapsed) or <c>tweet</c>
 /// (HTML entities decoded, mentions to <c>@user</c>, links to <c>http</c>, whitespace collapsed).</param>
+/// <param name="Input">What one example is: <c>text</c> (<c>[CLS] a [SEP]</c>, token type 0), <c>pair</c> (<c>[CLS] a
+/// [SEP] b [SEP]</c>, token types 0 up to and with the first [SEP] and 1 after it; both texts normalised; when it is too
+/// long the longer text loses its last piece until it fits, the second on a tie; truncation does not apply) or
+/// <c>words</c> (the text split at white space, <c>[CLS]</c>, each word's pieces, <c>[SEP]</c>, words that do not fit the
+/// budget left out; a word's tag is read at its first piece).</param>
+/// <param name="Threshold">Multi-label: the probability at or above which a label applies.</param>
+/// <param name="Depth">The trunk layer the task reads (absent: the top), for the record: the graph already branches there.</param>
 public sealed record OnnxTaskInfo(string Name, string Kind, string Output, string OutputKind, IReadOnlyList<string> Labels,
-    int MaxTokens, string Truncation, string Normalizer);
+    int MaxTokens, string Truncation, string Normalizer, string Input = "text", double? Threshold = null, int? Depth = null);
 
 /// <summary>
 /// The small JSON written beside an exported ONNX graph (<c>model.json</c> beside <c>model.onnx</c>): everything a

@@ -52,9 +52,10 @@ public static class RunExporter
         foreach (var t in selected)
             if (!predictor.Tasks.Contains(t))
                 throw new ExportRefusedException($"--tasks: unknown task '{t}'; the run's tasks are {string.Join(", ", predictor.Tasks)}.");
-        foreach (var t in selected) CheckGraphFeeds(predictor, t, pairs: false);
+        // the graph takes token_type_ids whenever a selected task reads pairs (text and word tasks feed zeros)
+        bool pairs = selected.Any(t => predictor.InputOf(t) == "pair");
         var trainedPrecision = ReadTrainedPrecision(predictor.RunDir);
-        var export = OnnxExporter.Export(model, new OnnxExportOptions(selected),
+        var export = OnnxExporter.Export(model, new OnnxExportOptions(selected, TokenTypeIds: pairs),
             $"MultiTask Kit export of {predictor.RunDir} ({model.Architecture}); outputs: {string.Join(", ", selected)}",
             new Dictionary<string, string> { ["mtk.run"] = predictor.RunDir });
 
@@ -65,16 +66,17 @@ public static class RunExporter
             Model = Path.GetFileName(onnxPath),
             Architecture = model.Architecture,
             Opset = OnnxGraphBuilder.Opset,
-            Inputs = [OnnxExporter.InputIds, OnnxExporter.AttentionMask],
+            Inputs = pairs ? [OnnxExporter.InputIds, OnnxExporter.AttentionMask, OnnxExporter.TokenTypeIds] : [OnnxExporter.InputIds, OnnxExporter.AttentionMask],
             TrainedPrecision = trainedPrecision,
             Tokenizer = new OnnxTokenizerInfo(Path.GetFileName(vocabPath), tokenizer.Lowercase, tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.UnkId),
             Tasks = export.Outputs.Select(o =>
             {
                 var cfg = predictor.Config.Tasks.First(c => c.Name == o.Task);
                 var sig = predictor.Signature(o.Task);
-                return new OnnxTaskInfo(o.Task, KindName(model.Head(o.Task).Kind), o.Output, OutputKindName(o.Kind), sig.LabelNames.ToList(),
+                return new OnnxTaskInfo(o.Task, sig.Kind.Name, o.Output, OutputKindName(o.Kind), sig.LabelNames.ToList(),
                     cfg.MaxTokens, JsonNamingPolicy.SnakeCaseLower.ConvertName(cfg.Truncation.ToString()),
-                    described[o.Task]?["normalizer"]?.GetValue<string>() ?? "none");
+                    described[o.Task]?["normalizer"]?.GetValue<string>() ?? "none", predictor.InputOf(o.Task),
+                    o.Kind == OnnxOutputKind.LabelProbabilities ? sig.Threshold : null, cfg.Depth);
             }).ToList(),
         };
         var bytes = export.Model.ToByteArray();
@@ -85,26 +87,17 @@ public static class RunExporter
         return new RunOnnxExport(onnxPath, manifestPath, vocabPath, manifest, export.Nodes, export.Parameters, bytes.LongLength);
     }
 
-    /// <summary>Both exports read the trunk's top layer, and the ONNX graph one text per example (ids and mask; <c>mtk
-    /// predict --onnx</c> feeds no segment ids): a task that reads an earlier layer (<c>depth</c>), or for ONNX a pair or
-    /// words, is refused rather than exported wrong. Transformers' BERT takes a pair's segment ids itself
-    /// (<paramref name="pairs"/>).</summary>
-    static void CheckGraphFeeds(RunPredictor predictor, string task, bool pairs)
+    /// <summary>A Hugging Face <c>BertFor*</c> model reads its top layer and pools it (or classifies every token): a task
+    /// that reads an earlier layer (<c>depth</c>) is refused rather than exported wrong. Token tasks are refused as well:
+    /// writing and checking a <c>BertForTokenClassification</c> folder is not done yet. The ONNX export takes both (the
+    /// graph branches at the depth and outputs every token).</summary>
+    static void CheckHuggingFaceFeeds(RunPredictor predictor, string task)
     {
-        var input = predictor.InputOf(task);
-        if (input != "text" && !(pairs && input == "pair"))
-            throw new ExportRefusedException($"--tasks: task '{task}' reads {input} input; the export reads one text per example (ids and attention mask): leave the task out (--tasks) or predict with mtk predict --run.");
-        if (predictor.Config.Tasks.First(c => c.Name == task).Depth is { } depth)
-            throw new ExportRefusedException($"--tasks: task '{task}' reads trunk layer {depth} (depth); the export reads the top layer: leave the task out (--tasks) or predict with mtk predict --run.");
+        if (predictor.InputOf(task) == "words")
+            throw new ExportRefusedException($"hf export: task '{task}' tags words (token_classification), and the Hugging Face export writes sequence classifiers only (no BertForTokenClassification folder yet); export it with --format onnx.");
+        if (predictor.Model is MultiTaskModel m && m.Depths[task] < m.Trunk.Layers.Count)
+            throw new ExportRefusedException($"hf export: task '{task}' reads trunk layer {m.Depths[task]} of {m.Trunk.Layers.Count} (depth), and a Hugging Face BERT classifier reads the top layer; export it with --format onnx.");
     }
-
-    public static string KindName(HeadKind kind) => kind switch
-    {
-        HeadKind.Classification => "classification",
-        HeadKind.Regression => "regression",
-        HeadKind.MultiLabel => "multi_label",
-        _ => kind.ToString().ToLowerInvariant(),
-    };
 
     public static string OutputKindName(OnnxOutputKind kind) => JsonNamingPolicy.SnakeCaseLower.ConvertName(kind.ToString());
 
@@ -136,7 +129,7 @@ public static class RunExporter
                 throw new ExportRefusedException($"--tasks: unknown task '{t}'; the run's tasks are {string.Join(", ", predictor.Tasks)}.");
         var vocab = Path.Combine(predictor.RunDir, Trainer.VocabFile);
         // refuse before writing anything: either every task exports or none does
-        foreach (var t in selected) CheckGraphFeeds(predictor, t, pairs: true);
+        foreach (var t in selected) CheckHuggingFaceFeeds(predictor, t);
         foreach (var t in selected) HuggingFaceExporter.CheckExportable(predictor.Model, t);
         return selected.Select(t =>
         {

@@ -18,6 +18,7 @@ public readonly record struct GraphState(string Value, int Rank);
 public abstract class TrunkGraphWriter
 {
     readonly IReadOnlyDictionary<string, Tensor> weights;
+    readonly Dictionary<string, (string Weight, string? Bias)> linears = new(StringComparer.Ordinal);
     string? maskFloat, maskColumn;
 
     protected TrunkGraphWriter(OnnxGraphBuilder graph, IReadOnlyDictionary<string, Tensor> weights, string inputIds, string attentionMask, string? tokenTypeIds)
@@ -49,16 +50,20 @@ public abstract class TrunkGraphWriter
         : throw new InvalidOperationException($"ONNX export: the model has no weight '{key}' (found {weights.Count} keys, e.g. {string.Join(", ", weights.Keys.Where(k => k.Split('.')[0] == key.Split('.')[0]).Take(5))}).");
 
     /// <summary>x·Wᵀ + b for the <c>Linear</c> under <paramref name="prefix"/> (<c>weight</c> [out, in], <c>bias</c> [out]);
-    /// the weight is stored transposed so that one <c>MatMul</c> serves inputs of any rank.</summary>
+    /// the weight is stored transposed so that one <c>MatMul</c> serves inputs of any rank. A module applied to several
+    /// states (the shared pool at two depths) stores its weights once.</summary>
     public string Linear(string x, string prefix)
     {
-        var w = Weight(prefix + "weight");
-        using var scope = NewDisposeScope();
-        var wt = Graph.Weight(prefix + "weight_t", w.detach().t().contiguous());
-        var product = Graph.Node("MatMul", prefix + "matmul", [x, wt]);
-        return weights.ContainsKey(prefix + "bias")
-            ? Graph.Node("Add", prefix + "out", [product, Graph.Weight(prefix + "bias", Weight(prefix + "bias"))])
-            : product;
+        if (!linears.TryGetValue(prefix, out var stored))
+        {
+            var w = Weight(prefix + "weight");
+            using var scope = NewDisposeScope();
+            stored = (Graph.Weight(prefix + "weight_t", w.detach().t().contiguous()),
+                weights.ContainsKey(prefix + "bias") ? Graph.Weight(prefix + "bias", Weight(prefix + "bias")) : null);
+            linears[prefix] = stored;
+        }
+        var product = Graph.Node("MatMul", prefix + "matmul", [x, stored.Weight]);
+        return stored.Bias is { } bias ? Graph.Node("Add", prefix + "out", [product, bias]) : product;
     }
 
     /// <summary>The attention mask as float32, [batch, tokens] (1 = real token).</summary>

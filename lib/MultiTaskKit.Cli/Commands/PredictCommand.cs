@@ -57,61 +57,42 @@ static class PredictCommand
                 throw new UsageException("predict: expected exactly one of --run DIR (the trained run) or --onnx FILE (its ONNX export).");
             if (pairs.Count > 0 && pairs.Count != texts.Count)
                 throw new UsageException($"--pair: expected one second text per text ({texts.Count}), found {pairs.Count}.");
-            if (onnxPath is not null && pairs.Count > 0)
-                throw new UsageException("--pair: expected --run DIR (the ONNX export reads one text per example), found --onnx.");
-            if (onnxPath is not null) return PredictOnnx(onnxPath, texts, parse.GetValue(json), kit.Threads ?? 0);
+            var pairsGiven = pairs.Count > 0 ? pairs : null;
+            if (onnxPath is not null)
+            {
+                // the deploy path: ONNX Runtime on the exported graph, with the encoding and normalisers its manifest names
+                using var graph = OnnxPredictor.Load(onnxPath, kit.Threads ?? 0);
+                return Print(texts, pairsGiven, graph.Tasks, graph.Predict(texts, pairsGiven), parse.GetValue(json));
+            }
             using var predictor = RunPredictor.Load(parse.GetValue(run)!, PrecisionOption.Parse(parse, precision));
             // On stderr, so that --json's lines stay JSON.
             Console.Error.WriteLine($"weights: {predictor.WeightsDescription}");
-            var predictions = predictor.Predict(texts, pairs.Count > 0 ? pairs : null);
-            if (parse.GetValue(json))
-            {
-                for (int i = 0; i < texts.Count; i++)
-                    Console.WriteLine(JsonSerializer.Serialize(new
-                    {
-                        text = texts[i],
-                        pair = pairs.Count > 0 ? pairs[i] : null,
-                        predictions = predictions[i].ToDictionary(p => p.Task, p => p.Tags is { } tags ? (object)new { tags = tags.Select(x => new[] { x.Word, x.Tag }).ToArray() }
-                            : p.Label is null ? new { value = p.Value } : new { label = p.Label, probabilities = p.Probabilities }),
-                    }));
-                return 0;
-            }
-            var table = new Table().AddColumn("text");
-            foreach (var t in predictor.Tasks) table.AddColumn(t);
-            for (int i = 0; i < texts.Count; i++)
-            {
-                var shown = ConsoleText.Printable(texts[i].Length > 60 ? texts[i][..57] + "..." : texts[i]);
-                table.AddRow([Markup.Escape(shown), .. predictions[i].Select(p => Markup.Escape(ConsoleText.Printable(p.Text)))]);
-            }
-            AnsiConsole.Write(table);
-            return 0;
+            return Print(texts, pairsGiven, predictor.Tasks, predictor.Predict(texts, pairsGiven), parse.GetValue(json));
         });
         return command;
     }
 
-    /// <summary>The deploy path: ONNX Runtime on the exported graph, the tokenizer and normalisers its manifest names.</summary>
-    static int PredictOnnx(string path, IReadOnlyList<string> texts, bool json, int threads)
+    /// <summary>One JSON line per text, or a table: the same for a run and for its ONNX export.</summary>
+    static int Print(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs, IReadOnlyList<string> tasks, IReadOnlyList<IReadOnlyList<TaskPrediction>> predictions, bool json)
     {
-        using var predictor = OnnxPredictor.Load(path, threads);
-        var predictions = predictor.Predict(texts);
         if (json)
         {
             for (int i = 0; i < texts.Count; i++)
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
                     text = texts[i],
-                    predictions = predictions[i].ToDictionary(p => p.Task, p => (object?)(p.Probabilities is null ? new { value = p.Value } : new { label = p.Label, probabilities = p.Probabilities })),
+                    pair = pairs?[i],
+                    predictions = predictions[i].ToDictionary(p => p.Task, p => p.Tags is { } tags ? (object)new { tags = tags.Select(x => new[] { x.Word, x.Tag }).ToArray() }
+                        : p.Label is null ? new { value = p.Value } : new { label = p.Label, probabilities = p.Probabilities }),
                 }));
             return 0;
         }
         var table = new Table().AddColumn("text");
-        foreach (var t in predictor.Tasks) table.AddColumn(t);
+        foreach (var t in tasks) table.AddColumn(t);
         for (int i = 0; i < texts.Count; i++)
         {
-            var shown = texts[i].Length > 60 ? texts[i][..57] + "..." : texts[i];
-            table.AddRow([Markup.Escape(shown), .. predictions[i].Select(p => Markup.Escape(p.Probabilities is null
-                ? $"{p.Value:F3}"
-                : $"{p.Label} ({string.Join(" ", p.Probabilities.Select(kv => $"{kv.Key} {kv.Value:F2}"))})"))]);
+            var shown = ConsoleText.Printable(texts[i].Length > 60 ? texts[i][..57] + "..." : texts[i]);
+            table.AddRow([Markup.Escape(shown), .. predictions[i].Select(p => Markup.Escape(ConsoleText.Printable(p.Text)))]);
         }
         AnsiConsole.Write(table);
         return 0;

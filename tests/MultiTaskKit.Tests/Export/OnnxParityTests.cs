@@ -93,7 +93,7 @@ public class OnnxParityTests
             var y = output[t];
             y = model.Head(t).Kind switch
             {
-                HeadKind.Classification => nn.functional.softmax(y, -1),
+                HeadKind.Classification or HeadKind.TokenClassification => nn.functional.softmax(y, -1),
                 HeadKind.MultiLabel => sigmoid(y),
                 _ => y,
             };

@@ -31,6 +31,42 @@ public class TaskKindTrainTests
         return (dir, run, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")))!);
     }
 
+    /// <summary><c>mtk export --format onnx</c>, then <c>mtk predict --onnx</c> against <c>mtk predict --run</c> on the same
+    /// arguments: the same labels and tags, probabilities and values to 1e-4.</summary>
+    static string ExportAndComparePredictions(string dir, string run, string[] predictArgs)
+    {
+        var (xcode, xout) = MtkProcess.Run(dir, "export", "--run", run, "--format", "onnx");
+        Assert.True(xcode == 0, xout);
+        var onnx = Path.Combine(run, "export", "model.onnx");
+        Assert.True(File.Exists(onnx), xout);
+        static List<JsonObject> Lines(string output) => output.Split('\n').Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!["predictions"]!.AsObject()).ToList();
+        var (kcode, kout) = MtkProcess.Run(dir, ["predict", "--run", run, "--json", .. predictArgs]);
+        Assert.True(kcode == 0, kout);
+        var (ocode, oout) = MtkProcess.Run(dir, ["predict", "--onnx", onnx, "--json", .. predictArgs]);
+        Assert.True(ocode == 0, oout);
+        var kit = Lines(kout);
+        var ort = Lines(oout);
+        Assert.Equal(kit.Count, ort.Count);
+        Assert.NotEmpty(kit);
+        for (int i = 0; i < kit.Count; i++)
+        {
+            Assert.Equal(kit[i].Select(p => p.Key), ort[i].Select(p => p.Key));
+            foreach (var (task, k) in kit[i])
+            {
+                var o = ort[i][task]!;
+                if (k!["tags"] is { } tags) Assert.Equal(tags.ToJsonString(), o["tags"]!.ToJsonString());
+                else if (k["value"] is { } value) Assert.Equal(value.GetValue<double>(), o["value"]!.GetValue<double>(), 1e-4);
+                else
+                {
+                    Assert.Equal(k["label"]!.GetValue<string>(), o["label"]!.GetValue<string>());
+                    foreach (var (label, pk) in k["probabilities"]!.AsObject())
+                        Assert.Equal(pk!.GetValue<double>(), o["probabilities"]![label]!.GetValue<double>(), 1e-4);
+                }
+            }
+        }
+        return onnx;
+    }
+
     [Fact]
     public void SentencePairsSplitByAColumnTrainEvaluateAndPredict()
     {
@@ -40,7 +76,7 @@ public class TaskKindTrainTests
               "text_column": "a", "text_pair_column": "b", "label_column": "label", "batch_size": 8, "max_tokens": 16 },
             { "name": "related", "dataset": "csv", "kind": "regression", "train": "pairs.txt", "separator": "\t", "quotes": false,
               "split_column": "set", "split_values": { "train": "TRAIN", "val": "TRIAL", "test": "TEST" },
-              "text_column": "a", "text_pair_column": "b", "label_column": "score", "batch_size": 8, "max_tokens": 16 }
+              "text_column": "a", "text_pair_column": "b", "label_column": "score", "batch_size": 8, "max_tokens": 16, "depth": 1 }
             """), dir =>
         {
             var rng = new Random(2);
@@ -71,14 +107,23 @@ public class TaskKindTrainTests
         var (mcode, mout) = MtkProcess.Run(dir, "predict", "--run", run, "--text", "a dog runs");
         Assert.Equal(1, mcode);
         Assert.Contains("--pair", mout);
-        // the ONNX graph and mtk predict --onnx read one text: a pair task is refused, naming it, and nothing is written
-        var (xcode, xout) = MtkProcess.Run(dir, "export", "--run", run, "--format", "onnx");
-        Assert.True(xcode == 1, xout);
-        Assert.Contains("task 'entail' reads pair input", xout);
-        Assert.False(File.Exists(Path.Combine(run, "export", "model.onnx")), xout);
-        var (ocode, oout) = MtkProcess.Run(dir, "predict", "--onnx", Path.Combine(run, "export", "model.onnx"), "--text", "a dog runs", "--pair", "a dog sleeps");
-        Assert.True(ocode == 2, oout);
-        Assert.Contains("--pair", oout);
+        // the ONNX graph takes token_type_ids; mtk predict --onnx encodes pairs as the kit does (the second text longer
+        // than the 16-token budget allows, so longest-first truncation is exercised) and predicts what the run predicts,
+        // the related task (depth 1) from the shared layer
+        string[] args = ["--text", "a dog runs", "--pair", "a dog sleeps",
+            "--text", "a child sings", "--pair", "a child sings and a bird eats and a man sleeps and a cat runs today",
+            "--text", "a very small cat eats", "--pair", "a man runs"];
+        var onnx = ExportAndComparePredictions(dir, run, args);
+        var manifest = MultiTaskKit.Export.OnnxManifest.Load(Path.Combine(run, "export", "model.json"));
+        Assert.Equal(["input_ids", "attention_mask", "token_type_ids"], manifest.Inputs);
+        Assert.Equal([("pair", null), ("pair", 1)], manifest.Tasks.Select(t => (t.Input, t.Depth)));
+        var (ocode, oout) = MtkProcess.Run(dir, "predict", "--onnx", onnx, "--text", "a dog runs");
+        Assert.Equal(1, ocode);
+        Assert.Contains("task 'entail' reads sentence pairs; give the second text of each (mtk predict --pair)", oout);
+        // Hugging Face's BERT classifiers read the top layer: the depth-1 task is refused, naming it
+        var (hcode, hout) = MtkProcess.Run(dir, "export", "--run", run, "--format", "hf", "--tasks", "related");
+        Assert.Equal(1, hcode);
+        Assert.Contains("hf export: task 'related' reads trunk layer 1 of 2 (depth)", hout);
     }
 
     [Fact]
@@ -118,6 +163,9 @@ public class TaskKindTrainTests
         Assert.Equal("multi_label", recorded.Kind);
         Assert.Equal(metrics["tasks"]!["emotions"]!["count"]!.GetValue<int>(), recorded.Rows.Count);
         Assert.All(recorded.Rows, r => Assert.True(r.IsList && r.GoldIndices!.All(i => i is 0 or 1) && r.PredictedIndices!.All(i => i is 0 or 1)));
+        // the export records the 0.4 threshold, and mtk predict --onnx picks the labels that apply as the run does
+        ExportAndComparePredictions(dir, run, ["--text", "today happy", "--text", "today furious happy", "--text", "today"]);
+        Assert.Equal(0.4, MultiTaskKit.Export.OnnxManifest.Load(Path.Combine(run, "export", "model.json")).Tasks[0].Threshold);
     }
 
     const string ConllTrain = "-DOCSTART- -X- -X- O\n\n";
@@ -166,13 +214,22 @@ public class TaskKindTrainTests
         Assert.Equal("token_classification", recorded.Kind);
         Assert.Equal(12, recorded.Rows.Count);
         Assert.All(recorded.Rows, r => Assert.True(r.GoldIndices!.Count is 4 or 7 && r.PredictedIndices!.Count == r.GoldIndices.Count, $"row {r.Index}"));
-        // the exports read one text or pair per example: a tagging task (words) is refused for both formats, naming it
-        foreach (var format in new[] { "onnx", "hf" })
-        {
-            var (xcode, xout) = MtkProcess.Run(dir, "export", "--run", run, "--format", format, "--tasks", "ner");
-            Assert.True(xcode == 1, xout);
-            Assert.Contains("task 'ner' reads words input", xout);
-        }
+        // ONNX: three tag outputs (pos and chunk branch after layer 1, ner at the top), per-token probabilities; mtk
+        // predict --onnx prints the same word/TAG as the run, also where a sentence is cut by the 24-token budget
+        ExportAndComparePredictions(dir, run, ["--text", "Anna visited Paris .", "--text", "The man in London saw Peter Smith",
+            "--text", string.Join(' ', Enumerable.Repeat("Anna visited Berlin and", 8)) + " Paris"]);
+        var manifest = MultiTaskKit.Export.OnnxManifest.Load(Path.Combine(run, "export", "model.json"));
+        Assert.All(manifest.Tasks, t => Assert.Equal(("words", "token_probabilities", "token_classification"), (t.Input, t.OutputKind, t.Kind)));
+        Assert.Equal(["B-LOC", "B-PER", "I-PER", "O"], manifest.Tasks.Single(t => t.Name == "ner").Labels);
+        Assert.Equal([1, 1, (int?)2], manifest.Tasks.Select(t => t.Depth));
+        var (tcode, tout) = MtkProcess.Run(dir, "predict", "--onnx", Path.Combine(run, "export", "model.onnx"), "--text", "Anna visited Paris .");
+        Assert.True(tcode == 0, tout);
+        Assert.Contains("Anna/", tout);
+        Assert.Contains("visited/", tout);
+        // Hugging Face: no BertForTokenClassification folder is written; the tagging task is refused, naming it
+        var (xcode, xout) = MtkProcess.Run(dir, "export", "--run", run, "--format", "hf", "--tasks", "ner");
+        Assert.True(xcode == 1, xout);
+        Assert.Contains("hf export: task 'ner' tags words (token_classification)", xout);
     }
 
     [Fact]

@@ -101,8 +101,10 @@ public sealed class TokenClassificationKind : TaskKind
     public override TaskPrediction Predict(TaskSignature task, ReadOnlySpan<float> scores, EncodedExample example)
     {
         var words = example.Words ?? throw new InvalidOperationException($"task '{task.Name}': prediction needs the example's words.");
-        var predicted = PredictWords(scores, example, task.LabelNames.Count, Math.Max(0, task.LabelNames.ToList().IndexOf("O")));
-        var tags = words.Select((w, i) => (w, task.LabelNames[predicted[i]])).ToList();
+        int fallback = Math.Max(0, task.LabelNames.ToList().IndexOf("O"));
+        var predicted = PredictWords(scores, example, task.LabelNames.Count, fallback);
+        // words cut by the token budget have no piece to read: they get the fallback tag, as in scoring
+        var tags = words.Select((w, i) => (w, task.LabelNames[i < predicted.Length ? predicted[i] : fallback])).ToList();
         return new TaskPrediction(task.Name, this, null, null, null, tags) { Text = string.Join(" ", tags.Select(t => $"{t.w}/{t.Item2}")) };
     }
 }

@@ -3,8 +3,9 @@
 
 Reads config.json and model.safetensors (parsed here: an 8-byte header length, a JSON header, raw little-endian
 tensors) into this folder's plain-PyTorch BERT (pytorch_reference.py's Embeddings and Layer), computes what
-transformers' BertForSequenceClassification computes, classifier(tanh(pooler.dense(h[CLS]))), and prints the logits
-as JSON. It shares no code with the kit, so agreement checks the folder's key names, shapes and head mapping.
+transformers' BertForSequenceClassification computes, classifier(tanh(pooler.dense(h[CLS]))), or, for a folder whose
+architectures is BertForTokenClassification, classifier(h) on every token ([batch, tokens, tags]), and prints the
+logits as JSON. It shares no code with the kit, so agreement checks the folder's key names, shapes and head mapping.
 
     /usr/bin/python3 bench/hf_folder_check.py --folder DIR --input batch.json
 batch.json: {"input_ids": [[...], ...], "attention_mask": [[...], ...]}
@@ -61,8 +62,10 @@ def main():
         layer = Layer(hidden, heads, config["intermediate_size"], 0.0)
         layer.load_state_dict({f"{mine}.{p}": w[f"bert.encoder.layer.{i}.{theirs}.{p}"] for mine, theirs in names.items() for p in ("weight", "bias")})
         stack.append(layer)
-    pooler = nn.Linear(hidden, hidden)
-    pooler.load_state_dict({"weight": w["bert.pooler.dense.weight"], "bias": w["bert.pooler.dense.bias"]})
+    tokens = config["architectures"] == ["BertForTokenClassification"]
+    if not tokens:
+        pooler = nn.Linear(hidden, hidden)
+        pooler.load_state_dict({"weight": w["bert.pooler.dense.weight"], "bias": w["bert.pooler.dense.bias"]})
     classifier = nn.Linear(hidden, labels)
     classifier.load_state_dict({"weight": w["classifier.weight"], "bias": w["classifier.bias"]})
     batch = json.load(open(a.input))
@@ -73,7 +76,7 @@ def main():
         additive = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         for layer in stack:
             x = layer(x, additive)
-        logits = classifier(torch.tanh(pooler(x[:, 0])))
+        logits = classifier(x) if tokens else classifier(torch.tanh(pooler(x[:, 0])))
     print(json.dumps({"problem_type": config.get("problem_type"), "logits": logits.tolist()}))
 
 

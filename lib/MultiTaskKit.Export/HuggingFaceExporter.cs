@@ -19,6 +19,11 @@ namespace MultiTaskKit.Export;
 /// becomes <c>classifier</c>, and the pool's <c>dense</c> becomes <c>bert.pooler.dense</c>. The kit's default mean pooling
 /// and its [CLS] pooling have no counterpart in that class (it always applies the pooler), so such runs are refused
 /// rather than written as a model that transformers would run differently.</para>
+/// <para>A token classification task becomes a <c>BertForTokenClassification</c> folder: that class computes
+/// <c>classifier(dropout(sequence_output))</c> on every token with no pooler (<c>add_pooling_layer=False</c>), which is
+/// the kit's <see cref="TokenClassificationHead"/> on the top layer whatever the run's pooling; the kit's
+/// <c>tasks.{t}.head.classifier</c> becomes <c>classifier</c> and no <c>bert.pooler.*</c> is written.</para>
+/// <para>A task that reads an earlier layer (<c>depth</c> below the top) is refused: both classes read the top layer.</para>
 /// <para>Which paths are a plain BERT: <c>hard</c> and <c>split@k</c> (shared stem and lower layers, the task's own upper
 /// layers) and <c>isolated</c> (the task's own trunk). The soft-sharing architectures mix several layers' or experts'
 /// states, which no BERT checkpoint holds, and are refused naming the architecture.</para>
@@ -47,13 +52,16 @@ public static class HuggingFaceExporter
             throw new ExportRefusedException($"hf export: task '{task}' runs through the {model.Architecture} architecture, which mixes several states per layer; a transformers BERT holds one path (hard, split@k or isolated); use --format onnx.");
         if (m.Trunk is not BertTrunk trunk)
             throw new ExportRefusedException($"hf export: task '{task}' runs on the {m.Trunk.GetType().Name} trunk, not BERT; transformers' BERT classes need a BERT trunk; use --format onnx.");
-        if (head is not (ClassificationHead or RegressionHead { Outputs: 1 } or MultiLabelHead))
+        if (head is not (ClassificationHead or RegressionHead { Outputs: 1 } or MultiLabelHead or TokenClassificationHead))
             throw new ExportRefusedException($"hf export: task '{task}' has a {head.GetType().Name}, which no transformers BERT head computes; use --format onnx.");
-        if (trunk.Pooling != BertPooling.Pooler)
+        if (m.Depths[task] < m.Trunk.Layers.Count)
+            throw new ExportRefusedException($"hf export: task '{task}' reads trunk layer {m.Depths[task]} of {m.Trunk.Layers.Count} (depth), and transformers' BERT classifiers read the top layer; use --format onnx.");
+        if (head is not TokenClassificationHead && trunk.Pooling != BertPooling.Pooler)
             throw new ExportRefusedException($"hf export: task '{task}' pools by {trunk.Pooling.ToString().ToLowerInvariant()}, but transformers' BertForSequenceClassification classifies tanh(pooler.dense([CLS])); only runs with model.pooling = pooler map onto it; use --format onnx.");
     }
 
-    /// <summary>The task's weights under <c>BertForSequenceClassification</c>'s keys (CPU, float32, contiguous).</summary>
+    /// <summary>The task's weights under <c>BertForSequenceClassification</c>'s (or, for a token task,
+    /// <c>BertForTokenClassification</c>'s) keys (CPU, float32, contiguous).</summary>
     public static Dictionary<string, Tensor> StateDict(MultiTaskNetwork model, string task)
     {
         CheckExportable(model, task);
@@ -72,18 +80,25 @@ public static class HuggingFaceExporter
             var from = i < shared ? $"shared.layers.{i}." : $"tasks.{task}.layers.{i}.";
             foreach (var k in LayerKeys) Take(from + k, $"bert.encoder.layer.{i}.{k}");
         }
-        var pool = m.Plan.Kind == SharingKind.Hard ? "shared.pool." : $"tasks.{task}.pool.";
-        Take(pool + "dense.weight", "bert.pooler.dense.weight");
-        Take(pool + "dense.bias", "bert.pooler.dense.bias");
+        if (model.Head(task) is not TokenClassificationHead)
+        {
+            var pool = m.Plan.Kind == SharingKind.Hard ? "shared.pool." : $"tasks.{task}.pool.";
+            Take(pool + "dense.weight", "bert.pooler.dense.weight");
+            Take(pool + "dense.bias", "bert.pooler.dense.bias");
+        }
         var head = model.Head(task) is RegressionHead ? "regressor" : "classifier";
         Take($"tasks.{task}.head.{head}.weight", "classifier.weight");
         Take($"tasks.{task}.head.{head}.bias", "classifier.bias");
         return result;
     }
 
-    /// <summary>transformers' <c>problem_type</c> for the task's head.</summary>
-    public static string ProblemType(TaskHead head) => head switch
+    /// <summary>The transformers class of the task's folder.</summary>
+    public static string Architecture(TaskHead head) => head is TokenClassificationHead ? "BertForTokenClassification" : "BertForSequenceClassification";
+
+    /// <summary>transformers' <c>problem_type</c> for the task's head (null for token classification: that class has one loss).</summary>
+    public static string? ProblemType(TaskHead head) => head switch
     {
+        TokenClassificationHead => null,
         RegressionHead => "regression",
         MultiLabelHead => "multi_label_classification",
         _ => "single_label_classification",
@@ -100,8 +115,8 @@ public static class HuggingFaceExporter
         var head = model.Head(task);
         var names = head is RegressionHead ? [task] : labels;
         var config = JsonNode.Parse(trunk.Config.ToJson())!.AsObject();
-        config["architectures"] = new JsonArray("BertForSequenceClassification");
-        config["problem_type"] = ProblemType(head);
+        config["architectures"] = new JsonArray(Architecture(head));
+        if (ProblemType(head) is { } problem) config["problem_type"] = problem;
         var id2label = new JsonObject();
         var label2id = new JsonObject();
         for (int i = 0; i < names.Count; i++) { id2label[i.ToString()] = names[i]; label2id[names[i]] = i; }

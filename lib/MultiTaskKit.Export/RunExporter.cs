@@ -87,18 +87,6 @@ public static class RunExporter
         return new RunOnnxExport(onnxPath, manifestPath, vocabPath, manifest, export.Nodes, export.Parameters, bytes.LongLength);
     }
 
-    /// <summary>A Hugging Face <c>BertFor*</c> model reads its top layer and pools it (or classifies every token): a task
-    /// that reads an earlier layer (<c>depth</c>) is refused rather than exported wrong. Token tasks are refused as well:
-    /// writing and checking a <c>BertForTokenClassification</c> folder is not done yet. The ONNX export takes both (the
-    /// graph branches at the depth and outputs every token).</summary>
-    static void CheckHuggingFaceFeeds(RunPredictor predictor, string task)
-    {
-        if (predictor.InputOf(task) == "words")
-            throw new ExportRefusedException($"hf export: task '{task}' tags words (token_classification), and the Hugging Face export writes sequence classifiers only (no BertForTokenClassification folder yet); export it with --format onnx.");
-        if (predictor.Model is MultiTaskModel m && m.Depths[task] < m.Trunk.Layers.Count)
-            throw new ExportRefusedException($"hf export: task '{task}' reads trunk layer {m.Depths[task]} of {m.Trunk.Layers.Count} (depth), and a Hugging Face BERT classifier reads the top layer; export it with --format onnx.");
-    }
-
     public static string OutputKindName(OnnxOutputKind kind) => JsonNamingPolicy.SnakeCaseLower.ConvertName(kind.ToString());
 
     internal static JsonObject ReadTasks(string runDir)
@@ -129,7 +117,6 @@ public static class RunExporter
                 throw new ExportRefusedException($"--tasks: unknown task '{t}'; the run's tasks are {string.Join(", ", predictor.Tasks)}.");
         var vocab = Path.Combine(predictor.RunDir, Trainer.VocabFile);
         // refuse before writing anything: either every task exports or none does
-        foreach (var t in selected) CheckHuggingFaceFeeds(predictor, t);
         foreach (var t in selected) HuggingFaceExporter.CheckExportable(predictor.Model, t);
         return selected.Select(t =>
         {

@@ -29,12 +29,12 @@ static class ExportCommand
                     Console.WriteLine($"wrote {result.OnnxPath} ({result.Bytes / 1e6:F1} MB, {result.Nodes} nodes, {result.Parameters:N0} float32 weights, opset {result.Manifest.Opset}, {result.Manifest.Architecture})");
                     Console.WriteLine($"  inputs: {string.Join(", ", result.Manifest.Inputs)} [batch, sequence]");
                     foreach (var t in result.Manifest.Tasks)
-                        Console.WriteLine($"  output '{t.Output}': {t.Kind}, {t.OutputKind}{(t.Labels.Count > 0 ? $" ({string.Join(", ", t.Labels)})" : "")}, {t.MaxTokens} tokens {t.Truncation}, normalizer {t.Normalizer}");
+                        Console.WriteLine($"  output '{t.Output}': {t.Kind}, {t.OutputKind}{(t.Labels.Count > 0 ? $" ({string.Join(", ", t.Labels)})" : "")}, input {t.Input}{(t.Depth is { } d ? $", depth {d}" : "")}, {t.MaxTokens} tokens {t.Truncation}, normalizer {t.Normalizer}");
                     Console.WriteLine($"  beside it: {Path.GetFileName(result.ManifestPath)}, {Path.GetFileName(result.VocabPath)}");
                     return 0;
                 case "hf":
                     foreach (var folder in RunExporter.ExportHuggingFace(runDir, parse.GetValue(output), selected))
-                        Console.WriteLine($"wrote {folder} (BertForSequenceClassification)");
+                        Console.WriteLine($"wrote {folder} ({System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!["architectures"]![0]})");
                     return 0;
                 default:
                     throw new UsageException($"--format: expected onnx or hf, found '{parse.GetValue(format)}'.");

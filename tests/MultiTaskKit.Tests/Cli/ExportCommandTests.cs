@@ -16,7 +16,7 @@ public class ExportCommandTests
         jsonLines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith('{'))
             .Select(l => JsonNode.Parse(l)!.AsObject()).ToDictionary(o => o["text"]!.GetValue<string>(), o => o["predictions"]!.AsObject());
 
-    static string RepoRoot()
+    internal static string RepoRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "Kit.sln"))) return d.FullName;
@@ -24,7 +24,10 @@ public class ExportCommandTests
     }
 
     /// <summary>Runs examples/deploy-onnx/predict.cs with <c>dotnet run</c> (a file-based app) and reads its JSON lines.</summary>
-    static Dictionary<string, JsonObject> ExampleRun(string workDir, string[] args)
+    static Dictionary<string, JsonObject> ExampleRun(string workDir, string[] args) => PredictionsOf(ExampleOutput(workDir, args));
+
+    /// <summary>Runs examples/deploy-onnx/predict.cs and returns its standard output (exit code 0 asserted).</summary>
+    internal static string ExampleOutput(string workDir, string[] args)
     {
         var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add("run");
@@ -37,7 +40,7 @@ public class ExportCommandTests
         var stdout = p.StandardOutput.ReadToEnd();
         if (!p.WaitForExit(TimeSpan.FromMinutes(10))) { p.Kill(entireProcessTree: true); throw new TimeoutException("dotnet run predict.cs ran over 10 minutes"); }
         Assert.True(p.ExitCode == 0, $"predict.cs exited {p.ExitCode}: {stdout}\n{stderr.Result}");
-        return PredictionsOf(stdout);
+        return stdout;
     }
 
     static void AssertOneLineError(int code, string output, string expected)

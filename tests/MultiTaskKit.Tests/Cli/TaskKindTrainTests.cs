@@ -32,8 +32,10 @@ public class TaskKindTrainTests
     }
 
     /// <summary><c>mtk export --format onnx</c>, then <c>mtk predict --onnx</c> against <c>mtk predict --run</c> on the same
-    /// arguments: the same labels and tags, probabilities and values to 1e-4.</summary>
-    static string ExportAndComparePredictions(string dir, string run, string[] predictArgs)
+    /// arguments: the same labels and tags, probabilities and values to 1e-4; with <paramref name="exampleArgs"/>, the
+    /// deploy example (ONNX Runtime and FastBertTokenizer only) against <c>mtk predict --onnx</c>: the same tags, labels,
+    /// probabilities and values to 1e-6.</summary>
+    static string ExportAndComparePredictions(string dir, string run, string[] predictArgs, string[]? exampleArgs = null)
     {
         var (xcode, xout) = MtkProcess.Run(dir, "export", "--run", run, "--format", "onnx");
         Assert.True(xcode == 0, xout);
@@ -63,6 +65,24 @@ public class TaskKindTrainTests
                         Assert.Equal(pk!.GetValue<double>(), o["probabilities"]![label]!.GetValue<double>(), 1e-4);
                 }
             }
+        }
+        if (exampleArgs is not null)
+        {
+            var example = Lines(ExportCommandTests.ExampleOutput(dir, [onnx, .. exampleArgs, "--json"]));
+            Assert.Equal(ort.Count, example.Count);
+            for (int i = 0; i < ort.Count; i++)
+                foreach (var (task, o) in ort[i])
+                {
+                    var e = example[i][task]!;
+                    if (o!["tags"] is { } tags) Assert.Equal(tags.ToJsonString(), e["tags"]!.ToJsonString());
+                    else if (o["value"] is { } value) Assert.Equal(value.GetValue<double>(), e["value"]!.GetValue<double>(), 1e-6);
+                    else
+                    {
+                        Assert.Equal(o["label"]!.GetValue<string>(), e["label"]!.GetValue<string>());
+                        foreach (var (label, po) in o["probabilities"]!.AsObject())
+                            Assert.Equal(po!.GetValue<double>(), e["probabilities"]![label]!.GetValue<double>(), 1e-6);
+                    }
+                }
         }
         return onnx;
     }
@@ -113,7 +133,8 @@ public class TaskKindTrainTests
         string[] args = ["--text", "a dog runs", "--pair", "a dog sleeps",
             "--text", "a child sings", "--pair", "a child sings and a bird eats and a man sleeps and a cat runs today",
             "--text", "a very small cat eats", "--pair", "a man runs"];
-        var onnx = ExportAndComparePredictions(dir, run, args);
+        var onnx = ExportAndComparePredictions(dir, run, args, ["a dog runs", "--pair", "a dog sleeps",
+            "a child sings", "--pair", "a child sings and a bird eats and a man sleeps and a cat runs today", "a very small cat eats", "--pair", "a man runs"]);
         var manifest = MultiTaskKit.Export.OnnxManifest.Load(Path.Combine(run, "export", "model.json"));
         Assert.Equal(["input_ids", "attention_mask", "token_type_ids"], manifest.Inputs);
         Assert.Equal([("pair", null), ("pair", 1)], manifest.Tasks.Select(t => (t.Input, t.Depth)));
@@ -216,8 +237,9 @@ public class TaskKindTrainTests
         Assert.All(recorded.Rows, r => Assert.True(r.GoldIndices!.Count is 4 or 7 && r.PredictedIndices!.Count == r.GoldIndices.Count, $"row {r.Index}"));
         // ONNX: three tag outputs (pos and chunk branch after layer 1, ner at the top), per-token probabilities; mtk
         // predict --onnx prints the same word/TAG as the run, also where a sentence is cut by the 24-token budget
-        ExportAndComparePredictions(dir, run, ["--text", "Anna visited Paris .", "--text", "The man in London saw Peter Smith",
-            "--text", string.Join(' ', Enumerable.Repeat("Anna visited Berlin and", 8)) + " Paris"]);
+        var longSentence = string.Join(' ', Enumerable.Repeat("Anna visited Berlin and", 8)) + " Paris";
+        ExportAndComparePredictions(dir, run, ["--text", "Anna visited Paris .", "--text", "The man in London saw Peter Smith", "--text", longSentence],
+            ["Anna visited Paris .", "The man in London saw Peter Smith", longSentence]);
         var manifest = MultiTaskKit.Export.OnnxManifest.Load(Path.Combine(run, "export", "model.json"));
         Assert.All(manifest.Tasks, t => Assert.Equal(("words", "token_probabilities", "token_classification"), (t.Input, t.OutputKind, t.Kind)));
         Assert.Equal(["B-LOC", "B-PER", "I-PER", "O"], manifest.Tasks.Single(t => t.Name == "ner").Labels);
@@ -226,10 +248,15 @@ public class TaskKindTrainTests
         Assert.True(tcode == 0, tout);
         Assert.Contains("Anna/", tout);
         Assert.Contains("visited/", tout);
-        // Hugging Face: no BertForTokenClassification folder is written; the tagging task is refused, naming it
+        // Hugging Face: the top-layer tagging task as a BertForTokenClassification folder; pos reads layer 1 and is refused
         var (xcode, xout) = MtkProcess.Run(dir, "export", "--run", run, "--format", "hf", "--tasks", "ner");
+        Assert.True(xcode == 0, xout);
+        Assert.Contains("(BertForTokenClassification)", xout);
+        var hf = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "export", "hf", "ner", "config.json")))!;
+        Assert.Equal(["B-LOC", "B-PER", "I-PER", "O"], hf["id2label"]!.AsObject().Select(kv => kv.Value!.GetValue<string>()));
+        (xcode, xout) = MtkProcess.Run(dir, "export", "--run", run, "--format", "hf", "--tasks", "pos");
         Assert.True(xcode == 1, xout);
-        Assert.Contains("hf export: task 'ner' tags words (token_classification)", xout);
+        Assert.Contains("hf export: task 'pos' reads trunk layer 1 of 2 (depth)", xout);
     }
 
     [Fact]

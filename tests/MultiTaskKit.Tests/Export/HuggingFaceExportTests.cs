@@ -115,6 +115,82 @@ public class HuggingFaceExportTests
         Directory.Delete(dir, recursive: true);
     }
 
+    /// <summary>Runs bench/hf_folder_check.py on the folder and the batch; its logits, flattened (null where Debian's
+    /// python3-torch is absent).</summary>
+    static float[]? PythonLogits(string dir, string folder, long[] ids, long[] mask, int rows, int tokens)
+    {
+        if (!PythonTorch()) return null;
+        var input = Path.Combine(dir, "batch.json");
+        File.WriteAllText(input, JsonSerializer.Serialize(new
+        {
+            input_ids = Enumerable.Range(0, rows).Select(r => ids[(r * tokens)..((r + 1) * tokens)]),
+            attention_mask = Enumerable.Range(0, rows).Select(r => mask[(r * tokens)..((r + 1) * tokens)]),
+        }));
+        var psi = new ProcessStartInfo("/usr/bin/python3", [Path.Combine(RepoRoot(), "bench", "hf_folder_check.py"), "--folder", folder, "--input", input])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["OMP_NUM_THREADS"] = "1";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEnd();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, stderr);
+        static IEnumerable<float> Flatten(JsonNode n) => n is JsonArray a ? a.SelectMany(x => Flatten(x!)) : [n.GetValue<float>()];
+        return Flatten(JsonNode.Parse(stdout)!["logits"]!).ToArray();
+    }
+
+    [Theory]
+    [InlineData("hard")]
+    [InlineData("split@1")]
+    [InlineData("isolated")]
+    public void ATokenTaskBecomesABertForTokenClassificationFolder(string architecture)
+    {
+        // mean pooling: a token task reads no pool, so it exports whatever the run's pooling (its pooled siblings do not)
+        using var model = OnnxTaskKindParityTests.Build(architecture, BertPooling.Mean, depths: new Dictionary<string, int>());
+        var dir = Directory.CreateTempSubdirectory("mtk-hf-tokens-").FullName;
+        var vocab = Path.Combine(dir, "vocab.txt");
+        File.WriteAllLines(vocab, Enumerable.Range(0, 99).Select(i => i switch { 0 => "[PAD]", 1 => "[UNK]", 2 => "[CLS]", 3 => "[SEP]", 4 => "[MASK]", _ => $"w{i}" }));
+        string[] tags = ["B-LOC", "B-PER", "I-LOC", "I-PER", "O"];
+        var folder = Path.Combine(dir, "ner");
+        HuggingFaceExporter.Write(model, "ner", tags, 11, vocab, folder);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!.AsObject();
+        Assert.Equal("BertForTokenClassification", config["architectures"]![0]!.GetValue<string>());
+        Assert.Null(config["problem_type"]);
+        Assert.Equal(tags, config["id2label"]!.AsObject().Select(kv => kv.Value!.GetValue<string>()));
+        var (ids, mask) = OnnxParityTests.Batch(4, 11, 9);
+        var expected = KitLogits(model, "ner", ids, mask, 4, 11);
+        Assert.Equal(4 * 11 * 5, expected.Length);
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            using var bert = BertCheckpoint.LoadModel(folder);
+            Assert.Null(bert.Pooler);
+            var weights = BertCheckpoint.ReadSafetensors(Path.Combine(folder, "model.safetensors"));
+            Assert.DoesNotContain(weights.Keys, k => k.StartsWith("bert.pooler.", StringComparison.Ordinal));
+            var hidden = bert.forward(tensor(ids, new long[] { 4, 11 }), tensor(mask, new long[] { 4, 11 })).LastHiddenState;
+            var got = nn.functional.linear(hidden, weights["classifier.weight"], weights["classifier.bias"]).contiguous().data<float>().ToArray();
+            var diff = expected.Zip(got, (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(diff <= OnnxParityTests.Tolerance, $"{architecture}: the kit's HF loader differs by {diff:E2}");
+        }
+        if (PythonLogits(dir, folder, ids, mask, 4, 11) is { } python)
+        {
+            Assert.Equal(expected.Length, python.Length);
+            var pdiff = expected.Zip(python, (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(pdiff <= OnnxParityTests.Tolerance, $"{architecture}: the Python reader differs by {pdiff:E2}");
+        }
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public void ATaskBelowTheTopLayerIsRefusedForHuggingFace()
+    {
+        using var model = OnnxTaskKindParityTests.Build("split@1", BertPooling.Pooler);
+        var e = Assert.Throws<ExportRefusedException>(() => HuggingFaceExporter.CheckExportable(model, "early"));
+        Assert.Equal("hf export: task 'early' reads trunk layer 1 of 3 (depth), and transformers' BERT classifiers read the top layer; use --format onnx.", e.Message);
+        e = Assert.Throws<ExportRefusedException>(() => HuggingFaceExporter.CheckExportable(model, "ner"));
+        Assert.Contains("reads trunk layer 2 of 3", e.Message);
+        HuggingFaceExporter.CheckExportable(model, "entail");
+    }
+
     [Fact]
     public void PathsTransformersCannotHoldAreRefusedWithTheReason()
     {

@@ -21,8 +21,9 @@ public class OnnxTaskKindParityTests
     public OnnxTaskKindParityTests() => TorchRuntime.EnsureInitialized();
 
     /// <summary>entail (pair classification, top), relate (pair regression, top), topics (multi-label, top), ner (token
-    /// classification, depth 2), early (classification, depth 1).</summary>
-    static MultiTaskModel Build(string sharing, BertPooling pooling, long seed = 11)
+    /// classification, depth 2), early (classification, depth 1); <paramref name="depths"/> replaces those depths (empty:
+    /// every task at the top).</summary>
+    internal static MultiTaskModel Build(string sharing, BertPooling pooling, long seed = 11, IReadOnlyDictionary<string, int>? depths = null)
     {
         manual_seed(seed);
         var trunk = new BertTrunk(new BertModel(BertConfig.Tiny with { NumHiddenLayers = 3, HiddenDropoutProb = 0.1, AttentionProbsDropoutProb = 0.1 },
@@ -44,7 +45,7 @@ public class OnnxTaskKindParityTests
             "isolated" => SharingPlan.Isolated,
             _ => throw new ArgumentException(sharing),
         };
-        var model = new MultiTaskModel(trunk, heads, plan, new Dictionary<string, int> { ["ner"] = 2, ["early"] = 1 });
+        var model = new MultiTaskModel(trunk, heads, plan, depths ?? new Dictionary<string, int> { ["ner"] = 2, ["early"] = 1 });
         using (no_grad())
         {
             var g = new Generator((ulong)seed + 1);

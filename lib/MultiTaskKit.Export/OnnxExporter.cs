@@ -85,11 +85,11 @@ public static class OnnxExporter
         TrunkGraphWriter writer = trunk switch
         {
             BertTrunk b => new BertGraphWriter(graph, weights, b.Config, b.Pooling, ids, mask, types),
-            MlpTrunk m when m.Options.VocabSize > 0 => types is not null
-                ? throw new ExportRefusedException("ONNX export: the mlp trunk reads no token types; token_type_ids applies to a BERT trunk.")
-                : tasks.FirstOrDefault(t => model.Head(t).ReadsTokens) is { } tokenTask
-                    ? throw new ExportRefusedException($"ONNX export: task '{tokenTask}' reads every token, and the mlp trunk keeps none (its stem averages them); token tasks export on BERT.")
-                    : new MlpGraphWriter(graph, weights, ids, mask),
+            // the token mlp reads no token types (its stem averages the ids' embeddings): a pair model's token_type_ids
+            // input is declared, as consumers feed it, and unused
+            MlpTrunk m when m.Options.VocabSize > 0 => tasks.FirstOrDefault(t => model.Head(t).ReadsTokens) is { } tokenTask
+                ? throw new ExportRefusedException($"ONNX export: task '{tokenTask}' reads every token, and the mlp trunk keeps none (its stem averages them); token tasks export on BERT.")
+                : new MlpGraphWriter(graph, weights, ids, mask),
             MlpTrunk => throw new ExportRefusedException("ONNX export: the mlp trunk over feature vectors reads no token ids; only text trunks (BERT, the token mlp) export."),
             _ => throw new ExportRefusedException($"ONNX export: the trunk {trunk.GetType().Name} has no ONNX writer; exportable trunks are BERT and the token mlp."),
         };

@@ -119,6 +119,19 @@ public class OnnxTaskKindParityTests
     }
 
     [Fact]
+    public void ThePairInputOfATokenMlpModelIsDeclaredAndUnused()
+    {
+        // the token mlp averages the ids' embeddings and reads no segment ids, in the kit and in the graph alike
+        using var model = OnnxParityTests.Build("split@1", "mlp");
+        using var session = Session(OnnxExporter.Export(model, new OnnxExportOptions(TokenTypeIds: true)));
+        Assert.Contains(OnnxExporter.TokenTypeIds, session.InputMetadata.Keys);
+        var (ids, mask) = Batch(3, 8, 6);
+        var types = PairTypes(mask, 3, 8);
+        var diff = MaxAbsDifference(KitOutputs(model, ids, mask, 3, 8, types), OrtOutputs(session, ids, mask, 3, 8, types));
+        Assert.True(diff <= Tolerance, $"mlp with token types: max abs difference {diff:E2}");
+    }
+
+    [Fact]
     public void ATokenTaskOnTheTokenMlpIsRefusedInOneLine()
     {
         manual_seed(3);

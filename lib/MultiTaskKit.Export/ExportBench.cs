@@ -34,6 +34,9 @@ public static class ExportBench
     public static ExportBenchReport Run(string runDir, string onnxPath, DatasetSources sources, int rows, int threads, int rounds, Action<string> log)
     {
         using var onnx = OnnxPredictor.Load(onnxPath, threads);
+        // the parity and timing loops encode one text per example and feed no segment ids
+        if (onnx.Manifest.Tasks.FirstOrDefault(t => t.Input != "text") is { } other)
+            throw new ExportRefusedException($"bench export: task '{other.Name}' reads {other.Input} input, and the bench measures single-text tasks; export the text tasks alone (mtk export --tasks) to bench them.");
         using var fp32 = RunPredictor.Load(runDir, Precision.Fp32);
         var parity = new List<ExportParity>();
         var texts = new Dictionary<string, List<TextExample>>();

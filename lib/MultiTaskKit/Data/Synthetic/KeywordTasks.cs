@@ -51,7 +51,7 @@ public static class KeywordTasks
                 words.Insert(random.NextInt(words.Count + 1), key);
                 s.Append(string.Join(' ', words)).Append(',').Append(Label(keys, key)).Append('\n');
             }
-            System.IO.File.WriteAllText(Path.Combine(dir, name), s.ToString());
+            IO.AtomicFile.WriteAllText(Path.Combine(dir, name), s.ToString());
         }
         File("task1_train.csv", helperKeys, helperKeys, 480);
         File("task1_val.csv", helperKeys, helperKeys, 60);
@@ -76,7 +76,7 @@ public static class KeywordTasks
         }
         """;
         var path = Path.Combine(dir, "run.json");
-        System.IO.File.WriteAllText(path, config);
+        IO.AtomicFile.WriteAllText(path, config);
         return path;
     }
 }

@@ -58,13 +58,14 @@ public static class TaskData
         if (fromAll)
         {
             // Tags (or labels) that only val or test use still need an output: name every one found, in one order.
+            // Every split is then read again with those names unless it found exactly them: a split that lacks a tag
+            // (CoNLL-2003's eng.testb has no NN|SYM) would otherwise number the tags after it differently from training.
             var all = new[] { train, val, test }.Where(d => d is not null).SelectMany(d => d!.LabelNames).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-            if (!all.SequenceEqual(train.LabelNames))
-            {
-                train = ReadSplit(task, "train", all, allowMissing)!;
-                val = ReadSplit(task, "val", all, allowMissing);
-                test = ReadSplit(task, "test", all, allowMissing);
-            }
+            TextDataset? WithAll(TextDataset? d, string split) =>
+                d is null || d.LabelNames.SequenceEqual(all, StringComparer.Ordinal) ? d : ReadSplit(task, split, all, allowMissing);
+            train = WithAll(train, "train")!;
+            val = WithAll(val, "val");
+            test = WithAll(test, "test");
         }
         return (train, val, test);
     }

@@ -214,6 +214,32 @@ public class TaskKindTests
     }
 
     [Fact]
+    public void ASplitLackingATagNumbersTheTagsAsTrainingDoes()
+    {
+        // CoNLL-2003's eng.testb has no NN|SYM tag, which train and testa have: read on its own, testb would number every
+        // tag sorted after it one lower, and its gold POS ids would no longer match the model's outputs.
+        var dir = Directory.CreateTempSubdirectory("mtk-tagsets").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "train.conll"), "EU NNP\nrejects VBZ\nit .\n\nPeter NNP\nsmiles VBZ\n");
+            File.WriteAllText(Path.Combine(dir, "dev.conll"), "Anna NNP\nsings VBZ\n. .\n");
+            File.WriteAllText(Path.Combine(dir, "test.conll"), "John NNP\nwaits VBZ\n");
+            File.WriteAllText(Path.Combine(dir, "run.json"), """
+                { "name": "tagsets", "tasks": [ { "name": "pos", "dataset": "conll", "kind": "token_classification",
+                  "train": "train.conll", "val": "dev.conll", "test": "test.conll", "columns": ["token", "pos"], "text_column": "token", "label_column": "pos" } ] }
+                """);
+            var task = MultiTaskKit.Runs.RunConfig.Load(Path.Combine(dir, "run.json")).Tasks[0];
+            var (train, val, test) = MultiTaskKit.Runs.TaskData.ReadSplits(task, allowMissing: false);
+            Assert.Equal([".", "NNP", "VBZ"], train.LabelNames);
+            Assert.Equal(train.LabelNames, val!.LabelNames);
+            Assert.Equal(train.LabelNames, test!.LabelNames);
+            Assert.Equal([1, 2], test.Examples[0].Labels!);
+            Assert.Equal([1, 2, 0], val.Examples[0].Labels!);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void ASplitColumnAndAHeaderlessFileAreConfigurationNotCode()
     {
         var dir = Directory.CreateTempSubdirectory("mtk-split").FullName;

@@ -478,7 +478,7 @@ public static class BenchRunner
             ["dotnet"] = Environment.Version.ToString(),
             ["torchsharp"] = TorchRuntime.TorchSharpVersion,
             ["libtorch"] = TorchRuntime.LibTorchVersion,
-            ["device"] = TorchRuntime.Device.ToString(),
+            ["device"] = TorchRuntime.DefaultDevice.ToString(),
         };
         if (File.Exists("/proc/loadavg")) d["load_average_at_start"] = string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
         if (File.Exists("/proc/cpuinfo"))

@@ -106,7 +106,7 @@ public abstract class BenchStep : ITimedStep, IDisposable
 
     /// <summary>Random token ids in [1000, vocab) for the fixed batches (away from BERT's special ids).</summary>
     protected static Tensor RandomIds(BatchShape t, int vocab, Generator g) =>
-        randint(Math.Min(1000, vocab / 2), vocab, new long[] { t.Batch, t.Tokens }, dtype: int64, device: TorchRuntime.Device, generator: g);
+        randint(Math.Min(1000, vocab / 2), vocab, new long[] { t.Batch, t.Tokens }, dtype: int64, device: TorchRuntime.DefaultDevice, generator: g);
 
     protected virtual void Dispose(bool disposing)
     {

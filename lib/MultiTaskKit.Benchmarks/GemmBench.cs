@@ -42,11 +42,11 @@ public static class GemmBench
     /// <summary><c>fp32</c> or <c>bf16</c>.</summary>
     public static string DtypeName(ScalarType dtype) => dtype == ScalarType.BFloat16 ? "bf16" : "fp32";
 
-    /// <summary>GFLOP/s of [m×k]·[k×n] in <paramref name="dtype"/> on the kit's device, best of <paramref name="repeats"/> after one warm-up.</summary>
+    /// <summary>GFLOP/s of [m×k]·[k×n] in <paramref name="dtype"/> on <see cref="TorchRuntime.DefaultDevice"/>, best of <paramref name="repeats"/> after one warm-up.</summary>
     public static double Measure(int m, int k, int n, int repeats, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var device = TorchRuntime.Device;
+        var device = TorchRuntime.DefaultDevice;
         var a = randn(m, k, device: device).to(dtype);
         var b = randn(k, n, device: device).to(dtype);
         double best = double.MaxValue;

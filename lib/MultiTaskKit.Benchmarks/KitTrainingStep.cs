@@ -67,7 +67,7 @@ public sealed class KitTrainingStep : BenchStep
         var heads = names.Select((n, i) => new KeyValuePair<string, TaskHead>(n,
             i == 0 ? new ClassificationHead(trunk.OutputSize, 2) : new RegressionHead(trunk.OutputSize, 1))).ToList();
         model = new MultiTaskModel(trunk, heads, SharingPlan.SplitAt(shape.Split));
-        model.to(TorchRuntime.Device);
+        model.to(TorchRuntime.DefaultDevice);
         model.train();
         this.weighting = weighting?.Invoke(names) ?? new EqualWeighting(names);
         this.aggregator = aggregator;
@@ -88,14 +88,14 @@ public sealed class KitTrainingStep : BenchStep
         if (shared && tasks.Any(t => t != tasks[0]))
             throw new ArgumentException($"KitTrainingStep: rep-grad needs one batch shape for all tasks, found {string.Join(", ", tasks)}.", nameof(tasks));
 
-        var g = new Generator((ulong)seed, TorchRuntime.Device);
+        var g = new Generator((ulong)seed, TorchRuntime.DefaultDevice);
         for (int i = 0; i < names.Length; i++)
         {
             var ids = RandomIds(tasks[i], shape.Vocab, g);
-            var mask = ones(new long[] { tasks[i].Batch, tasks[i].Tokens }, dtype: int64, device: TorchRuntime.Device);
+            var mask = ones(new long[] { tasks[i].Batch, tasks[i].Tokens }, dtype: int64, device: TorchRuntime.DefaultDevice);
             var target = i == 0
-                ? randint(0, 2, new long[] { tasks[i].Batch }, dtype: int64, device: TorchRuntime.Device, generator: g)
-                : randn(new long[] { tasks[i].Batch }, device: TorchRuntime.Device, generator: g);
+                ? randint(0, 2, new long[] { tasks[i].Batch }, dtype: int64, device: TorchRuntime.DefaultDevice, generator: g)
+                : randn(new long[] { tasks[i].Batch }, device: TorchRuntime.DefaultDevice, generator: g);
             owned.AddRange([ids, mask, target]);
             inputs[names[i]] = shared && i > 0 ? inputs[names[0]] : TrunkInput.FromTokens(ids, mask);
             targets[names[i]] = target;

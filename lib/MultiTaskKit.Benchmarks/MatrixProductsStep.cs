@@ -34,7 +34,7 @@ public sealed class MatrixProductsStep : ITimedStep, IDisposable
         foreach (var b in batches)
         {
             long rows = b.TokenCount;
-            Tensor R(params long[] size) { var t = randn(size, device: TorchRuntime.Device).to(dtype); owned.Add(t); return t; }
+            Tensor R(params long[] size) { var t = randn(size, device: TorchRuntime.DefaultDevice).to(dtype); owned.Add(t); return t; }
             // One set of weights per layer ([out, in] as nn.Linear keeps them: Q, K, V, output, FFN up, FFN down).
             var weights = Enumerable.Range(0, shape.Layers).Select(_ => new[] { R(h, h), R(h, h), R(h, h), R(h, h), R(f, h), R(h, f) }).ToArray();
             operands.Add(new Operands(R(rows, h), R(rows, f), R(rows, h), R(rows, f),

@@ -52,6 +52,6 @@ public static class MethodBench
             double equal = median["ew"];
             timings.AddRange(names.Select(n => new MethodTiming(n, descriptions[n], t, median[n], median[n] / equal, passes[n])));
         }
-        return new MethodBenchResult(TorchRuntime.Device.ToString(), TorchRuntime.Threads, steps, rounds, hidden, batch, timings);
+        return new MethodBenchResult(TorchRuntime.DefaultDevice.ToString(), TorchRuntime.Threads, steps, rounds, hidden, batch, timings);
     }
 }

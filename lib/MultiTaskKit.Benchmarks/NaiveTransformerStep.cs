@@ -24,12 +24,12 @@ public sealed class NaiveTransformerStep : BenchStep
     {
         torch.manual_seed(seed);
         model = new NaiveMultiTaskTransformer(shape, tasks.Count);
-        model.to(TorchRuntime.Device);
+        model.to(TorchRuntime.DefaultDevice);
         model.train();
-        var g = new Generator((ulong)seed, TorchRuntime.Device);
+        var g = new Generator((ulong)seed, TorchRuntime.DefaultDevice);
         ids = tasks.Select(t => RandomIds(t, shape.Vocab, g)).ToArray();
-        labels = randint(0, 2, new long[] { tasks[0].Batch }, dtype: int64, device: TorchRuntime.Device, generator: g);
-        targets = randn(new long[] { tasks.Max(t => t.Batch) }, device: TorchRuntime.Device, generator: g);
+        labels = randint(0, 2, new long[] { tasks[0].Batch }, dtype: int64, device: TorchRuntime.DefaultDevice, generator: g);
+        targets = randn(new long[] { tasks.Max(t => t.Batch) }, device: TorchRuntime.DefaultDevice, generator: g);
     }
 
     public override nn.Module Model => model;

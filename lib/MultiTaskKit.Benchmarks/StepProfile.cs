@@ -57,9 +57,9 @@ public static class StepProfile
                 for (int l = 0; l < shape.Layers; l++)
                 {
                     using var scope = NewDisposeScope();
-                    var q = randn(new long[] { t.Batch, shape.Heads, t.Tokens, d }, device: TorchRuntime.Device, requires_grad: true);
-                    var k = randn(new long[] { t.Batch, shape.Heads, t.Tokens, d }, device: TorchRuntime.Device, requires_grad: true);
-                    var v = randn(new long[] { t.Batch, shape.Heads, t.Tokens, d }, device: TorchRuntime.Device, requires_grad: true);
+                    var q = randn(new long[] { t.Batch, shape.Heads, t.Tokens, d }, device: TorchRuntime.DefaultDevice, requires_grad: true);
+                    var k = randn(new long[] { t.Batch, shape.Heads, t.Tokens, d }, device: TorchRuntime.DefaultDevice, requires_grad: true);
+                    var v = randn(new long[] { t.Batch, shape.Heads, t.Tokens, d }, device: TorchRuntime.DefaultDevice, requires_grad: true);
                     attend(q, k, v).sum().backward();
                 }
         }, repeats).Median;

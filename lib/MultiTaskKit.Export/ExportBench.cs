@@ -86,7 +86,7 @@ public static class ExportBench
             return new ExportTiming(e.Name, s[s.Count / 2], s[(int)(s.Count * 0.9)], median, 32 / (median / 1000));
         }).ToList();
         var note = $"{Environment.ProcessorCount} cores; torch threads {TorchSharp.torch.get_num_threads()}, ONNX Runtime intra-op threads {threads}; " +
-                   $"single sentence: {single.Length} tokens; batch 32: {batch.Max(r => r.Length)} tokens per row; bf16 {(PrecisionProbe.NativeBf16(TorchRuntime.Device).Native ? "native" : "emulated (no native bf16 on this CPU)")}";
+                   $"single sentence: {single.Length} tokens; batch 32: {batch.Max(r => r.Length)} tokens per row; bf16 {(PrecisionProbe.NativeBf16(TorchRuntime.DefaultDevice).Native ? "native" : "emulated (no native bf16 on this CPU)")}";
         return new ExportBenchReport(Path.GetFullPath(runDir), Path.GetFullPath(onnxPath), threads, parity, timings, note);
     }
 
@@ -113,7 +113,7 @@ public static class ExportBench
         var mask = new long[rows.Count * length];
         Array.Fill(ids, padId);
         for (int r = 0; r < rows.Count; r++) { rows[r].CopyTo(ids, r * length); Array.Fill(mask, 1L, r * length, rows[r].Length); }
-        return TrunkInput.FromTokens(tensor(ids, new long[] { rows.Count, length }).to(TorchRuntime.Device), tensor(mask, new long[] { rows.Count, length }).to(TorchRuntime.Device));
+        return TrunkInput.FromTokens(tensor(ids, new long[] { rows.Count, length }).to(TorchRuntime.DefaultDevice), tensor(mask, new long[] { rows.Count, length }).to(TorchRuntime.DefaultDevice));
     }
 
     static ExportParity Parity(RunPredictor kit, OnnxPredictor onnx, OnnxTaskInfo info, IReadOnlyList<TextExample> examples)

@@ -7,7 +7,7 @@ namespace MultiTaskKit.Models;
 /// models read text and text never reads models (the layout test holds the core's folders to one direction).</summary>
 public static class TokenBatchExtensions
 {
-    /// <summary>The batch as a trunk input on <paramref name="device"/> (default: the kit's device).</summary>
+    /// <summary>The batch as a trunk input on <paramref name="device"/> (default: <see cref="Runtime.TorchRuntime.DefaultDevice"/>).</summary>
     public static TrunkInput ToTrunkInput(this TokenBatch batch, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(batch);

@@ -31,14 +31,20 @@ public sealed class BuiltModel : IDisposable
 /// </summary>
 public static class ModelFactory
 {
-    public static BuiltModel Build(RunConfig config, IReadOnlyList<TaskSignature> tasks)
+    /// <param name="config">The configuration; its <see cref="RunConfig.Runtime"/> gives the kernels, the precision and,
+    /// unless <paramref name="device"/> is given, the device.</param>
+    /// <param name="tasks">One signature per task, in the configuration's order.</param>
+    /// <param name="device">Where the model goes; null: <c>config.Runtime.Device</c> resolved
+    /// (<see cref="TorchRuntime.ResolveDevice"/>). Never the process's default.</param>
+    public static BuiltModel Build(RunConfig config, IReadOnlyList<TaskSignature> tasks, Device? device = null)
     {
+        device ??= TorchRuntime.ResolveDevice(config.Runtime.Device);
         var m = config.Model;
         // Converting the embedded model (first use on a machine) builds a randomly initialised BertModel, which draws
         // from torch's generator: convert before seeding, so that a first run initialises exactly as every later run.
         if (PretrainedBert.EmbeddedNames.Contains(m.Trunk, StringComparer.OrdinalIgnoreCase)) EmbeddedMiniLm.EnsureConverted();
-        torch.manual_seed((long)(SeededRandom.Derive(config.Seed, "init") >> 1));
-        if (m.Trunk.Equals("mlp", StringComparison.OrdinalIgnoreCase)) return BuildMlp(config, tasks);
+        TorchRuntime.SeedGlobalGenerator((long)(SeededRandom.Derive(config.Seed, "init") >> 1));
+        if (m.Trunk.Equals("mlp", StringComparison.OrdinalIgnoreCase)) return BuildMlp(config, tasks, device);
         BertModel bert;
         BertTokenizer tokenizer;
         string vocabText;
@@ -59,7 +65,7 @@ public static class ModelFactory
         }
         else
         {
-            var pre = PretrainedBert.Load(m.Trunk, new PretrainedBertOptions { Configure = c => c with { Kernels = config.Runtime.Kernels } });
+            var pre = PretrainedBert.Load(m.Trunk, new PretrainedBertOptions { Device = device, Configure = c => c with { Kernels = config.Runtime.Kernels } });
             tokenizer = pre.Tokenizer;
             vocabText = File.ReadAllText(Path.Combine(pre.Folder, BertCheckpoint.VocabFile));
             description = $"{m.Trunk} ({pre.Folder})";
@@ -90,13 +96,13 @@ public static class ModelFactory
         foreach (var t in config.Tasks.Where(t => t.MaxTokens > bert.Config.MaxPositionEmbeddings))
             throw new InvalidDataException($"task '{t.Name}': max_tokens must be at most the trunk's position table (max_position_embeddings {bert.Config.MaxPositionEmbeddings}), found {t.MaxTokens}.");
         var model = ArchitectureCatalog.Build(config.Sharing, trunk, Heads(trunk.OutputSize, tasks, m), Depths(config));
-        model.to(TorchRuntime.Device);
-        MixedPrecision.Apply(model, PrecisionProbe.Resolve(config.Runtime.Precision));
+        model.to(device);
+        MixedPrecision.Apply(model, PrecisionProbe.Resolve(config.Runtime.Precision, device: device));
         return new BuiltModel { Model = model, Tokenizer = tokenizer, VocabText = vocabText, TrunkDescription = description, TrunkConfig = bert.Config };
     }
 
     /// <summary>The <c>mlp</c> trunk: a bag of token embeddings over MiniLM's vocabulary, then <c>layers</c> layers of <c>hidden</c> width.</summary>
-    static BuiltModel BuildMlp(RunConfig config, IReadOnlyList<TaskSignature> tasks)
+    static BuiltModel BuildMlp(RunConfig config, IReadOnlyList<TaskSignature> tasks, Device device)
     {
         var m = config.Model;
         string vocabText;
@@ -104,8 +110,8 @@ public static class ModelFactory
         var tokenizer = BertTokenizer.FromVocab(new StringReader(vocabText), "embedded MiniLM vocab.txt");
         var trunk = new MlpTrunk(MlpTrunkOptions.ForTokens(tokenizer.VocabSize, m.Hidden, m.Layers, m.Dropout ?? 0.0));
         var model = ArchitectureCatalog.Build(config.Sharing, trunk, Heads(trunk.OutputSize, tasks, m), Depths(config));
-        model.to(TorchRuntime.Device);
-        MixedPrecision.Apply(model, PrecisionProbe.Resolve(config.Runtime.Precision));
+        model.to(device);
+        MixedPrecision.Apply(model, PrecisionProbe.Resolve(config.Runtime.Precision, device: device));
         return new BuiltModel
         {
             Model = model, Tokenizer = tokenizer, VocabText = vocabText,

@@ -33,7 +33,7 @@ public sealed class RunPredictor : IDisposable
     public MultiTaskNetwork Model => built.Model;
     public IReadOnlyList<string> Tasks => Config.Tasks.Select(t => t.Name).ToList();
 
-    RunPredictor(string runDir, Precision? precision)
+    RunPredictor(string runDir, Precision? precision, string? device)
     {
         RunDir = Path.GetFullPath(runDir);
         var configPath = Path.Combine(RunDir, RunFolderWriter.ConfigFile);
@@ -43,7 +43,8 @@ public sealed class RunPredictor : IDisposable
         Config = RunConfig.Load(configPath);
         // The run's own precision (what its config.json recorded), unless the caller asks for another: the weights are
         // float32 in either case, so a run trained in one precision scores in the other.
-        if (precision is { } p) Config = Config with { Runtime = Config.Runtime with { Precision = PrecisionProbe.Resolve(p) } };
+        var target = device is null ? TorchRuntime.DefaultDevice : TorchRuntime.ResolveDevice(device);
+        if (precision is { } p) Config = Config with { Runtime = Config.Runtime with { Precision = PrecisionProbe.Resolve(p, device: target) } };
         JsonObject described;
         try { described = JsonNode.Parse(File.ReadAllText(tasksPath)) as JsonObject ?? throw new InvalidDataException($"{tasksPath}: expected a JSON object of task descriptions."); }
         catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{tasksPath}: expected the run's task descriptions (JSON), found unreadable content ({e.Message}).", e); }
@@ -59,7 +60,7 @@ public sealed class RunPredictor : IDisposable
             var input = d["input"]?.GetValue<string>() ?? "text";
             tasks[t.Name] = (signature, d["normalizer"]!.GetValue<string>(), new TaskInputEncoder(tokenizer0, t.MaxTokens, ModelFactory.ToTruncation(t.Truncation)), input);
         }
-        built = ModelFactory.Build(Config, Config.Tasks.Select(t => tasks[t.Name].Signature).ToList());
+        built = ModelFactory.Build(Config, Config.Tasks.Select(t => tasks[t.Name].Signature).ToList(), target);
         var names = Tasks;
         var method = MethodFactory.Create(Config.Method, names);
         built.Model.AttachStrategy(method.Weighting, "weighting");
@@ -74,7 +75,10 @@ public sealed class RunPredictor : IDisposable
 
     /// <param name="runDir">A run folder written by the trainer.</param>
     /// <param name="precision">The precision to score in (<c>auto</c> resolves here); null: the run's own.</param>
-    public static RunPredictor Load(string runDir, Precision? precision = null) => new(runDir, precision);
+    /// <param name="device">Where to score (<see cref="KitOptions.Device"/>: auto, cpu, cuda, cuda:N); null:
+    /// <see cref="TorchRuntime.DefaultDevice"/>, as this process's edge configured it. The run's recorded device is not
+    /// used: the weights load on any device.</param>
+    public static RunPredictor Load(string runDir, Precision? precision = null, string? device = null) => new(runDir, precision, device);
 
     public TaskSignature Signature(string task) => tasks.TryGetValue(task, out var t)
         ? t.Signature

@@ -19,7 +19,7 @@ public sealed record DoctorReport(
             TorchRuntime.TorchSharpVersion,
             TorchRuntime.LibTorchVersion,
             TorchRuntime.NativeFix!,
-            TorchRuntime.Device.ToString(),
+            TorchRuntime.DefaultDevice.ToString(),
             TorchRuntime.Threads,
             TorchRuntime.MeasureGemmGflops(),
             PrecisionProbe.Probe(refresh: true),

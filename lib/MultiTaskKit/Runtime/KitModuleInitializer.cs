@@ -17,7 +17,7 @@ static class KitModuleInitializer
     internal static void Initialize()
     {
         // An exception here would surface as an opaque TypeInitializationException on every later use of the assembly.
-        // Keep it instead: TorchRuntime.Device and explicit EnsureInitialized calls retry and throw it with its message.
+        // Keep it instead: TorchRuntime.DefaultDevice and explicit EnsureInitialized calls retry and throw it with its message.
         try { TorchRuntime.EnsureInitialized(); }
         catch (Exception e) { TorchRuntime.InitializationError = e; }
     }

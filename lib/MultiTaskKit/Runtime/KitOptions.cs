@@ -28,13 +28,16 @@ public sealed record KernelOptions
 
 /// <summary>
 /// How the kit runs, as opposed to what it trains: device, threads, precision, kernel choices and allocator tuning.
-/// One record, passed in (to <see cref="TorchRuntime.Configure"/>, the model, the optimizer, the trainer through
-/// <see cref="Runs.RunConfig.Runtime"/>) and written to every run's <c>config.json</c>. Nothing in the library reads
-/// the environment for these: the edges (the <c>mtk</c> CLI, the notebook extension) call <see cref="FromEnvironment"/>.
+/// One record, passed in (the trainer through <see cref="Runs.RunConfig.Runtime"/>, the model, the optimizer) and written
+/// to every run's <c>config.json</c>. A run resolves its own device and precision from it and applies only the thread
+/// count and the allocator tuning to the process (<see cref="TorchRuntime.ConfigureProcess"/>), so two runs in one
+/// process keep their devices. Nothing in the library reads the environment for these: the edges (the <c>mtk</c> CLI,
+/// the notebook extension) call <see cref="FromEnvironment"/> and <see cref="TorchRuntime.Configure"/>.
 /// </summary>
 public sealed record KitOptions
 {
-    /// <summary><c>auto</c> (CUDA when available, else CPU), <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
+    /// <summary><c>auto</c> (CUDA when available, else CPU), <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>; resolved by
+    /// whoever runs with these options (<see cref="TorchRuntime.ResolveDevice"/>).</summary>
     public string Device { get; init; } = "auto";
 
     /// <summary>libtorch's intra-op threads; null: leave the count as it is (all cores unless set before). At most

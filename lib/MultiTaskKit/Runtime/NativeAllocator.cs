@@ -27,7 +27,7 @@ public static class NativeAllocator
     const int DefaultTrimThreshold = 128 * 1024;
 
     /// <summary>Applies the settings (Linux with glibc only), or with <paramref name="enabled"/> false restores glibc's
-    /// defaults. Called by <see cref="TorchRuntime.EnsureInitialized"/> and <see cref="TorchRuntime.Configure"/>.</summary>
+    /// defaults. Called by <see cref="TorchRuntime.EnsureInitialized"/> and <see cref="TorchRuntime.ConfigureProcess"/>.</summary>
     public static void Tune(bool enabled)
     {
         if (!OperatingSystem.IsLinux()) { Status = "not Linux"; return; }

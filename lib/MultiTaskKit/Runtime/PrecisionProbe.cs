@@ -56,19 +56,20 @@ public static class PrecisionProbe
     public static Precision Choose(PrecisionProbeResult result) =>
         result.NativeBf16 && result.Speedup is { } s && s >= MinSpeedup ? Precision.Bf16 : Precision.Fp32;
 
-    /// <summary><paramref name="requested"/> itself, or for <see cref="Precision.Auto"/> the probe's choice on the current device.</summary>
-    public static Precision Resolve(Precision requested, string? cacheDir = null) =>
-        requested == Precision.Auto ? Probe(cacheDir: cacheDir).Choice : requested;
+    /// <summary><paramref name="requested"/> itself, or for <see cref="Precision.Auto"/> the probe's choice on
+    /// <paramref name="device"/> (default: <see cref="TorchRuntime.DefaultDevice"/>; a run passes its own).</summary>
+    public static Precision Resolve(Precision requested, string? cacheDir = null, Device? device = null) =>
+        requested == Precision.Auto ? Probe(device, cacheDir).Choice : requested;
 
     /// <summary>
-    /// The probe result for <paramref name="device"/> (default: <see cref="TorchRuntime.Device"/>): from this process's
+    /// The probe result for <paramref name="device"/> (default: <see cref="TorchRuntime.DefaultDevice"/>): from this process's
     /// memory, else from the cache file, else measured now and cached. <paramref name="refresh"/> measures again and
     /// replaces the cached answer (<c>mtk doctor</c> does, so that a figure taken on a busy machine does not stay).
     /// <paramref name="cacheDir"/> defaults to <see cref="KitPaths.CacheRoot"/>/probe.
     /// </summary>
     public static PrecisionProbeResult Probe(Device? device = null, string? cacheDir = null, bool refresh = false)
     {
-        device ??= TorchRuntime.Device;
+        device ??= TorchRuntime.DefaultDevice;
         var key = Key(device);
         var dir = cacheDir ?? Path.Combine(KitPaths.CacheRoot, "probe");
         var path = Path.Combine(dir, $"precision-{Hash(key)}.json");

@@ -7,10 +7,27 @@ using static TorchSharp.torch;
 namespace MultiTaskKit.Runtime;
 
 /// <summary>
-/// The one entry point that gets TorchSharp ready: applies <see cref="LibStdCxxCompat"/>, picks the device and sets
-/// the thread count. The kit's module initializer (<see cref="KitModuleInitializer"/>) calls
-/// <see cref="EnsureInitialized"/> before any kit type is used, so neither the kit's code nor its users need to; a
-/// program that calls TorchSharp before touching any kit type calls it first.
+/// The one entry point that gets TorchSharp ready, and the one place that holds the kit's process-wide state. The kit's
+/// module initializer (<see cref="KitModuleInitializer"/>) calls <see cref="EnsureInitialized"/> before any kit type is
+/// used, so neither the kit's code nor its users need to; a program that calls TorchSharp before touching any kit type
+/// calls it first.
+/// <para>What is global here, and why it cannot be passed in instead:</para>
+/// <list type="bullet">
+/// <item>initialisation (<see cref="LibStdCxxCompat"/>): the patched native library must be loaded before TorchSharp
+/// loads its own, once per process;</item>
+/// <item>libtorch's intra-op thread count (<see cref="SetThreads"/>): <c>at::set_num_threads</c> sizes one pool for the
+/// whole process;</item>
+/// <item>glibc's allocator tuning (<see cref="NativeAllocator"/>): <c>mallopt</c> acts on the process's heap;</item>
+/// <item>libtorch's default generator (<see cref="SeedGlobalGenerator"/>): dropout (libtorch's <c>dropout</c> in the
+/// heads, the seed of <see cref="Models.Bert.FastDropout"/>) and parameter initialisation draw from it, and TorchSharp's
+/// functional dropout and modules' initialisers take no generator;</item>
+/// <item><see cref="DefaultDevice"/>: only where a call is given no device (hand-written notebook code, the CLI's
+/// benchmarks), as the edges configured it.</item>
+/// </list>
+/// <para>The device and the precision of a run are not global: <see cref="Training.Trainer"/>, <see cref="Runs.RunPredictor"/>
+/// and <see cref="Runs.ModelFactory"/> resolve <see cref="KitOptions.Device"/> (<see cref="ResolveDevice"/>) and
+/// <see cref="KitOptions.Precision"/> themselves and pass them down, and evaluation takes the device from the model's
+/// parameters; so two runs in one process (a notebook, tests in parallel) keep their own.</para>
 /// </summary>
 public static class TorchRuntime
 {
@@ -23,14 +40,16 @@ public static class TorchRuntime
     /// <summary>What the compatibility fix did, once initialised.</summary>
     public static NativeFixReport? NativeFix { get; private set; }
 
-    /// <summary>The device tensors go to: <see cref="KitOptions.Device"/> as last <see cref="Configure"/>d, else CUDA when available, else CPU.</summary>
-    public static Device Device
+    /// <summary>The device of calls that are given none: <see cref="KitOptions.Device"/> as an edge last
+    /// <see cref="Configure"/>d it, else CUDA when available, else CPU. No run reads it: a run's device is its own
+    /// <see cref="KitOptions.Device"/>.</summary>
+    public static Device DefaultDevice
     {
-        get { EnsureInitialized(); return device!; }
+        get { EnsureInitialized(); return defaultDevice!; }
     }
 
     // Not initialised inline: touching any torch static before the native fix runs would load libLibTorchSharp too early.
-    static Device? device;
+    static Device? defaultDevice;
 
     /// <summary>Initialises once with the default <see cref="KitOptions"/> (auto device, all cores, allocator tuned);
     /// later calls return at once. Reads no environment variable: the edges pass theirs to <see cref="Configure"/>.</summary>
@@ -43,17 +62,27 @@ public static class TorchRuntime
             NativeAllocator.Tune(enabled: true);
             // The first call into LibTorchSharp; fails loudly here rather than deep in user code.
             torch.InitializeDeviceType(DeviceType.CPU);
-            device = ChooseDevice("auto");
+            defaultDevice = Choose("auto");
             SetThreads(Environment.ProcessorCount);
             initialized = true;
             InitializationError = null;
         }
     }
 
-    /// <summary>Applies the process-wide part of <paramref name="options"/>: the device later tensors go to, libtorch's
-    /// thread count (when set) and the allocator tuning. Kernel choices are not process-wide: they travel with the model
-    /// and the optimizer.</summary>
+    /// <summary>For the edges (the <c>mtk</c> CLI, the notebook extension): applies the process-wide part of
+    /// <paramref name="options"/> (<see cref="ConfigureProcess"/>) and makes its device the <see cref="DefaultDevice"/> of
+    /// calls given none. Kernel choices, the device and the precision of a run travel with the run's own options.</summary>
     public static void Configure(KitOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var device = ResolveDevice(options.Validate().Device); // a bad device name changes nothing
+        ConfigureProcess(options);
+        lock (Gate) defaultDevice = device;
+    }
+
+    /// <summary>Applies what of <paramref name="options"/> is process-wide by nature: libtorch's thread count (when set)
+    /// and the allocator tuning. A run calls this and nothing else, so it leaves <see cref="DefaultDevice"/> alone.</summary>
+    public static void ConfigureProcess(KitOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -61,9 +90,17 @@ public static class TorchRuntime
         lock (Gate)
         {
             NativeAllocator.Tune(options.MallocTuning);
-            device = ChooseDevice(options.Device);
             if (options.Threads is { } n) SetThreads(n);
         }
+    }
+
+    /// <summary>Re-seeds libtorch's default generator, the one dropout and parameter initialisation draw from (they take
+    /// no generator in TorchSharp). Process-wide: two runs that train at once in one process draw each other's numbers,
+    /// which is why the tests that train sit in one serial collection.</summary>
+    public static void SeedGlobalGenerator(long seed)
+    {
+        EnsureInitialized();
+        torch.manual_seed(seed);
     }
 
     /// <summary>Sets libtorch's intra-op thread count.</summary>
@@ -76,7 +113,16 @@ public static class TorchRuntime
 
     public static int Threads => torch.get_num_threads();
 
-    static Device ChooseDevice(string? requested)
+    /// <summary>The device <paramref name="requested"/> names (<see cref="KitOptions.Device"/>): <c>auto</c> (or empty)
+    /// is CUDA when available, else CPU; <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c> (refused without CUDA) or another name
+    /// libtorch knows. It changes nothing.</summary>
+    public static Device ResolveDevice(string? requested)
+    {
+        EnsureInitialized();
+        return Choose(requested);
+    }
+
+    static Device Choose(string? requested)
     {
         if (string.IsNullOrEmpty(requested) || requested == "auto")
             return torch.cuda.is_available() ? CUDA : CPU;
@@ -113,14 +159,15 @@ public static class TorchRuntime
     {
         EnsureInitialized();
         using var scope = NewDisposeScope();
-        var a = randn(m, k, device: Device);
-        var b = randn(k, n, device: Device);
+        var device = DefaultDevice;
+        var a = randn(m, k, device: device);
+        var b = randn(k, n, device: device);
         mm(a, b); // warm-up
         double best = double.MaxValue;
         for (int i = 0; i < repeats; i++)
         {
             var sw = Stopwatch.StartNew();
-            using (var c = mm(a, b)) { if (Device.type == DeviceType.CUDA) torch.cuda.synchronize(); }
+            using (var c = mm(a, b)) { if (device.type == DeviceType.CUDA) torch.cuda.synchronize(); }
             best = Math.Min(best, sw.Elapsed.TotalSeconds);
         }
         return 2.0 * m * k * n / best / 1e9;

@@ -59,10 +59,10 @@ public sealed class TokenBatch
         return result;
     }
 
-    /// <summary>(input_ids, attention_mask) as int64 [batch, length] tensors on <paramref name="device"/> (default: the kit's device).</summary>
+    /// <summary>(input_ids, attention_mask) as int64 [batch, length] tensors on <paramref name="device"/> (default: <see cref="Runtime.TorchRuntime.DefaultDevice"/>).</summary>
     public (Tensor InputIds, Tensor AttentionMask) ToTensors(Device? device = null)
     {
-        device ??= Runtime.TorchRuntime.Device;
+        device ??= Runtime.TorchRuntime.DefaultDevice;
         var shape = new long[] { BatchSize, Length };
         return (tensor(InputIds, shape, device: device), tensor(AttentionMask, shape, device: device));
     }

@@ -26,8 +26,10 @@ namespace MultiTaskKit.Training;
 /// <param name="TiedHeadInit">Start every task head from the same weights, so that at initialisation the tasks differ only
 /// in their targets and the problem's Conflict sets how much their gradients disagree (identical targets: cosine ≈ 1;
 /// opposite targets: ≈ −1). With independent random heads the initial cosine is mostly set by the heads' signs.</param>
+/// <param name="Device">Where the model and data go (<see cref="KitOptions.Device"/>: auto, cpu, cuda, cuda:N); null:
+/// <see cref="TorchRuntime.DefaultDevice"/>.</param>
 public sealed record SyntheticTrainingOptions(int Steps = 60, int BatchSize = 64, double LearningRate = 1e-2, long HiddenSize = 16,
-    int Layers = 2, int StepsPerEpoch = 10, long Seed = 0, double? MaxGradNorm = null, bool TiedHeadInit = false);
+    int Layers = 2, int StepsPerEpoch = 10, long Seed = 0, double? MaxGradNorm = null, bool TiedHeadInit = false, string? Device = null);
 
 /// <summary>One training run: full-data loss per task before and after, every step's diagnostics, and the wall time of
 /// each step (forward, step engine, optimiser).</summary>
@@ -52,8 +54,8 @@ public static class SyntheticTraining
     public static SyntheticRun Train(SyntheticRegression problem, SharingPlan plan, MethodSpec method, SyntheticTrainingOptions? options = null)
     {
         options ??= new();
-        var device = TorchRuntime.Device;
-        manual_seed(options.Seed);
+        var device = options.Device is null ? TorchRuntime.DefaultDevice : TorchRuntime.ResolveDevice(options.Device);
+        TorchRuntime.SeedGlobalGenerator(options.Seed); // the initialisation below draws from libtorch's default generator
         var trunk = new MlpTrunk(new MlpTrunkOptions(problem.Options.InputSize, options.HiddenSize, options.Layers));
         var model = new MultiTaskModel(trunk, problem.TaskNames.Select(t => new KeyValuePair<string, TaskHead>(t, new RegressionHead(options.HiddenSize))), plan);
         if (options.TiedHeadInit)

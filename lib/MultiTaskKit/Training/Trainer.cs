@@ -32,7 +32,12 @@ namespace MultiTaskKit.Training;
 /// and batches and task draws depend only on (seed, task, epoch) and (seed, step); so the same seed and configuration
 /// give the same metrics, and a run resumed from a checkpoint continues exactly as if it had never stopped. The re-seed
 /// stays global because the dropout of the heads (libtorch's <c>dropout</c>) and <see cref="Models.Bert.FastDropout"/>
-/// draw from the global generator and take no generator argument; a per-run generator would change every mask.</para>
+/// draw from the global generator and take no generator argument; a per-run generator would change every mask
+/// (<see cref="TorchRuntime.SeedGlobalGenerator"/>).</para>
+/// <para>The run's device and precision are its own (<see cref="RunConfig.Runtime"/>): resolved once in <see cref="Run"/>
+/// and passed to the model and the batches, never read from or written to the process, so two trainers in one process
+/// keep theirs. Only the thread count and the allocator tuning are applied to the process
+/// (<see cref="TorchRuntime.ConfigureProcess"/>).</para>
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -46,6 +51,8 @@ public sealed class Trainer : IDisposable
     readonly string runDir;
     readonly DatasetSources sources;
     readonly RunFolderWriter folder;
+    // The run's device (config.Runtime.Device resolved in Run): the model's and every batch's.
+    Device device = CPU;
 
     public Trainer(RunConfig config, string runDir, DatasetSources sources)
     {
@@ -108,10 +115,11 @@ public sealed class Trainer : IDisposable
     public TrainingResult Run(bool resume = false, CancellationToken cancel = default)
     {
         var wall = Stopwatch.StartNew();
-        TorchRuntime.Configure(config.Runtime);
-        // auto resolves here, on the configured device and threads, so that config.json and metrics.json record the
+        TorchRuntime.ConfigureProcess(config.Runtime);
+        device = TorchRuntime.ResolveDevice(config.Runtime.Device);
+        // auto resolves here, on the run's device and threads, so that config.json and metrics.json record the
         // precision that actually ran.
-        config = config with { Runtime = config.Runtime with { Precision = PrecisionProbe.Resolve(config.Runtime.Precision) } };
+        config = config with { Runtime = config.Runtime with { Precision = PrecisionProbe.Resolve(config.Runtime.Precision, device: device) } };
         if (resume && !RunFolder.HasCheckpoint(runDir))
             throw new IOException($"--resume: '{runDir}' holds no checkpoint ({Checkpoint.LatestFolder}/{Checkpoint.StateFile}); nothing to resume. Run without --resume to start it (mtk: --resume-if-any starts when there is none).");
         using var owner = RunFolder.Acquire(runDir, resume ? "train --resume" : "train");
@@ -246,11 +254,11 @@ public sealed class Trainer : IDisposable
         var clock = Stopwatch.StartNew();
         var result = s.Step.Run(draw =>
         {
-            torch.manual_seed((long)(SeededRandom.Derive(config.Seed, $"step:{draw}") >> 1));
+            TorchRuntime.SeedGlobalGenerator((long)(SeededRandom.Derive(config.Seed, $"step:{draw}") >> 1));
             if (sharedInput is not null)
-                return sharedInput.Batch(s.Streams[SharedInputData.StreamName].Next(), s.Built.Tokenizer.PadId, TorchRuntime.Device);
+                return sharedInput.Batch(s.Streams[SharedInputData.StreamName].Next(), s.Built.Tokenizer.PadId, device);
             var chosen = s.Sampler.TasksAt(draw);
-            var batches = chosen.ToDictionary(t => t, t => TaskBatch.Build(Tasks.First(p => p.Name == t).Signature, s.Streams[t].Next(), s.Built.Tokenizer.PadId, TorchRuntime.Device));
+            var batches = chosen.ToDictionary(t => t, t => TaskBatch.Build(Tasks.First(p => p.Name == t).Signature, s.Streams[t].Next(), s.Built.Tokenizer.PadId, device));
             return StepBatch.PerTask(batches.ToDictionary(kv => kv.Key, kv => kv.Value.Input), batches.ToDictionary(kv => kv.Key, kv => kv.Value.Targets),
                 batches.Values.Sum(b => b.Tokens), new DisposeAll(batches.Values));
         });
@@ -349,7 +357,7 @@ public sealed class Trainer : IDisposable
             Log?.Invoke($"{t.Name}: {s.Train.Count} train, {s.Validation.Count} val, {s.Test.Count} test ({s.Dataset}){(s.Note is null ? "" : "; " + s.Note)}");
             return (t, s);
         }).ToList();
-        var built = ModelFactory.Build(config, splits.Select(x => new TaskSignature(x.t.Name, x.s.Kind, x.s.LabelNames)).ToList());
+        var built = ModelFactory.Build(config, splits.Select(x => new TaskSignature(x.t.Name, x.s.Kind, x.s.LabelNames)).ToList(), device);
         Built = built;
         Tasks = splits.Select(x => PreparedTask.Prepare(x.t, x.s, built.Tokenizer)).ToList();
         sharedInput = sharedColumns is null ? null : SharedInputData.Prepare(Tasks.Select(t => t.Signature).ToList(), config.Tasks, sharedColumns, built.Tokenizer);

@@ -33,7 +33,7 @@ public class ValidationLossTests
             using (no_grad())
             {
                 model.eval();
-                using var all = TaskBatch.Build(signature, examples, 0, TorchRuntime.Device);
+                using var all = TaskBatch.Build(signature, examples, 0, TorchRuntime.DefaultDevice);
                 var output = model.Forward(new Dictionary<string, TrunkInput> { [task] = all.Input })[task];
                 expected = model.Head(task).Loss(output, all.Targets).item<float>();
                 model.train();

@@ -90,7 +90,7 @@ public class TrainingPartsTests
     public void BatchesAreDynamicallyPadded()
     {
         var rows = new List<EncodedExample> { new(0, [101, 5, 102], new TaskLabel(Class: 1)), new(1, [101, 102], new TaskLabel(Class: 0)) };
-        using var batch = TaskBatch.Build(new TaskSignature("t", TaskKind.Classification, ["a", "b"]), rows, 0, TorchRuntime.Device);
+        using var batch = TaskBatch.Build(new TaskSignature("t", TaskKind.Classification, ["a", "b"]), rows, 0, TorchRuntime.DefaultDevice);
         Assert.Equal([2L, 3], batch.Input.InputIds!.shape);
         Assert.Equal([1L, 1, 1, 1, 1, 0], batch.Input.AttentionMask!.data<long>().ToArray());
         Assert.Equal([101L, 5, 102, 101, 102, 0], batch.Input.InputIds!.data<long>().ToArray());

@@ -1,6 +1,5 @@
 using MultiTaskKit.Evaluation;
 using MultiTaskKit.Models;
-using MultiTaskKit.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -77,6 +76,8 @@ public static class TaskEvaluator
         MultiTaskNetwork model, TaskSignature task, IReadOnlyList<EncodedExample> examples, long padId, int batchSize, bool withLoss)
     {
         bool wasTraining = model.training;
+        // The batches go where the model is: a run's device is its own, not the process's.
+        var device = model.parameters().Select(p => p.device).FirstOrDefault() ?? CPU;
         model.eval();
         // bf16 products: the weights are cast once for all batches, not at every call
         using var casts = MixedPrecision.CastWeightsForInference(model);
@@ -93,10 +94,10 @@ public static class TaskEvaluator
                     Tensor? targets = null;
                     if (withLoss)
                     {
-                        var batch = TaskBatch.Build(task, chunk, padId, TorchRuntime.Device);
+                        var batch = TaskBatch.Build(task, chunk, padId, device);
                         (input, targets) = (batch.Input, batch.Targets);
                     }
-                    else input = TaskBatch.Pad(chunk, padId, TorchRuntime.Device);
+                    else input = TaskBatch.Pad(chunk, padId, device);
                     var output = model.Forward(new Dictionary<string, TrunkInput> { [task.Name] = input })[task.Name];
                     if (targets is not null) loss = model.Head(task.Name).Loss(output.to_type(ScalarType.Float32), targets).to_type(ScalarType.Float64).cpu().item<double>();
                     output = task.Kind.Scores(output);

@@ -144,12 +144,12 @@ public static class BertCheckpoint
 
     /// <summary>
     /// Loads a Hugging Face folder (<c>config.json</c> plus weights) into a new <see cref="BertModel"/> on
-    /// <paramref name="device"/> (default <see cref="Runtime.TorchRuntime.Device"/>), in evaluation mode.
+    /// <paramref name="device"/> (default <see cref="Runtime.TorchRuntime.DefaultDevice"/>), in evaluation mode.
     /// A checkpoint without <c>pooler.*</c> (as sentence-transformers exports) gives a model without pooler.
     /// </summary>
     /// <param name="folder">A folder with config.json and model.safetensors (or pytorch_model.bin).</param>
     /// <param name="allowPickle">Read pytorch_model.bin when no safetensors file exists; unpickling can run code.</param>
-    /// <param name="device">Where the model goes; default <see cref="Runtime.TorchRuntime.Device"/>.</param>
+    /// <param name="device">Where the model goes; default <see cref="Runtime.TorchRuntime.DefaultDevice"/>.</param>
     /// <param name="configure">Adjusts the config before the model is built (dropout, for example); shapes must still match.</param>
     public static BertModel LoadModel(string folder, bool allowPickle = false, Device? device = null, Func<BertConfig, BertConfig>? configure = null)
     {
@@ -165,7 +165,7 @@ public static class BertCheckpoint
             var model = new BertModel(config, addPoolingLayer: HasPooler(normalized));
             LoadInto(model, normalized, folder);
             model.eval();
-            var target = device ?? Runtime.TorchRuntime.Device;
+            var target = device ?? Runtime.TorchRuntime.DefaultDevice;
             if (target.type != DeviceType.CPU) model.to(target);
             return model;
         }

@@ -10,7 +10,7 @@ public sealed record PretrainedBertOptions
     public bool AllowPickle { get; init; }
     /// <summary>Hub revision (branch, tag or commit) for model ids. Default <c>main</c>.</summary>
     public string Revision { get; init; } = "main";
-    /// <summary>Device for the model; default <see cref="Runtime.TorchRuntime.Device"/>.</summary>
+    /// <summary>Device for the model; default <see cref="Runtime.TorchRuntime.DefaultDevice"/>.</summary>
     public Device? Device { get; init; }
     /// <summary>
     /// Adjusts the checkpoint's config before the model is built, for settings that do not change the weights' shapes,

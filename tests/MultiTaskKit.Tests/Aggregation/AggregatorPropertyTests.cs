@@ -16,7 +16,6 @@ namespace MultiTaskKit.Tests.Aggregation;
 /// properties is declared in <see cref="Promises"/>, and a catalogue method without a row there fails
 /// <see cref="EveryCatalogueMethodIsCoveredByThePropertyTests"/>.
 /// </summary>
-[Collection(ProcessStateCollection.Name)]
 public class AggregatorPropertyTests
 {
 

@@ -6,7 +6,6 @@ using static TorchSharp.torch;
 namespace MultiTaskKit.Tests.Aggregation;
 
 /// <summary>Hand-computed cases, one or more per aggregator.</summary>
-[Collection(ProcessStateCollection.Name)]
 public class AggregatorTests
 {
 
@@ -179,7 +178,6 @@ public class AggregatorTests
     }
 }
 
-[Collection(ProcessStateCollection.Name)]
 public class LowerBoundedQuadraticTests
 {
     [Fact]

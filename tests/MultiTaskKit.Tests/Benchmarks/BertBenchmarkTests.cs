@@ -11,6 +11,7 @@ namespace MultiTaskKit.Tests.Benchmarks;
 /// <c>MTK_RUN_BENCHMARKS=1 dotnet test tests/MultiTaskKit.Tests --filter "Category=Benchmark" --logger "console;verbosity=detailed"</c>.
 /// </summary>
 [Trait("Category", "Benchmark")]
+[Collection(ProcessStateCollection.Name)] // sets libtorch's threads, and timings need the machine to themselves
 public class BertBenchmarkTests(ITestOutputHelper output)
 {
     static void SkipUnlessAsked() =>

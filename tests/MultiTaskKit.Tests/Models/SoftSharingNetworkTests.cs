@@ -16,6 +16,7 @@ namespace MultiTaskKit.Tests.Models;
 
 /// <summary>MMoE, CGC/PLE and task attention: what each computes, its partition and layout, the BERT trunk, checkpoints
 /// and the model view of its gates.</summary>
+[Collection(ProcessStateCollection.Name)]
 public class SoftSharingNetworkTests
 {
     public SoftSharingNetworkTests() => TorchRuntime.EnsureInitialized();

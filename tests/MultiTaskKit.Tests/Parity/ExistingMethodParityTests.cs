@@ -10,7 +10,6 @@ namespace MultiTaskKit.Tests.Parity;
 /// to 1e-4 relative. Where upstream is stochastic or approximate, the test says so and checks a property instead; where
 /// the kit deliberately differs, the test pins both the difference and what still agrees.
 /// </summary>
-[Collection(ProcessStateCollection.Name)]
 public class ExistingMethodParityTests
 {
 

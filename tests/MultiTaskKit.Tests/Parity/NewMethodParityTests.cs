@@ -8,7 +8,6 @@ using static TorchSharp.torch;
 namespace MultiTaskKit.Tests.Parity;
 
 /// <summary>The methods added from LibMTL and torchjd against their upstream outputs (<see cref="UpstreamParityData"/>).</summary>
-[Collection(ProcessStateCollection.Name)]
 public class NewMethodParityTests
 {
 

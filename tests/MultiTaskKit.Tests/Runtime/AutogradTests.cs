@@ -4,7 +4,6 @@ using static TorchSharp.torch;
 
 namespace MultiTaskKit.Tests.Runtime;
 
-[Collection(ProcessStateCollection.Name)]
 public class AutogradTests
 {
 

@@ -16,7 +16,6 @@ namespace MultiTaskKit.Tests.Weighting;
 /// methods and those paired with an aggregator, e.g. IMTL-L in imtl), plus fixed weights. The list is built from the
 /// catalogue, so a new method is covered without being listed here.
 /// </summary>
-[Collection(ProcessStateCollection.Name)]
 public class WeightingPropertyTests
 {
 

@@ -6,7 +6,6 @@ using static TorchSharp.torch;
 namespace MultiTaskKit.Tests.Weighting;
 
 /// <summary>Hand-computed cases, one or more per weighting method.</summary>
-[Collection(ProcessStateCollection.Name)]
 public class WeightingTests
 {
     static readonly string[] Tasks = { "a", "b" };

@@ -4,7 +4,7 @@ namespace MultiTaskKit.Aggregation;
 /// Dense solvers for the T×T problems the aggregators pose on the Gramian (T = number of tasks, so a few microseconds
 /// on the host). Written for clarity and robustness over speed; every method is documented with the problem it solves.
 /// </summary>
-public static class SmallSolvers
+internal static class SmallSolvers
 {
     /// <summary>Solves A·x = b by Gaussian elimination with partial pivoting; null if A is numerically singular.</summary>
     public static double[]? Solve(double[,] a, double[] b)

@@ -8,7 +8,7 @@ namespace MultiTaskKit.IO;
 /// Checks for configuration files that System.Text.Json lets through or reports in its own terms: a key given twice in
 /// one object (the last would win silently), and enum values named in snake_case with the allowed names listed.
 /// </summary>
-public static class StrictJson
+internal static class StrictJson
 {
     /// <summary>Throws naming the file, line and key when an object of <paramref name="json"/> holds a key twice.
     /// Comments and trailing commas are allowed, as the configuration reader allows them; malformed JSON is left to it.</summary>

@@ -12,7 +12,7 @@ namespace MultiTaskKit.IO;
 /// </list>
 /// Holding only waits, so it never changes what is written.
 /// </summary>
-public static class TestHooks
+internal static class TestHooks
 {
     /// <summary>How long a held process waits for a test that died without releasing it; no test relies on it.</summary>
     static readonly TimeSpan OrphanLimit = TimeSpan.FromMinutes(10);

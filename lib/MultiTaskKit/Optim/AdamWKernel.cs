@@ -17,7 +17,7 @@ namespace MultiTaskKit.Optim;
 /// <para>A chunk is smaller than libtorch's parallel grain, so its square root runs on the calling thread; chunks run
 /// on <see cref="TorchRuntime.Threads"/> threads.</para>
 /// </summary>
-public static class AdamWKernel
+internal static class AdamWKernel
 {
     /// <summary>Elements per chunk: 4 arrays of 64 KiB fit a core's L2 cache, and the chunk is under libtorch's grain of 32,768.</summary>
     public const int Chunk = 16384;

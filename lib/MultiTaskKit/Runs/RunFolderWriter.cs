@@ -14,7 +14,7 @@ namespace MultiTaskKit.Runs;
 /// options included), <c>vocab.txt</c> and <c>tasks.json</c> (what prediction needs), <c>history.csv</c>,
 /// <c>metrics.json</c> and <c>test_predictions.csv</c>. Every file is written atomically. New files a run should leave go here.
 /// </summary>
-public sealed class RunFolderWriter(string runDir)
+internal sealed class RunFolderWriter(string runDir)
 {
     public const string ConfigFile = "config.json";
     public const string TasksFile = "tasks.json";

@@ -8,7 +8,7 @@ namespace MultiTaskKit.Runtime;
 /// shared library. Only one edit is offered: marking a needed version weak (<c>VER_FLG_WEAK</c>), which
 /// makes the dynamic linker accept a library that lacks that version instead of refusing to load.
 /// </summary>
-public static class ElfVersionNeeds
+internal static class ElfVersionNeeds
 {
     const uint ShtGnuVerneed = 0x6ffffffe;
     const ushort VerFlgWeak = 0x2;

@@ -21,7 +21,7 @@ public sealed record NativeFixReport(bool Applied, string Reason, string? Patche
 /// at the copy. The NuGet cache is never modified. Where the system library is new enough, or off Linux, nothing happens.
 /// </para>
 /// </summary>
-public static class LibStdCxxCompat
+internal static class LibStdCxxCompat
 {
     public const string MissingVersion = "GLIBCXX_3.4.32";
     public const string Symbol = "_ZSt21ios_base_library_initv";

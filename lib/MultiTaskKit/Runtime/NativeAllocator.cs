@@ -11,7 +11,7 @@ namespace MultiTaskKit.Runtime;
 /// across steps (the soak in <c>mtk bench</c> checks it).
 /// <see cref="KitOptions.MallocTuning"/> = false (<c>MTK_MALLOC_TUNING=0</c> at the edges) restores glibc's defaults.
 /// </summary>
-public static class NativeAllocator
+internal static class NativeAllocator
 {
     const int M_TRIM_THRESHOLD = -1;
     const int M_MMAP_MAX = -4;

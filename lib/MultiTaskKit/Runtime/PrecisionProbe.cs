@@ -36,7 +36,7 @@ public sealed record PrecisionProbeResult(string Key, string Device, bool Native
 /// trunk's feed-forward shape in each dtype (well under a second), made once per device, CPU model and flags, thread
 /// count and libtorch version, and cached as JSON under <see cref="KitPaths.CacheRoot"/>/probe.
 /// </summary>
-public static class PrecisionProbe
+internal static class PrecisionProbe
 {
     /// <summary>
     /// The bf16 product must be this much faster than fp32 for <c>auto</c> to pick bf16: the mixed step also casts

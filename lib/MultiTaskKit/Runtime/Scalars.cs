@@ -12,7 +12,7 @@ namespace MultiTaskKit.Runtime;
 /// here, in the residual add of a BERT layer, several hundred training steps in. A static field keeps these reachable,
 /// and a scalar made for one call is held by a <c>using</c> variable until the call returns.</para>
 /// </summary>
-public static class Scalars
+internal static class Scalars
 {
     public static readonly Scalar One = 1.ToScalar();
     public static readonly Scalar ZeroInt64 = 0L.ToScalar();

@@ -9,7 +9,7 @@ namespace MultiTaskKit.Runtime;
 /// (<see cref="System.Random"/> makes no such promise). <see cref="SeededRandom"/>, <see cref="StepRandom"/> and the
 /// fast dropout masks are built on it.
 /// </summary>
-public static class SplitMix64
+internal static class SplitMix64
 {
     /// <summary>The generator's increment, 2⁶⁴/φ rounded to odd (the golden-ratio "gamma").</summary>
     public const ulong Gamma = 0x9E3779B97F4A7C15UL;

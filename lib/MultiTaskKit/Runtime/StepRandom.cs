@@ -4,7 +4,7 @@ namespace MultiTaskKit.Runtime;
 /// Randomness for stochastic methods (PCGrad's and GradVac's task order, RLW's weights) derived from (seed, step, salt)
 /// alone, so a run is reproducible and a resumed run draws what an uninterrupted one would, with no RNG state to save.
 /// </summary>
-public static class StepRandom
+internal static class StepRandom
 {
     public static Random For(long seed, long step, long salt = 0)
     {

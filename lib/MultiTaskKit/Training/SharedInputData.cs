@@ -19,7 +19,7 @@ namespace MultiTaskKit.Training;
 /// (<see cref="MultiTaskNetwork.Losses(IReadOnlyDictionary{string, Tensor}, IReadOnlyDictionary{string, Tensor}, IReadOnlyDictionary{string, Tensor})"/>),
 /// so an unlabelled row adds nothing to that task's loss or gradient. Each task is evaluated on the rows it labels.
 /// </summary>
-public sealed class SharedInputData
+internal sealed class SharedInputData
 {
     /// <summary>The name of the one batch stream (in checkpoints, where each task otherwise has its own).</summary>
     public const string StreamName = "shared_input";

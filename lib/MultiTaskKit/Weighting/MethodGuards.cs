@@ -8,7 +8,7 @@ namespace MultiTaskKit.Weighting;
 /// name per task, names the method knows, no repeated names, at least one task, and finite gradients. A method
 /// never sees what it cannot handle, and every method refuses the same inputs with the same message.
 /// </summary>
-public static class MethodGuards
+internal static class MethodGuards
 {
     /// <summary>Checks a weighting's input against the tasks it was built for.</summary>
     public static void CheckWeighting(string method, WeightingInput input, IReadOnlyList<string> known)

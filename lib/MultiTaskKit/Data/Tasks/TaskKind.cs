@@ -146,7 +146,7 @@ public static class TaskKinds
 }
 
 /// <summary>Reads and writes a <see cref="TaskKind"/> as its name.</summary>
-public sealed class TaskKindJsonConverter : JsonConverter<TaskKind>
+internal sealed class TaskKindJsonConverter : JsonConverter<TaskKind>
 {
     public override TaskKind Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {

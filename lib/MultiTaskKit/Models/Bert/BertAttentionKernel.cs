@@ -22,7 +22,7 @@ namespace MultiTaskKit.Models.Bert;
 /// needs more than bf16's 8-bit significand (see <see cref="Models.MixedPrecision"/>); <see cref="SoftmaxDropout"/>
 /// writes its probabilities in bf16 directly. The result has Q's dtype.</para>
 /// </summary>
-public static class BertAttentionKernel
+internal static class BertAttentionKernel
 {
     /// <param name="q">[batch, heads, tokens, head size].</param>
     /// <param name="k">[batch, heads, tokens, head size].</param>

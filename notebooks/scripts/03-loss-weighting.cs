@@ -23,8 +23,9 @@ MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
 
 // # 03 · Loss weighting and gradient aggregation
 //
-// *Default run: 18 s in `mtk notebook run`, on the project's 2-core CPU (AMD EPYC with AVX-512 bf16), measured
-// 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter run; a script's first `dotnet run` adds its build.*
+// *Default run: 18 s in `mtk notebook run`, on a 2-core Intel Xeon with AVX-512 (fp32: `auto` measured bf16 slower
+// there), measured 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter run; a script's first `dotnet run` adds its
+// build.*
 //
 // With hard sharing, the update of the shared trunk mixes the tasks' gradients. Two families of methods decide the mix:
 //

@@ -23,8 +23,9 @@ MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
 
 // # 04 · Task conflict: measure it, then remedy it
 //
-// *Default run: 12 s in `mtk notebook run`, on the project's 2-core CPU (AMD EPYC with AVX-512 bf16), measured
-// 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter run; a script's first `dotnet run` adds its build.*
+// *Default run: 12 s in `mtk notebook run`, on a 2-core Intel Xeon with AVX-512 (fp32: `auto` measured bf16 slower
+// there), measured 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter run; a script's first `dotnet run` adds its
+// build.*
 //
 // The article's FAQ warns that tasks can *conflict*: their gradients on the shared parameters point in opposing
 // directions, so a step that helps one task hurts the other. The cosine between the two task gradients measures it:

@@ -19,8 +19,9 @@ MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
 
 // # 06 · When does sharing help?
 //
-// *Default run: 36 s in `mtk notebook run`, on the project's 2-core CPU (AMD EPYC with AVX-512 bf16), measured
-// 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter run; a script's first `dotnet run` adds its build.*
+// *Default run: 36 s in `mtk notebook run`, on a 2-core Intel Xeon with AVX-512 (fp32: `auto` measured bf16 slower
+// there), measured 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter run; a script's first `dotnet run` adds its
+// build.*
 //
 // Hard sharing assumes the tasks need the same features. The MMoE paper (Ma et al., KDD 2018) built a synthetic
 // problem whose task relatedness is a dial, the cosine p between the two tasks' weight vectors, and proposed a

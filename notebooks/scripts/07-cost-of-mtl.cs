@@ -19,8 +19,9 @@ MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
 
 // # 07 · What does multi-task learning cost?
 //
-// *Default run: 39 s in `mtk notebook run`, on the project's 2-core CPU (AMD EPYC with AVX-512 bf16), measured
-// 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter run; a script's first `dotnet run` adds its build.*
+// *Default run: 39 s in `mtk notebook run`, on a 2-core Intel Xeon with AVX-512 (fp32: `auto` measured bf16 slower
+// there), measured 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter run; a script's first `dotnet run` adds its
+// build.*
 //
 // The article's FAQ says multi-task learning costs more resources. Compared with what? This notebook counts parameters
 // and times training steps, on this machine, for three setups that cover both tasks:

@@ -25,9 +25,9 @@ MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
 
 // # 08 · Sentence pairs and word tags
 //
-// *Default run: 2 min 20 s in `mtk notebook run` with SICK and CoNLL-2003 in the data folder, on the project's 2-core
-// CPU (AMD EPYC with AVX-512 bf16), measured 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter run; a script's first
-// `dotnet run` adds its build.*
+// *Default run: 2 min 20 s in `mtk notebook run` with SICK and CoNLL-2003 in the data folder, on a 2-core Intel Xeon
+// with AVX-512 (fp32: `auto` measured bf16 slower there), measured 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter
+// run; a script's first `dotnet run` adds its build.*
 //
 // The case study gives every task one text and wants one answer per text. Two other shapes of task are just as common:
 //

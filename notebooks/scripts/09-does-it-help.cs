@@ -23,8 +23,9 @@ MultiTaskKit.Runtime.TorchRuntime.EnsureInitialized();
 
 // # 09 · Does it help?
 //
-// *Default run: 28 s in `mtk notebook run`, on the project's 2-core CPU (AMD EPYC with AVX-512 bf16), measured
-// 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter run; a script's first `dotnet run` adds its build.*
+// *Default run: 28 s in `mtk notebook run`, on a 2-core Intel Xeon with AVX-512 (fp32: `auto` measured bf16 slower
+// there), measured 2026-12-05. `MTK_NOTEBOOK_SIZE=small` makes a shorter run; a script's first `dotnet run` adds its
+// build.*
 //
 // One multi-task run against one single-task run says little: a different seed moves test accuracy by about as much as
 // most architectures differ (the case study's table: split@2 0.8635, single-task 0.8740, a test-set standard error near

@@ -1,3 +1,4 @@
+using MultiTaskKit.Aggregation;
 using MultiTaskKit.Weighting;
 using static TorchSharp.torch;
 
@@ -59,5 +60,18 @@ public class FixedWeightingAndGuardTests
         nan[1, 2] = tensor(float.NaN);
         Assert.Contains("the gradient of task 'b' has NaN or infinite entries", Refusal(Input(["a", "b"], ones(2), grads: nan)));
         Assert.Equal(new[] { 1f, 1f }, ew.Weigh(Input(["b", "c"], ones(2), grads: ones(2, 4))).Weights.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void EveryWeightingHasItsOwnNameAndModuleName()
+    {
+        var weightings = MethodCatalog.Names.Select(n => MethodCatalog.Create(n, Tasks))
+            .Where(m => m.Aggregator is null).Select(m => (WeightingMethod)m.Weighting).ToList();
+        Assert.Equal(11, weightings.Count);
+        Assert.All(weightings, w => Assert.False(string.IsNullOrWhiteSpace(w.Name)));
+        Assert.All(weightings, w => Assert.False(string.IsNullOrWhiteSpace(w.GetName())));
+        Assert.Equal(weightings.Count, weightings.Select(w => w.Name).Distinct().Count());
+        Assert.Equal(weightings.Count, weightings.Select(w => w.GetName()).Distinct().Count());
+        Assert.Contains(weightings, w => w.Name == "EW" && w.GetName() == "equal_weighting");
     }
 }

@@ -154,9 +154,11 @@ public class NewMethodParityTests
         Close(Expected($"torchjd/Krum-0-1/{name}/weights"), weights!, "Krum(0, 1) weights");
         Close(Expected($"torchjd/Krum-0-1/{name}/update"), update, "Krum(0, 1) update");
         Close(Expected($"torchjd/TrimmedMean-1/{name}/update"), Aggregate(new TrimmedMean(), c.G, c.Losses).Update, "TrimmedMean(1) update");
-        if (c.G.Length < 5) return;
-        Close(Expected($"torchjd/Krum-1-2/{name}/update"), Aggregate(new Krum(new KrumOptions(1, 2)), c.G, c.Losses).Update, "Krum(1, 2) update");
-        Close(Expected($"torchjd/TrimmedMean-2/{name}/update"), Aggregate(new TrimmedMean(new TrimmedMeanOptions(2)), c.G, c.Losses).Update, "TrimmedMean(2) update");
+        if (c.G.Length >= 5) // Krum(1, 2) and TrimmedMean(2) need five tasks; the rows above hold for every case
+        {
+            Close(Expected($"torchjd/Krum-1-2/{name}/update"), Aggregate(new Krum(new KrumOptions(1, 2)), c.G, c.Losses).Update, "Krum(1, 2) update");
+            Close(Expected($"torchjd/TrimmedMean-2/{name}/update"), Aggregate(new TrimmedMean(new TrimmedMeanOptions(2)), c.G, c.Losses).Update, "TrimmedMean(2) update");
+        }
     }
 
     [Theory, MemberData(nameof(AllCases))]

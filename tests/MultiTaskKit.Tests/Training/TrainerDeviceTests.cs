@@ -73,17 +73,22 @@ public class TrainerDeviceTests
         {
             var before = TorchRuntime.DefaultDevice.type;
             Exception? second = null;
+            DeviceType? secondDevice = null;
             int reports = 0;
-            var first = Train(config, sources, "first", _ =>
+            void StartASecondTrainerOnMeta()
             {
-                if (reports++ != 0) return;
-                // a second trainer, configured on meta, starts while the first is between steps; nothing can be read
-                // back from meta, so it fails, but only itself
                 var meta = config with { Runtime = config.Runtime with { Device = "meta" } };
                 using var other = new Trainer(meta, Path.Combine(sources.DataDir!, "second"), sources);
                 second = Record.Exception(() => other.Run());
-                Assert.Equal(DeviceType.META, other.Built!.Model.parameters().First().device.type);
+                secondDevice = other.Built!.Model.parameters().First().device.type;
+            }
+            var first = Train(config, sources, "first", _ =>
+            {
+                // at the first report only, a second trainer, configured on meta, starts while the first is between
+                // steps; nothing can be read back from meta, so it fails, but only itself
+                if (reports++ == 0) StartASecondTrainerOnMeta();
             });
+            Assert.Equal(DeviceType.META, secondDevice);
             Assert.NotNull(second);
             Assert.Equal(before, TorchRuntime.DefaultDevice.type);
             Assert.Equal(alone, TestMetrics(first));

@@ -45,12 +45,12 @@ public sealed record Verdict(string Task, string Variant, string Metric, Verdict
     public string Line()
     {
         static string F(double x, string f = "F4") => double.IsNaN(x) ? "n/a" : x.ToString(f, CultureInfo.InvariantCulture);
-        static string P(double p) => double.IsNaN(p) ? "n/a" : p < 0.001 ? "< 0.001" : p.ToString("F3", CultureInfo.InvariantCulture);
+        static string P(double p) => double.IsNaN(p) ? "p n/a" : p < 0.001 ? "p < 0.001" : "p = " + p.ToString("F3", CultureInfo.InvariantCulture);
         var s = Seeds;
         var text = $"{Task}: {Variant} vs single-task: {KindText} at α = {Alpha.ToString(CultureInfo.InvariantCulture)} " +
                    $"({Metric} {(s.MeanDifference >= 0 ? "+" : "")}{F(s.MeanDifference)} ± {F(s.StandardDeviation)} over {s.Count} seed{(s.Count == 1 ? "" : "s")}";
-        if (s.Count >= 2) text += $", 95 % CI [{F(s.Low)}, {F(s.High)}], d_z = {F(s.EffectSize, "F2")}, seeds p = {P(s.PValue)}";
-        text += Bootstrap is { } b ? $"; bootstrap over test examples {(b.Observed >= 0 ? "+" : "")}{F(b.Observed)} [{F(b.Low)}, {F(b.High)}], p = {P(b.PValue)}" : "; no test predictions for a bootstrap";
+        if (s.Count >= 2) text += $", 95 % CI [{F(s.Low)}, {F(s.High)}], d_z = {F(s.EffectSize, "F2")}, seeds {P(s.PValue)}";
+        text += Bootstrap is { } b ? $"; bootstrap over test examples {(b.Observed >= 0 ? "+" : "")}{F(b.Observed)} [{F(b.Low)}, {F(b.High)}], {P(b.PValue)}" : "; no test predictions for a bootstrap";
         if (s.Count < 2) text += "; one seed: the training randomness is untested";
         text += ")";
         text += SeedsNeeded switch

@@ -195,5 +195,10 @@ public class StatisticsTests
         var line = Verdict.Decide("imdb", "split@2", "accuracy", PairedSeedTest.OfDifferences([0.01, -0.02, 0.005]), bootNo).Line();
         Assert.Contains("imdb: split@2 vs single-task: no detectable difference at α = 0.05", line);
         Assert.Contains("seeds for 80 % power", line);
+        Assert.Contains("bootstrap over test examples +0.0540 [-0.0100, 0.1000], p = 0.200", line);
+        var clear = Verdict.Decide("imdb", "hard", "accuracy", hurts, bootYes with { Observed = -0.054, PValue = 0.0005 }).Line();
+        Assert.Contains("seeds p < 0.001", clear); // the seeds' t-test: t = -24.9 on 3 degrees of freedom, p = 0.00014
+        Assert.Contains("[0.0300, 0.0800], p < 0.001", clear);
+        Assert.DoesNotContain("= <", clear);
     }
 }

@@ -121,7 +121,7 @@ public static class PlotlyEntry
         }
         if (panels.Length == 1) return Panel(panels[0]);
         int cols = Math.Min(panels.Length, 2), rows = (panels.Length + cols - 1) / cols;
-        return CS.Chart.Grid(panels.Select(Panel), rows, cols, SubPlotTitles: panels.Select(p => p.Title).ToArray(), XGap: 0.12, YGap: 0.25);
+        return CS.Chart.Grid(panels.Select(Panel), rows, cols, SubPlotTitles: panels.Select(p => p.Title).ToArray(), XGap: 0.2, YGap: 0.25); // room for the right column's y title
     }
 
     // Settings that the C# façade does not expose; set on the figure Plotly.NET produced.

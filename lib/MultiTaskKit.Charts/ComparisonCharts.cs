@@ -35,7 +35,7 @@ public static class ComparisonCharts
         return MtlCharts.Build(new ChartSpec
         {
             Kind = "intervals", Title = $"{title} (points: seeds; diamond and bars: mean and {report.Options.Confidence * 100:0} % t interval)",
-            XTitle = "configuration", YTitle = "test metric (unitless; mse in squared target units)", Intervals = panels.ToArray(),
+            XTitle = "configuration", YTitle = "test value (mse: target units²)", Intervals = panels.ToArray(),
             Width = 980, Height = 380 * ((panels.Count + 1) / 2),
         });
     }
@@ -51,7 +51,7 @@ public static class ComparisonCharts
         return MtlCharts.Build(new ChartSpec
         {
             Kind = "intervals", Title = $"{title} (points: seeds; diamond and bars: mean and {report.Options.Confidence * 100:0} % t interval; 0 = single-task)",
-            XTitle = "variant", YTitle = "Δm (%)", Intervals = [panel],
+            XTitle = "variant", YTitle = "Δm (%)", Intervals = [panel], Width = 980, Height = 420,
         });
     }
 

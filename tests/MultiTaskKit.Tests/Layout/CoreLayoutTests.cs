@@ -131,11 +131,13 @@ public class CoreLayoutTests
                 if (!index.ContainsKey(w)) { Visit(w); low[v] = Math.Min(low[v], low[w]); }
                 else if (onStack.Contains(w)) low[v] = Math.Min(low[v], index[w]);
             }
-            if (low[v] != index[v]) return;
-            var component = new List<string>();
-            string x;
-            do { x = stack.Pop(); onStack.Remove(x); component.Add(x); } while (x != v);
-            if (component.Count > 1) components.Add(component.Order(StringComparer.Ordinal).ToList());
+            if (low[v] == index[v]) // v is a component's root: pop the component
+            {
+                var component = new List<string>();
+                string x;
+                do { x = stack.Pop(); onStack.Remove(x); component.Add(x); } while (x != v);
+                if (component.Count > 1) components.Add(component.Order(StringComparer.Ordinal).ToList());
+            }
         }
 
         foreach (var v in nodes) if (!index.ContainsKey(v)) Visit(v);
